@@ -1,0 +1,10 @@
+"""Shared helpers for the Grad-CAM++ / HAM10000 notebook series.
+
+Modules, in the direction data flows: ``config`` -> ``data`` -> ``models`` / ``train`` ->
+``cam`` -> ``metrics`` -> ``viz``. A module imports only modules to its left (``viz`` any).
+"""
+
+from .config import RunConfig, load_config
+
+__all__ = ["RunConfig", "load_config"]
+__version__ = "0.1.0"

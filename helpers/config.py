@@ -1,0 +1,149 @@
+"""Run configuration: one frozen dataclass that every notebook prints first.
+
+Three profiles share one recipe and differ only in size:
+
+========  ==========================================  ==========================================
+profile   data                                        model
+========  ==========================================  ==========================================
+smoke     a tiny demo set (a few dozen images)        ResNet-18, small input, 1 epoch (tests)
+demo      a demo set drawn from the real metadata,    ResNet-18 trained from scratch on 2 CPU
+          synthetic pixels, lesion masks              cores in minutes
+full      real HAM10000 (``HAM10000_DIR``) or         ResNet-50, ImageNet weights, 224 px
+          DermaMNIST                                  (Colab GPU)
+========  ==========================================  ==========================================
+
+With no settings the profile is ``full`` when real data is found and ``demo`` otherwise.
+Environment variables: ``TUTORIAL_PROFILE`` (profile), ``HAM10000_DIR`` (real data folder),
+``TUTORIAL_CACHE`` (where the demo set and resized images are cached).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+PROFILES = ("smoke", "demo", "full")
+DATASETS = ("demo", "ham10000", "dermamnist")
+
+# What differs between profiles; everything else is shared (see RunConfig's defaults).
+_PROFILE_SETTINGS: dict[str, dict[str, object]] = {
+    "smoke": dict(
+        dataset="demo", n_demo_images=64, image_size=64, arch="resnet18",
+        pretrained=False, epochs=1, batch_size=16, lr=3e-3,
+    ),
+    "demo": dict(
+        dataset="demo", n_demo_images=1500, image_size=128, arch="resnet18",
+        pretrained=False, epochs=8, batch_size=32, lr=3e-3,
+    ),
+    "full": dict(
+        dataset="ham10000", n_demo_images=0, image_size=224, arch="resnet50",
+        pretrained=True, epochs=12, batch_size=64, lr=1e-3,
+    ),
+}
+
+
+def project_root(start: Path | None = None) -> Path:
+    """The repository folder (the first parent holding ``pyproject.toml``), else the cwd."""
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / "pyproject.toml").is_file() and (folder / "helpers").is_dir():
+            return folder
+    return here
+
+
+def default_cache_dir() -> Path:
+    """``TUTORIAL_CACHE`` if set, else ``~/.cache/gradcam-ham10000`` (XDG_CACHE_HOME honoured)."""
+    if os.environ.get("TUTORIAL_CACHE"):
+        return Path(os.environ["TUTORIAL_CACHE"]).expanduser()
+    base = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")).expanduser()
+    return base / "gradcam-ham10000"
+
+
+def find_real_data() -> Path | None:
+    """Where real HAM10000 lives: ``HAM10000_DIR``, else ``<project>/data/HAM10000``, else None."""
+    if os.environ.get("HAM10000_DIR"):
+        return Path(os.environ["HAM10000_DIR"]).expanduser()
+    candidate = project_root() / "data" / "HAM10000"
+    return candidate if candidate.is_dir() else None
+
+
+def default_device() -> str:
+    """``cuda`` when a GPU is visible, else ``cpu`` (imports torch lazily)."""
+    try:
+        import torch
+    except ImportError:  # pragma: no cover - torch is a dependency
+        return "cpu"
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Everything a notebook needs to know about the run. Build it with :func:`load_config`."""
+
+    profile: str = "demo"
+    dataset: str = "demo"
+    data_dir: Path | None = None
+    cache_dir: Path = dataclasses.field(default_factory=default_cache_dir)
+    output_dir: Path = dataclasses.field(default_factory=lambda: project_root() / "outputs")
+    n_demo_images: int = 1500
+    image_size: int = 128
+    arch: str = "resnet18"
+    pretrained: bool = False
+    epochs: int = 8
+    batch_size: int = 32
+    lr: float = 3e-3
+    num_workers: int = 2
+    device: str = "cpu"
+    seed: int = 0
+
+    def describe(self) -> str:
+        """One line for a notebook's first output: profile, data, model, device."""
+        if self.dataset == "demo":
+            data = f"demo set: {self.n_demo_images} synthetic images drawn from the real metadata"
+        else:
+            data = f"{self.dataset} at {self.data_dir}"
+        weights = "ImageNet weights" if self.pretrained else "from scratch"
+        return (
+            f"profile={self.profile} | data: {data} | model: {self.arch} ({weights}), "
+            f"{self.image_size} px, {self.epochs} epochs | device: {self.device}"
+        )
+
+
+def _field_names() -> tuple[str, ...]:
+    return tuple(f.name for f in dataclasses.fields(RunConfig))
+
+
+def load_config(**overrides: object) -> RunConfig:
+    """The config for this run: profile defaults, then environment, then ``overrides``.
+
+    Profile: ``overrides['profile']``, else ``TUTORIAL_PROFILE``, else ``full`` when real data
+    is found (``HAM10000_DIR`` or ``data/HAM10000``) and ``demo`` otherwise.
+
+    >>> load_config(profile="smoke").epochs
+    1
+    """
+    unknown = sorted(set(overrides) - set(_field_names()))
+    if unknown:
+        raise TypeError(
+            f"Unknown setting(s) {unknown}. Valid settings: {', '.join(_field_names())}."
+        )
+    real = find_real_data()
+    profile = str(overrides.get("profile") or os.environ.get("TUTORIAL_PROFILE")
+                  or ("full" if real is not None else "demo"))
+    if profile not in PROFILES:
+        raise ValueError(f"Unknown profile {profile!r}. Valid profiles: {', '.join(PROFILES)}.")
+    settings: dict[str, object] = {"profile": profile, **_PROFILE_SETTINGS[profile]}
+    if profile == "full":
+        settings["data_dir"] = real
+    settings["device"] = default_device()
+    settings.update(overrides)
+    if settings["dataset"] not in DATASETS:
+        raise ValueError(
+            f"Unknown dataset {settings['dataset']!r}. Valid datasets: {', '.join(DATASETS)}."
+        )
+    for key in ("data_dir", "cache_dir", "output_dir"):
+        if settings.get(key) is not None:
+            settings[key] = Path(settings[key]).expanduser()  # type: ignore[arg-type]
+    return RunConfig(**settings)  # type: ignore[arg-type]
