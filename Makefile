@@ -1,0 +1,47 @@
+# The two commands: `make run` (execute every notebook) and `make test` (lint + tests + notebooks).
+# Each target creates .venv and installs the project on first use (Python 3.10+ needed).
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
+export MPLBACKEND := Agg
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: run test lab lint clean help
+
+help:
+	@echo "make run   execute every notebook in order; executed copies and figures go to outputs/"
+	@echo "make test  ruff, then pytest (unit tests and every notebook under nbval)"
+	@echo "make lab   open JupyterLab on the notebooks"
+	@echo "make clean remove outputs/ and caches (keeps .venv and the demo-data cache)"
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 10), "Python 3.10+ is needed, found " + sys.version.split()[0]'
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@echo "Installing the project and its dev tools into $(VENV) (first run only; a few minutes)..."
+	$(BIN)/python -m pip install -qq -e '.[dev]'
+	@touch $@
+
+run: $(STAMP)
+	@mkdir -p outputs/notebooks
+	@for nb in $(NOTEBOOKS); do \
+		echo "== $$nb"; \
+		$(BIN)/jupyter nbconvert --to notebook --execute --ExecutePreprocessor.timeout=1800 \
+			--output-dir outputs/notebooks "$$nb" || exit 1; \
+	done
+	@echo "Executed notebooks: $(CURDIR)/outputs/notebooks/  Figures, GIF, checkpoints: $(CURDIR)/outputs/"
+
+lint: $(STAMP)
+	$(BIN)/ruff check helpers tests notebooks benchmarks
+
+test: lint
+	$(BIN)/python -m pytest --nbval-lax tests notebooks
+
+lab: $(STAMP)
+	$(BIN)/jupyter lab notebooks
+
+clean:
+	rm -rf outputs .pytest_cache .ruff_cache
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -1,0 +1,56 @@
+"""The project's set-up files agree with each other."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+tomllib = pytest.importorskip("tomllib")  # standard library from Python 3.11
+
+ROOT = Path(__file__).resolve().parents[1]
+CONDA_NAMES = {"pytorch": "torch"}  # conda package name -> PyPI name
+
+
+def _split(requirement: str) -> tuple[str, str]:
+    name = re.match(r"[A-Za-z0-9_.\-]+", requirement.strip())
+    assert name, requirement
+    return name.group(0).lower(), requirement.strip()[name.end():].replace(" ", "")
+
+
+def _pyproject_requirements() -> dict[str, str]:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    listed = project["dependencies"] + project["optional-dependencies"]["dev"]
+    return dict(_split(r) for r in listed)
+
+
+def _conda_requirements() -> dict[str, str]:
+    found: dict[str, str] = {}
+    text = (ROOT / "environment.yml").read_text()
+    for line in text.split("dependencies:", 1)[1].splitlines():
+        item = re.match(r"^  - ([A-Za-z].*)$", line)  # top-level conda dependencies only
+        if item and not item.group(1).startswith(("python", "pip")):
+            name, spec = _split(item.group(1))
+            found[CONDA_NAMES.get(name, name)] = spec
+    return found
+
+
+def test_environment_yml_matches_pyproject() -> None:
+    assert _conda_requirements() == _pyproject_requirements()
+
+
+def test_environment_yml_installs_the_repo() -> None:
+    assert "- -e .[dev]" in (ROOT / "environment.yml").read_text()
+
+
+def test_ci_calls_the_readme_test_command() -> None:
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert "make test" in ci
+    assert "make test" in (ROOT / "README.md").read_text()
+
+
+def test_metadata_licence_notice_ships_beside_the_csv() -> None:
+    notice = (ROOT / "helpers" / "resources" / "README.md").read_text()
+    assert "CC" in notice or "Creative Commons" in notice
+    assert (ROOT / "helpers" / "resources" / "HAM10000_metadata.csv").is_file()
