@@ -1,0 +1,620 @@
+r"""Explanation quality: how faithful, how well placed and how consistent are the heatmaps?
+
+Tensors in, floats out. Maps are ``(B, H, W)`` float tensors (what ``helpers.cam`` returns:
+one map per image, non-negative, at the input's size); images are ``(B, C, H, W)``; masks are
+``(B, H, W)`` with lesion pixels ``> 0`` (bool, ``{0, 1}`` or ``{0, 255}`` all work).
+Functions named for a quantity *per image* return a ``(B,)`` tensor on the CPU; the summary
+metrics (the numbers that go into a table) return a Python ``float``.
+
+Four families, each with its paper:
+
+* **Faithfulness by masking** (Chattopadhyay et al. 2018, Grad-CAM++, arXiv 1710.11063,
+  sec. 5.1): :func:`explanation_map`, :func:`class_probabilities`, :func:`relative_drop`,
+  :func:`average_drop`, :func:`increase_in_confidence`, :func:`win_rate`.
+* **Faithfulness by deletion and insertion** (Petsiuk, Das & Saenko 2018, RISE, BMVC,
+  arXiv 1806.07421): :func:`perturbation_curve`, :func:`deletion_auc`, :func:`insertion_auc`.
+* **Localisation against lesion masks**: :func:`pointing_hits` / :func:`pointing_game`
+  (Zhang et al. 2016, "Top-down neural attention by excitation backprop") and
+  :func:`energy_share` / :func:`energy_pointing_game` (Wang et al. 2020, Score-CAM,
+  arXiv 1910.01279, "energy-based pointing game").
+* **Agreement and similarity between maps**: :func:`rank_correlation`, :func:`top_region_iou`,
+  :func:`ssim`, :func:`agreement_matrix`, :func:`consensus_scores`, :func:`disagreeing_images`;
+  and, for the model-randomisation sanity check of Adebayo et al. 2018 ("Sanity Checks for
+  Saliency Maps", NeurIPS), :func:`randomized_copy` and :func:`cascade_randomizations`.
+  Re-initialising weights is not training: the given model is never modified.
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+import math
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from typing import Literal
+
+import pandas as pd
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+ClassIndex = int | Sequence[int] | Tensor | None
+
+__all__ = [
+    "explanation_map",
+    "class_probabilities",
+    "relative_drop",
+    "average_drop",
+    "increase_in_confidence",
+    "win_rate",
+    "perturbation_curve",
+    "deletion_auc",
+    "insertion_auc",
+    "pointing_hits",
+    "pointing_game",
+    "energy_share",
+    "energy_pointing_game",
+    "rank_correlation",
+    "top_region_iou",
+    "ssim",
+    "agreement_matrix",
+    "consensus_scores",
+    "disagreeing_images",
+    "randomized_copy",
+    "cascade_randomizations",
+]
+
+
+# ----------------------------------------------------------------------------------------------
+# Shared plumbing
+# ----------------------------------------------------------------------------------------------
+
+
+@contextmanager
+def _eval_mode(model: nn.Module) -> Iterator[nn.Module]:
+    """Put every submodule in eval mode, then restore each one's own train/eval flag."""
+    modes = [(m, m.training) for m in model.modules()]
+    model.eval()
+    try:
+        yield model
+    finally:
+        for module, mode in modes:
+            module.training = mode
+
+
+def _model_device(model: nn.Module, fallback: torch.device) -> torch.device:
+    param = next(itertools.chain(model.parameters(), model.buffers()), None)
+    return fallback if param is None else param.device
+
+
+def _class_indices(class_idx: ClassIndex, batch: int) -> Tensor | None:
+    """``class_idx`` as a ``(B,)`` long tensor, or None for "the predicted class"."""
+    if class_idx is None:
+        return None
+    idx = torch.as_tensor(class_idx, dtype=torch.long).flatten().cpu()
+    if idx.numel() == 1:
+        idx = idx.expand(batch)
+    if idx.numel() != batch:
+        raise ValueError(f"class_idx has {idx.numel()} entries for {batch} images")
+    return idx
+
+
+def _check_maps(heatmaps: Tensor, name: str = "heatmaps") -> Tensor:
+    if heatmaps.dim() == 2:
+        heatmaps = heatmaps.unsqueeze(0)
+    if heatmaps.dim() != 3:
+        raise ValueError(f"{name} must be (B, H, W), got shape {tuple(heatmaps.shape)}")
+    return heatmaps
+
+
+def _check_pair(map_a: Tensor, map_b: Tensor) -> tuple[Tensor, Tensor]:
+    map_a, map_b = _check_maps(map_a, "map_a"), _check_maps(map_b, "map_b")
+    if map_a.shape != map_b.shape:
+        raise ValueError(f"maps differ in shape: {tuple(map_a.shape)} vs {tuple(map_b.shape)}")
+    return map_a.detach().double().cpu(), map_b.detach().double().cpu()
+
+
+# ----------------------------------------------------------------------------------------------
+# Average Drop, Increase in Confidence, Win % (Grad-CAM++ paper, sec. 5.1)
+# ----------------------------------------------------------------------------------------------
+
+
+def explanation_map(x: Tensor, heatmaps: Tensor) -> Tensor:
+    r"""The explanation map :math:`E^c = L^c \circ I` of Chattopadhyay et al. (sec. 5.1).
+
+    The heatmap (values in [0, 1]) is multiplied elementwise into the model input as given,
+    broadcast over the channels: ``x * heatmaps[:, None]``. With normalised inputs (the
+    notebooks' case) a map value of 0 sends a pixel to 0 in normalised space, i.e. to the
+    dataset's mean colour, and a value of 1 keeps it; so the explanation map keeps what the
+    heatmap points at and greys out the rest.
+
+    Args:
+        x: model inputs ``(B, C, H, W)``.
+        heatmaps: ``(B, H, W)`` at the input's size.
+    """
+    heatmaps = _check_maps(heatmaps)
+    if heatmaps.shape[-2:] != x.shape[-2:] or heatmaps.shape[0] != x.shape[0]:
+        raise ValueError(f"heatmaps {tuple(heatmaps.shape)} do not match inputs {tuple(x.shape)}")
+    return x * heatmaps.to(x.device, x.dtype).unsqueeze(1)
+
+
+@torch.no_grad()
+def class_probabilities(
+    model: nn.Module, x: Tensor, class_idx: ClassIndex = None, batch_size: int = 64
+) -> Tensor:
+    """Softmax probability of the target class for each image, as a ``(B,)`` CPU tensor.
+
+    ``class_idx``: one class for all images, one per image, or None for each image's
+    predicted class. Runs in eval mode without gradients; the model's train/eval flags are
+    restored afterwards. Inputs are moved to the model's device and fed in ``batch_size`` chunks.
+    """
+    idx = _class_indices(class_idx, x.shape[0])
+    device = _model_device(model, x.device)
+    out = []
+    with _eval_mode(model):
+        for start in range(0, x.shape[0], batch_size):
+            probs = model(x[start : start + batch_size].to(device)).softmax(dim=1).float().cpu()
+            if idx is None:
+                out.append(probs.max(dim=1).values)
+            else:
+                chunk = idx[start : start + batch_size]
+                out.append(probs.gather(1, chunk.unsqueeze(1)).squeeze(1))
+    return torch.cat(out)
+
+
+def relative_drop(p_orig: Tensor, p_expl: Tensor) -> Tensor:
+    r"""Per-image relative fall in confidence :math:`(Y_i^c - O_i^c) / Y_i^c`, not clipped.
+
+    :math:`Y` is the class probability on the image, :math:`O` on its explanation map. Negative
+    values mean the explanation map *raised* the confidence. Y is floored at 1e-12.
+    """
+    y = torch.as_tensor(p_orig, dtype=torch.float64).flatten().cpu()
+    o = torch.as_tensor(p_expl, dtype=torch.float64).flatten().cpu()
+    if y.shape != o.shape:
+        raise ValueError(f"{y.numel()} original vs {o.numel()} explanation probabilities")
+    return (y - o) / y.clamp_min(1e-12)
+
+
+def average_drop(p_orig: Tensor, p_expl: Tensor) -> float:
+    r"""Average Drop in percent (Chattopadhyay et al. 2018, sec. 5.1); lower is better.
+
+    .. math:: \text{Average Drop} = 100 \cdot \frac{1}{N} \sum_{i=1}^{N}
+              \frac{\max(0,\, Y_i^c - O_i^c)}{Y_i^c}
+    """
+    return 100.0 * relative_drop(p_orig, p_expl).clamp_min(0).mean().item()
+
+
+def increase_in_confidence(p_orig: Tensor, p_expl: Tensor) -> float:
+    r"""% Increase in Confidence (Chattopadhyay et al. 2018, sec. 5.1); higher is better.
+
+    .. math:: 100 \cdot \frac{1}{N} \sum_{i=1}^{N} \mathbb{1}\left[Y_i^c < O_i^c\right]
+
+    Strictly greater: an unchanged probability is not an increase.
+    """
+    y = torch.as_tensor(p_orig, dtype=torch.float64).flatten().cpu()
+    o = torch.as_tensor(p_expl, dtype=torch.float64).flatten().cpu()
+    if y.shape != o.shape:
+        raise ValueError(f"{y.numel()} original vs {o.numel()} explanation probabilities")
+    return 100.0 * (o > y).double().mean().item()
+
+
+def win_rate(p_orig: Tensor, p_expl_a: Tensor, p_expl_b: Tensor) -> float:
+    r"""Win % of method *a* over method *b* (Chattopadhyay et al. 2018, sec. 5.1).
+
+    The share of images, in percent, on which *a*'s explanation map loses less confidence than
+    *b*'s, comparing the unclipped :func:`relative_drop` (so a larger increase also wins):
+
+    .. math:: 100 \cdot \frac{1}{N} \sum_i \left(\mathbb{1}[d_i^a < d_i^b]
+              + \tfrac12\,\mathbb{1}[d_i^a = d_i^b]\right),\quad
+              d_i = \frac{Y_i^c - O_i^c}{Y_i^c}
+
+    An exact tie counts half for each method, so ``win_rate(y, a, b) + win_rate(y, b, a)``
+    is always 100.
+    """
+    d_a, d_b = relative_drop(p_orig, p_expl_a), relative_drop(p_orig, p_expl_b)
+    wins = (d_a < d_b).double() + 0.5 * (d_a == d_b).double()
+    return 100.0 * wins.mean().item()
+
+
+# ----------------------------------------------------------------------------------------------
+# Deletion and insertion (Petsiuk et al. 2018, RISE)
+# ----------------------------------------------------------------------------------------------
+
+
+def _gaussian_kernel1d(sigma: float, radius: int) -> Tensor:
+    offsets = torch.arange(-radius, radius + 1, dtype=torch.float64)
+    kernel = torch.exp(-(offsets**2) / (2 * sigma**2))
+    return kernel / kernel.sum()
+
+
+def _gaussian_blur(x: Tensor, sigma: float, radius: int) -> Tensor:
+    """Separable Gaussian blur of ``(B, C, H, W)`` with reflect padding."""
+    channels = x.shape[1]
+    kernel = _gaussian_kernel1d(sigma, radius).to(x.device, x.dtype)
+    padded = F.pad(x, (radius, radius, radius, radius), mode="reflect")
+    rows = kernel.view(1, 1, 1, -1).repeat(channels, 1, 1, 1)
+    cols = kernel.view(1, 1, -1, 1).repeat(channels, 1, 1, 1)
+    return F.conv2d(F.conv2d(padded, rows, groups=channels), cols, groups=channels)
+
+
+@torch.no_grad()
+def perturbation_curve(
+    model: nn.Module,
+    x: Tensor,
+    heatmaps: Tensor,
+    class_idx: ClassIndex,
+    start: Tensor,
+    finish: Tensor,
+    steps: int = 50,
+    batch_size: int = 64,
+) -> tuple[Tensor, Tensor]:
+    r"""Class probability while pixels switch from ``start`` to ``finish``, most salient first.
+
+    Pixels are ranked by decreasing heatmap value (ties: row-major order, first pixel first).
+    At step :math:`k = 0, \dots, n` (``n = steps``) the top :math:`\lfloor kHW/n \rfloor` pixels
+    (all channels) take their values from ``finish``, the rest from ``start``. Deletion is
+    ``start = x, finish = baseline``; insertion is ``start = blurred x, finish = x``.
+
+    All ``B * (steps + 1)`` perturbed inputs are evaluated in ``batch_size`` chunks, in eval
+    mode, without gradients.
+
+    Returns:
+        ``fractions`` ``(steps + 1,)``, the share of pixels switched, from 0 to 1, and
+        ``probs`` ``(B, steps + 1)``, the target-class probability at each step (CPU).
+    """
+    heatmaps = _check_maps(heatmaps)
+    batch, _, height, width = x.shape
+    if heatmaps.shape != (batch, height, width):
+        raise ValueError(f"heatmaps {tuple(heatmaps.shape)} do not match inputs {tuple(x.shape)}")
+    if steps < 1:
+        raise ValueError("steps must be at least 1")
+    idx = _class_indices(class_idx, batch)
+    if idx is None:
+        idx = _class_indices(_predicted(model, x, batch_size), batch)
+    n_pixels = height * width
+    start = torch.as_tensor(start, dtype=x.dtype, device=x.device).expand_as(x)
+    finish = torch.as_tensor(finish, dtype=x.dtype, device=x.device).expand_as(x)
+
+    # rank[b, p] = position of pixel p in image b's saliency order (0 = most salient)
+    order = heatmaps.detach().flatten(1).to(x.device).argsort(dim=1, descending=True, stable=True)
+    rank = torch.empty_like(order)
+    rank.scatter_(1, order, torch.arange(n_pixels, device=x.device).expand(batch, -1))
+    counts = torch.tensor([k * n_pixels // steps for k in range(steps + 1)], device=x.device)
+
+    jobs = [(b, k) for b in range(batch) for k in range(steps + 1)]
+    probs = torch.empty(batch, steps + 1)
+    for chunk_start in range(0, len(jobs), batch_size):
+        chunk = jobs[chunk_start : chunk_start + batch_size]
+        b_idx = torch.tensor([b for b, _ in chunk], device=x.device)
+        k_idx = torch.tensor([k for _, k in chunk], device=x.device)
+        switched = (rank[b_idx] < counts[k_idx].unsqueeze(1)).view(-1, 1, height, width)
+        inputs = torch.where(switched, finish[b_idx], start[b_idx])
+        p = class_probabilities(model, inputs, idx[b_idx.cpu()], batch_size=batch_size)
+        probs[b_idx.cpu(), k_idx.cpu()] = p
+    fractions = counts.double().cpu() / n_pixels
+    return fractions, probs
+
+
+def _predicted(model: nn.Module, x: Tensor, batch_size: int) -> Tensor:
+    device = _model_device(model, x.device)
+    preds = []
+    with torch.no_grad(), _eval_mode(model):
+        for start in range(0, x.shape[0], batch_size):
+            preds.append(model(x[start : start + batch_size].to(device)).argmax(dim=1).cpu())
+    return torch.cat(preds)
+
+
+def _auc(fractions: Tensor, probs: Tensor) -> Tensor:
+    """Trapezoid area under each row of ``probs`` over ``fractions`` in [0, 1]."""
+    return torch.trapezoid(probs.double(), fractions.double(), dim=1)
+
+
+def deletion_auc(
+    model: nn.Module,
+    x: Tensor,
+    heatmaps: Tensor,
+    class_idx: ClassIndex,
+    steps: int = 50,
+    baseline: float | Tensor = 0.0,
+    batch_size: int = 64,
+) -> Tensor:
+    r"""Deletion AUC per image (Petsiuk et al. 2018, RISE); lower is better, in [0, 1].
+
+    Removes pixels in order of decreasing saliency, ``steps`` equal chunks, by setting them to
+    ``baseline``, and integrates the class probability :math:`p_k` over the removed fraction
+    :math:`f_k` with the trapezoid rule: :math:`\text{AUC} = \sum_k \tfrac12 (p_k + p_{k+1})
+    (f_{k+1} - f_k)`. A faithful map makes the probability collapse early.
+
+    The default baseline 0 is RISE's zero substrate applied to *normalised* inputs: a removed
+    pixel becomes the dataset's mean colour. Pass a float or a tensor broadcastable to ``x``
+    for another substrate. Returns a ``(B,)`` tensor (CPU, float64); take ``.mean()``.
+    """
+    return _auc(*perturbation_curve(model, x, heatmaps, class_idx, x, baseline, steps, batch_size))
+
+
+def insertion_auc(
+    model: nn.Module,
+    x: Tensor,
+    heatmaps: Tensor,
+    class_idx: ClassIndex,
+    steps: int = 50,
+    blur: float | Tensor | Callable[[Tensor], Tensor] = 5.0,
+    batch_size: int = 64,
+) -> Tensor:
+    r"""Insertion AUC per image (Petsiuk et al. 2018, RISE); higher is better, in [0, 1].
+
+    Starts from a blurred copy of the image and pastes the original pixels back in order of
+    decreasing saliency, ``steps`` equal chunks; the area under the class-probability curve
+    (trapezoid rule over the inserted fraction, as in :func:`deletion_auc`) measures how fast
+    the salient pixels alone rebuild the prediction.
+
+    ``blur``: a float is the standard deviation of a Gaussian blur (radius ``2 * sigma``,
+    reflect padding; the RISE authors' code uses an 11 x 11 kernel with sigma 5, our default
+    at 224 px); a tensor broadcastable to ``x`` is used as the starting canvas itself (e.g.
+    zeros); a callable maps ``x`` to the canvas. Returns a ``(B,)`` tensor (CPU, float64).
+    """
+    if callable(blur):
+        canvas = blur(x)
+    elif isinstance(blur, Tensor):
+        canvas = blur
+    else:
+        radius = max(1, min(int(round(2 * blur)), min(x.shape[-2:]) - 1))
+        canvas = _gaussian_blur(x, float(blur), radius) if blur > 0 else x
+    return _auc(*perturbation_curve(model, x, heatmaps, class_idx, canvas, x, steps, batch_size))
+
+
+# ----------------------------------------------------------------------------------------------
+# Localisation: pointing game and energy-based pointing game
+# ----------------------------------------------------------------------------------------------
+
+
+def _binary_masks(masks: Tensor, like: Tensor) -> Tensor:
+    masks = _check_maps(torch.as_tensor(masks), "masks")
+    if masks.shape != like.shape:
+        raise ValueError(f"masks {tuple(masks.shape)} do not match maps {tuple(like.shape)}")
+    return (masks > 0).to(like.device)
+
+
+def pointing_hits(heatmaps: Tensor, masks: Tensor, tolerance: int = 0) -> Tensor:
+    """Per image: does the map's maximum lie inside the mask? ``(B,)`` bool tensor (CPU).
+
+    The maximum is ``argmax`` of the flattened map (ties: the first in row-major order).
+    ``tolerance`` (pixels) grows the mask by a square of that radius first, like the 15-pixel
+    tolerance of Zhang et al. (2016); 0 means the maximum must be inside the lesion itself.
+    An all-zero map points nowhere and counts as a miss.
+    """
+    heatmaps = _check_maps(heatmaps).detach()
+    inside = _binary_masks(masks, heatmaps).float()
+    if tolerance > 0:
+        inside = F.max_pool2d(inside.unsqueeze(1), 2 * tolerance + 1, 1, tolerance).squeeze(1)
+    flat = heatmaps.flatten(1)
+    peak = flat.argmax(dim=1, keepdim=True)
+    hit = inside.flatten(1).gather(1, peak).squeeze(1) > 0
+    return (hit & (flat.amax(dim=1) > 0)).cpu()
+
+
+def pointing_game(heatmaps: Tensor, masks: Tensor, tolerance: int = 0) -> float:
+    """Pointing-game accuracy: the share of images with :func:`pointing_hits`, in [0, 1]."""
+    return pointing_hits(heatmaps, masks, tolerance).double().mean().item()
+
+
+def energy_share(heatmaps: Tensor, masks: Tensor) -> Tensor:
+    r"""Per image: the share of map energy inside the mask, ``(B,)`` in [0, 1] (CPU, float64).
+
+    .. math:: \text{Proportion} = \frac{\sum_{(i,j) \in \text{mask}} L^c_{ij}}
+              {\sum_{(i,j)} L^c_{ij}}
+
+    (Wang et al. 2020, Score-CAM, energy-based pointing game; there the mask is a bounding
+    box, here the lesion segmentation). An all-zero map has no energy and scores 0. Maps are
+    expected non-negative, as CAMs are after their ReLU.
+    """
+    heatmaps = _check_maps(heatmaps).detach().double()
+    inside = _binary_masks(masks, heatmaps)
+    total = heatmaps.flatten(1).sum(dim=1)
+    within = (heatmaps * inside).flatten(1).sum(dim=1)
+    return torch.where(total > 0, within / total.clamp_min(1e-300), torch.zeros_like(total)).cpu()
+
+
+def energy_pointing_game(heatmaps: Tensor, masks: Tensor) -> float:
+    """Energy-based pointing game: the mean of :func:`energy_share` over images, in [0, 1]."""
+    return energy_share(heatmaps, masks).mean().item()
+
+
+# ----------------------------------------------------------------------------------------------
+# Agreement and similarity between maps
+# ----------------------------------------------------------------------------------------------
+
+
+def _average_ranks(values: Tensor) -> Tensor:
+    """Row-wise ranks 1..n, tied values sharing their average rank (like scipy's rankdata)."""
+    sorted_values = values.sort(dim=1).values
+    below = torch.searchsorted(sorted_values, values, right=False)  # how many are smaller
+    up_to = torch.searchsorted(sorted_values, values, right=True)  # how many are <= value
+    return (below + 1 + up_to).double() / 2
+
+
+def _pearson_rows(a: Tensor, b: Tensor) -> Tensor:
+    a = a - a.mean(dim=1, keepdim=True)
+    b = b - b.mean(dim=1, keepdim=True)
+    denom = a.norm(dim=1) * b.norm(dim=1)
+    return torch.where(denom > 0, (a * b).sum(dim=1) / denom.clamp_min(1e-300), 0.0)
+
+
+def rank_correlation(map_a: Tensor, map_b: Tensor) -> Tensor:
+    r"""Spearman rank correlation per image pair, ``(B,)`` in [-1, 1] (CPU, float64).
+
+    .. math:: \rho = \frac{\operatorname{cov}(R(a), R(b))}{\sigma_{R(a)}\, \sigma_{R(b)}}
+
+    with :math:`R` the pixel ranks, tied pixels sharing their average rank (as
+    ``scipy.stats.spearmanr``). A constant map has no ranking: its correlation with anything is
+    defined as 0 here (scipy returns nan).
+    """
+    map_a, map_b = _check_pair(map_a, map_b)
+    return _pearson_rows(_average_ranks(map_a.flatten(1)), _average_ranks(map_b.flatten(1)))
+
+
+def _top_mask(maps: Tensor, k: int) -> Tensor:
+    order = maps.flatten(1).argsort(dim=1, descending=True, stable=True)[:, :k]
+    mask = torch.zeros(maps.shape[0], maps[0].numel(), dtype=torch.bool)
+    return mask.scatter_(1, order, True)
+
+
+def top_region_iou(map_a: Tensor, map_b: Tensor, fraction: float = 0.2) -> Tensor:
+    r"""IoU of the two maps' top regions per image, ``(B,)`` in [0, 1] (CPU, float64).
+
+    Each map's top region is its :math:`k = \lceil \text{fraction} \cdot HW \rceil` most salient
+    pixels (ties: row-major order, first pixel first);
+    :math:`\text{IoU} = |A \cap B| / |A \cup B|`.
+    """
+    if not 0 < fraction <= 1:
+        raise ValueError("fraction must be in (0, 1]")
+    map_a, map_b = _check_pair(map_a, map_b)
+    k = max(1, math.ceil(fraction * map_a[0].numel() - 1e-9))
+    top_a, top_b = _top_mask(map_a, k), _top_mask(map_b, k)
+    inter = (top_a & top_b).sum(dim=1).double()
+    return inter / (top_a | top_b).sum(dim=1).double()
+
+
+def ssim(
+    map_a: Tensor, map_b: Tensor, data_range: float = 1.0, win_size: int = 11, sigma: float = 1.5
+) -> Tensor:
+    r"""Mean structural similarity per image pair (Wang, Bovik, Sheikh & Simoncelli 2004).
+
+    .. math:: \text{SSIM}(a, b) = \frac{(2\mu_a\mu_b + C_1)(2\sigma_{ab} + C_2)}
+              {(\mu_a^2 + \mu_b^2 + C_1)(\sigma_a^2 + \sigma_b^2 + C_2)},\quad
+              C_1 = (0.01 L)^2,\ C_2 = (0.03 L)^2
+
+    Local means, variances and covariance use a ``win_size`` x ``win_size`` Gaussian window
+    (sigma 1.5, the paper's choice) at every position where the window fits inside the map;
+    the result is their mean. ``L = data_range`` (1 for maps in [0, 1]). Matches
+    ``skimage.metrics.structural_similarity(a, b, data_range=1, gaussian_weights=True,
+    sigma=1.5, use_sample_covariance=False)``. Returns ``(B,)`` (CPU, float64); 1 means equal.
+    """
+    map_a, map_b = _check_pair(map_a, map_b)
+    if min(map_a.shape[-2:]) < win_size:
+        raise ValueError(f"maps must be at least {win_size} x {win_size} pixels")
+    kernel = _gaussian_kernel1d(sigma, win_size // 2)
+    rows, cols = kernel.view(1, 1, 1, -1), kernel.view(1, 1, -1, 1)
+
+    def local_mean(img: Tensor) -> Tensor:
+        return F.conv2d(F.conv2d(img.unsqueeze(1), rows), cols)
+
+    c1, c2 = (0.01 * data_range) ** 2, (0.03 * data_range) ** 2
+    mu_a, mu_b = local_mean(map_a), local_mean(map_b)
+    var_a = local_mean(map_a * map_a) - mu_a**2
+    var_b = local_mean(map_b * map_b) - mu_b**2
+    cov = local_mean(map_a * map_b) - mu_a * mu_b
+    numerator = (2 * mu_a * mu_b + c1) * (2 * cov + c2)
+    denominator = (mu_a**2 + mu_b**2 + c1) * (var_a + var_b + c2)
+    return (numerator / denominator).flatten(1).mean(dim=1)
+
+
+_AGREEMENT: dict[str, Callable[[Tensor, Tensor], Tensor]] = {
+    "spearman": rank_correlation,
+    "iou": top_region_iou,
+    "ssim": ssim,
+}
+
+
+def _pairwise(maps_by_method: Mapping[str, Tensor], metric: str) -> dict[tuple[str, str], Tensor]:
+    if metric not in _AGREEMENT:
+        raise ValueError(f"metric must be one of {sorted(_AGREEMENT)}, got {metric!r}")
+    if len(maps_by_method) < 2:
+        raise ValueError("need maps from at least two methods")
+    score = _AGREEMENT[metric]
+    return {
+        (a, b): score(maps_by_method[a], maps_by_method[b])
+        for a, b in itertools.combinations(maps_by_method, 2)
+    }
+
+
+def agreement_matrix(
+    maps_by_method: Mapping[str, Tensor],
+    metric: Literal["spearman", "iou", "ssim"] = "spearman",
+) -> pd.DataFrame:
+    """Methods x methods table of the mean per-image agreement between their maps.
+
+    ``maps_by_method`` maps a method's name to its ``(B, H, W)`` maps of the same images.
+    ``metric``: ``"spearman"`` (:func:`rank_correlation`), ``"iou"`` (:func:`top_region_iou`,
+    top 20 %) or ``"ssim"`` (:func:`ssim`). Symmetric, with 1 on the diagonal (a method agrees
+    with itself by definition).
+    """
+    names = list(maps_by_method)
+    table = pd.DataFrame(1.0, index=names, columns=names)
+    for (a, b), values in _pairwise(maps_by_method, metric).items():
+        table.loc[a, b] = table.loc[b, a] = values.mean().item()
+    return table
+
+
+def consensus_scores(
+    maps_by_method: Mapping[str, Tensor],
+    metric: Literal["spearman", "iou", "ssim"] = "spearman",
+) -> Tensor:
+    """Per image: the mean pairwise agreement over all pairs of methods, ``(B,)`` (CPU).
+
+    Low values flag images where the methods tell different stories.
+    """
+    return torch.stack(list(_pairwise(maps_by_method, metric).values())).mean(dim=0)
+
+
+def disagreeing_images(
+    maps_by_method: Mapping[str, Tensor],
+    k: int | None = 5,
+    threshold: float | None = None,
+    metric: Literal["spearman", "iou", "ssim"] = "spearman",
+) -> Tensor:
+    """Indices of the images where the methods agree least, lowest consensus first.
+
+    With ``threshold``: every image whose :func:`consensus_scores` is below it; otherwise the
+    ``k`` lowest. Returns a long tensor of indices into the batch.
+    """
+    scores = consensus_scores(maps_by_method, metric)
+    order = scores.argsort(stable=True)
+    if threshold is not None:
+        return order[scores[order] < threshold]
+    if k is None:
+        raise ValueError("give k or threshold")
+    return order[:k]
+
+
+# ----------------------------------------------------------------------------------------------
+# Model-parameter randomisation (sanity-check helper, Adebayo et al. 2018, sec. 3.1 / 4)
+# ----------------------------------------------------------------------------------------------
+
+
+def randomized_copy(model: nn.Module, blocks: str | Sequence[str], seed: int = 0) -> nn.Module:
+    """A deep copy of ``model`` whose named blocks are re-initialised; ``model`` is untouched.
+
+    ``blocks``: dotted submodule names (``"fc"``, ``"layer4"``, ``"layer3.1"``). Every
+    submodule inside them with a ``reset_parameters`` method gets PyTorch's default
+    initialisation again (Kaiming-uniform convolutions and linear layers; batch norms reset to
+    weight 1, bias 0 and fresh running statistics). Seeded and reproducible; the global random
+    state is left as it was. This is the sanity-check helper; it trains nothing.
+    """
+    names = [blocks] if isinstance(blocks, str) else list(blocks)
+    clone = copy.deepcopy(model)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        for name in names:
+            for module in clone.get_submodule(name).modules():
+                reset = getattr(module, "reset_parameters", None)
+                if callable(reset):
+                    reset()
+    return clone
+
+
+def cascade_randomizations(
+    model: nn.Module,
+    order: Sequence[str] = ("fc", "layer4", "layer3", "layer2", "layer1"),
+    seed: int = 0,
+) -> Iterator[tuple[str, nn.Module]]:
+    """Adebayo et al.'s cascading randomisation: yields ``(block, copy)`` from the top down.
+
+    The i-th copy has ``order[0]`` .. ``order[i]`` re-initialised (cumulative: the blocks
+    randomised earlier keep the same random weights in later copies). A generator, so only one
+    or two copies are alive at a time; ``model`` itself is never modified.
+    """
+    current = model
+    for i, name in enumerate(order):
+        current = randomized_copy(current, name, seed=seed + i)
+        yield name, current
