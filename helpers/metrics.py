@@ -60,6 +60,7 @@ __all__ = [
     "agreement_matrix",
     "consensus_scores",
     "disagreeing_images",
+    "method_table",
     "randomized_copy",
     "cascade_randomizations",
 ]
@@ -575,6 +576,71 @@ def disagreeing_images(
     if k is None:
         raise ValueError("give k or threshold")
     return order[:k]
+
+
+# ----------------------------------------------------------------------------------------------
+# One table for many methods
+# ----------------------------------------------------------------------------------------------
+
+
+def method_table(
+    model: nn.Module,
+    x: Tensor,
+    maps_by_method: Mapping[str, Tensor],
+    class_idx: ClassIndex = None,
+    masks: Tensor | None = None,
+    *,
+    reference: str | None = "Grad-CAM",
+    steps: int | None = None,
+    batch_size: int = 64,
+) -> pd.DataFrame:
+    """One row per method: the metrics above, computed on the same images and target classes.
+
+    Columns: ``Average Drop %`` (lower is better), ``Increase in Confidence %`` (higher),
+    ``Win % vs <reference>`` (when ``reference`` is one of the methods; 50 for itself),
+    ``pointing game`` and ``energy pointing game`` (with ``masks``: over the images whose mask
+    is not empty; NaN if none is), and with ``steps`` ``deletion AUC`` (lower) and
+    ``insertion AUC`` (higher), means over the images.
+
+    ``class_idx`` is the class every map explains (None: each image's predicted class, found
+    once on ``x``, so the explanation maps are scored for that class too). ``attrs`` records
+    ``n_images``, ``n_with_mask`` and ``steps``.
+    """
+    batch = x.shape[0]
+    idx = _class_indices(class_idx, batch)
+    if idx is None:
+        idx = _predicted(model, x, batch_size)
+    p_orig = class_probabilities(model, x, idx, batch_size)
+    p_expl = {
+        name: class_probabilities(model, explanation_map(x, maps), idx, batch_size)
+        for name, maps in maps_by_method.items()
+    }
+    with_mask = None
+    if masks is not None:
+        with_mask = _check_maps(masks, "masks").flatten(1).gt(0).any(dim=1).cpu()
+    rows = {}
+    for name, maps in maps_by_method.items():
+        row = {
+            "Average Drop %": average_drop(p_orig, p_expl[name]),
+            "Increase in Confidence %": increase_in_confidence(p_orig, p_expl[name]),
+        }
+        if reference in p_expl:
+            row[f"Win % vs {reference}"] = win_rate(p_orig, p_expl[name], p_expl[reference])
+        if with_mask is not None:
+            found = with_mask.any().item()
+            hm, mk = maps.cpu()[with_mask], masks.cpu()[with_mask]
+            row["pointing game"] = pointing_game(hm, mk) if found else math.nan
+            row["energy pointing game"] = energy_pointing_game(hm, mk) if found else math.nan
+        if steps:
+            row["deletion AUC"] = deletion_auc(model, x, maps, idx, steps, batch_size=batch_size
+                                               ).mean().item()
+            row["insertion AUC"] = insertion_auc(model, x, maps, idx, steps, batch_size=batch_size
+                                                 ).mean().item()
+        rows[name] = row
+    table = pd.DataFrame.from_dict(rows, orient="index").rename_axis("method")
+    table.attrs.update(n_images=batch, steps=steps,
+                       n_with_mask=None if with_mask is None else int(with_mask.sum()))
+    return table
 
 
 # ----------------------------------------------------------------------------------------------

@@ -257,6 +257,43 @@ def test_consensus_and_disagreeing_images():
 
 
 # ---------------------------------------------------------------------------------------------
+# One table for many methods
+# ---------------------------------------------------------------------------------------------
+
+
+def test_method_table_by_hand():
+    x = half_image()[0].repeat(2, 1, 1, 1)  # two copies: left half 1, right half 0; p = 0.5
+    left = x[:, 0].clone()
+    maps = {"left": left, "flat": torch.full_like(left, 0.5), "right": 1 - left}
+    masks = torch.stack([left[0], torch.zeros_like(left[0])])  # image 1 has no lesion mask
+    model = MeanModel()
+    table = metrics.method_table(model, x, maps, 0, masks, reference="flat", steps=8)
+    assert list(table.index) == ["left", "flat", "right"]
+    # explanation maps keep all (p 0.5), half (p 0.25) or none (p ~ 0) of the class evidence
+    assert table["Average Drop %"].tolist() == pytest.approx([0.0, 50.0, 100.0])
+    assert table["Increase in Confidence %"].tolist() == [0.0, 0.0, 0.0]
+    assert table["Win % vs flat"].tolist() == [100.0, 50.0, 0.0]
+    # localisation on image 0 only; the flat map's first maximum, pixel (0, 0), is in the lesion
+    assert table["pointing game"].tolist() == [1.0, 1.0, 0.0]
+    assert table["energy pointing game"].tolist() == pytest.approx([1.0, 0.5, 0.0])
+    # deletion: 0.125 and 0.375 as above; flat deletes row by row (two ones, then two zeros)
+    assert table["deletion AUC"].tolist() == pytest.approx([0.125, 0.21875, 0.375])
+    expected = metrics.insertion_auc(model, x, maps["right"], 0, steps=8).mean().item()
+    assert table.loc["right", "insertion AUC"] == pytest.approx(expected)
+    assert table.attrs == {"n_images": 2, "steps": 8, "n_with_mask": 1}
+
+
+def test_method_table_defaults_to_the_predicted_class_and_skips_what_it_lacks():
+    x = half_image()[0]
+    maps = {"A": x[:, 0], "B": torch.full_like(x[:, 0], 0.5)}
+    table = metrics.method_table(MeanModel(), x, maps)  # class 0 (p 0.5 vs 0.5: the first)
+    assert list(table.columns) == ["Average Drop %", "Increase in Confidence %"]
+    assert table["Average Drop %"].tolist() == pytest.approx([0.0, 50.0])
+    empty = metrics.method_table(MeanModel(), x, maps, 0, torch.zeros_like(x[:, 0]))
+    assert empty["pointing game"].isna().all() and empty.attrs["n_with_mask"] == 0
+
+
+# ---------------------------------------------------------------------------------------------
 # Model-parameter randomisation
 # ---------------------------------------------------------------------------------------------
 
