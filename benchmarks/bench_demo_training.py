@@ -1,0 +1,72 @@
+"""How long the demo profile trains and how well it learns, per architecture.
+
+Trains each architecture from scratch with the demo profile's settings (overridable), on the
+same demo data and lesion split, and prints the training time and the test metrics side by
+side. The demo target: balanced accuracy >= 0.90 on the demo test split in <= 5 minutes on a
+2-core CPU.
+
+    python benchmarks/bench_demo_training.py                       # resnet18 and resnet50
+    python benchmarks/bench_demo_training.py --arch resnet18 --epochs 6 --image-size 128
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+
+import pandas as pd
+import torch
+
+from helpers.config import load_config
+from helpers.data import CLASSES, lesion_split, make_loaders, prepare_metadata
+from helpers.models import build_model
+from helpers.train import evaluate, fit, predict, seed_everything
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--arch", nargs="+", default=["resnet18", "resnet50"])
+    parser.add_argument("--epochs", type=int)
+    parser.add_argument("--lr", type=float)
+    parser.add_argument("--image-size", type=int)
+    parser.add_argument("--batch-size", type=int)
+    parser.add_argument("--n-images", type=int)
+    parser.add_argument("--progress", action="store_true", help="show tqdm bars")
+    args = parser.parse_args()
+    overrides = {key: value for key, value in dict(
+        epochs=args.epochs, lr=args.lr, image_size=args.image_size, batch_size=args.batch_size,
+        n_demo_images=args.n_images).items() if value is not None}
+
+    rows = []
+    with tempfile.TemporaryDirectory() as output_dir:
+        for arch in args.arch:
+            cfg = load_config(profile="demo", arch=arch, output_dir=output_dir, **overrides)
+            start = time.perf_counter()
+            splits = lesion_split(prepare_metadata(cfg), seed=cfg.seed)
+            data_seconds = time.perf_counter() - start
+            print(cfg.describe(), f"| torch threads: {torch.get_num_threads()}", flush=True)
+            print("images per split:", {k: len(v) for k, v in splits.items()}, flush=True)
+            loaders = make_loaders(splits, cfg)
+            seed_everything(cfg.seed)
+            model = build_model(arch, len(CLASSES), pretrained=False)
+            start = time.perf_counter()
+            history = fit(model, loaders, cfg, progress=args.progress)
+            train_seconds = time.perf_counter() - start
+            metrics = evaluate(*predict(model, loaders["test"]))
+            print(history.round(3).to_string(), flush=True)
+            rows.append(dict(
+                arch=arch, image_size=cfg.image_size, epochs=cfg.epochs, lr=cfg.lr,
+                data_s=round(data_seconds, 1), train_s=round(train_seconds, 1),
+                best_epoch=history.attrs["best_epoch"],
+                **{k: round(metrics[k], 3) for k in (
+                    "accuracy", "balanced_accuracy", "macro_f1", "roc_auc",
+                    "malignant_sensitivity", "malignant_specificity")},
+            ))
+            print(pd.DataFrame(rows[-1:]).to_string(index=False), flush=True)
+    print("\nSummary (train_s: fit incl. validation; data_s: demo set generation/cache + split)")
+    print(pd.DataFrame(rows).to_string(index=False))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,130 @@
+"""helpers.models: builder, checkpoints (round trip, refusal of pickles), load_or_train reuse."""
+
+from __future__ import annotations
+
+import urllib.error
+
+import pytest
+import torch
+from torch import nn
+
+from helpers import models
+from helpers.config import load_config
+from helpers.data import CLASSES
+from helpers.models import (
+    PretrainedWeightsUnavailable,
+    build_model,
+    checkpoint_meta,
+    checkpoint_path,
+    load_checkpoint,
+    load_or_train,
+    save_checkpoint,
+)
+
+
+@pytest.mark.parametrize("arch", ["resnet18", "resnet50"])
+def test_build_model_shapes(arch):
+    model = build_model(arch, num_classes=7, pretrained=False).eval()
+    with torch.no_grad():
+        out = model(torch.randn(2, 3, 64, 64))
+    assert out.shape == (2, 7)
+    assert isinstance(model.fc, nn.Linear) and model.fc.out_features == 7
+    assert hasattr(model, "layer4")
+
+
+def test_unknown_arch_is_named():
+    with pytest.raises(ValueError, match="resnet50"):
+        build_model("vgg16")
+
+
+def test_pretrained_download_failure_says_where_to_put_the_file(monkeypatch, tmp_path):
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))  # an empty cache: it must download
+
+    def offline(url, *args, **kwargs):
+        raise urllib.error.URLError("no internet")
+
+    monkeypatch.setattr(torch.hub, "download_url_to_file", offline)
+    with pytest.raises(PretrainedWeightsUnavailable) as info:
+        build_model("resnet50", pretrained=True)
+    message = str(info.value)
+    expected = tmp_path / "hub" / "checkpoints" / "resnet50-11ad3fa6.pth"
+    assert str(expected) in message
+    assert "TORCH_HOME" in message and "pretrained=False" in message and "demo" in message
+
+
+def _tiny_model() -> nn.Module:
+    torch.manual_seed(0)
+    return build_model("resnet18", pretrained=False).eval()
+
+
+def test_checkpoint_round_trip_gives_identical_outputs(tmp_path):
+    model = _tiny_model()
+    path = tmp_path / "sub" / "m.pt"
+    metrics = {"balanced_accuracy": 0.5, "confusion": torch.eye(7).numpy().astype(int)}
+    save_checkpoint(model, path, arch="resnet18", image_size=64, profile="smoke",
+                    metrics=metrics, note="hello")
+    assert [p.name for p in path.parent.iterdir()] == ["m.pt"]  # no temp file left behind
+    loaded, meta = load_checkpoint(path, arch="resnet18")
+    x = torch.randn(3, 3, 64, 64)
+    with torch.no_grad():
+        torch.testing.assert_close(loaded(x), model(x), rtol=0, atol=0)
+    assert meta["arch"] == "resnet18" and meta["image_size"] == 64 and meta["note"] == "hello"
+    assert tuple(meta["classes"]) == CLASSES
+    assert meta["metrics"]["confusion"][3][3] == 1
+    assert set(meta["normalization"]) == {"mean", "std"}
+    assert not loaded.training
+
+
+class _Payload:
+    """Stands for any pickled object: loading it would run arbitrary code."""
+
+    def __init__(self):
+        self.value = 1
+
+
+def test_refuses_pickled_objects(tmp_path):
+    path = tmp_path / "evil.pt"
+    torch.save({"state_dict": {}, "meta": {"classes": list(CLASSES)}, "x": _Payload()}, path)
+    with pytest.raises(ValueError, match="pickled Python objects"):
+        load_checkpoint(path)
+
+
+def test_wrong_arch_classes_and_missing_file_are_clear(tmp_path):
+    path = tmp_path / "m.pt"
+    save_checkpoint(_tiny_model(), path, arch="resnet18")
+    with pytest.raises(ValueError, match="resnet18 model, not the resnet50"):
+        load_checkpoint(path, arch="resnet50")
+    other = tmp_path / "other.pt"
+    save_checkpoint(build_model("resnet18", num_classes=2), other, arch="resnet18",
+                    classes=("benign", "malignant"))
+    with pytest.raises(ValueError, match="trained for the classes"):
+        load_checkpoint(other)
+    with pytest.raises(FileNotFoundError, match="notebook 02"):
+        load_checkpoint(tmp_path / "missing.pt")
+
+
+def test_checkpoint_path_names_profile_arch_size(tmp_path):
+    cfg = load_config(profile="smoke", output_dir=tmp_path)
+    assert checkpoint_path(cfg) == tmp_path / "checkpoints" / "smoke-resnet18-64.pt"
+
+
+def test_load_or_train_reuses_a_matching_checkpoint(tmp_path, monkeypatch):
+    cfg = load_config(profile="smoke", output_dir=tmp_path, cache_dir=tmp_path / "cache")
+    model = _tiny_model()
+    save_checkpoint(model, checkpoint_path(cfg),
+                    **checkpoint_meta(cfg, metrics={"balanced_accuracy": 0.9}))
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("load_or_train trained although a matching checkpoint exists")
+
+    monkeypatch.setattr(models, "fit", no_training)
+    loaded, meta = load_or_train(cfg, progress=False)
+    x = torch.randn(1, 3, 64, 64)
+    with torch.no_grad():
+        torch.testing.assert_close(loaded(x), model(x), rtol=0, atol=0)
+    assert meta["metrics"]["balanced_accuracy"] == 0.9
+
+    # Other settings (more epochs): the stored checkpoint no longer matches, so it trains.
+    with pytest.raises(AssertionError, match="trained although"):
+        load_or_train(load_config(profile="smoke", output_dir=tmp_path,
+                                  cache_dir=tmp_path / "cache", epochs=2), progress=False)

@@ -1,0 +1,126 @@
+"""helpers.train: evaluate against independent scikit-learn calls; fit learns and is repeatable."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from sklearn import metrics as skm
+from torch import nn
+from torch.utils.data import DataLoader, TensorDataset
+
+from helpers.data import CLASSES
+from helpers.train import evaluate, fit, predict, seed_everything
+
+MALIGNANT_CODES = {"akiec", "bcc", "mel"}
+
+
+def _random_probs(n: int, seed: int, classes=range(7)) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    logits = rng.normal(size=(n, 7))
+    labels = rng.choice(list(classes), size=n)
+    logits[np.arange(n), labels] += 1.0  # better than chance, not perfect
+    probs = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    return probs, labels
+
+
+def test_evaluate_matches_sklearn_on_random_data():
+    probs, labels = _random_probs(300, seed=1)
+    preds = probs.argmax(1)
+    result = evaluate(probs, labels)
+    assert result["accuracy"] == pytest.approx(skm.accuracy_score(labels, preds))
+    assert result["balanced_accuracy"] == pytest.approx(
+        skm.balanced_accuracy_score(labels, preds))
+    assert result["macro_f1"] == pytest.approx(skm.f1_score(labels, preds, average="macro"))
+    assert result["weighted_f1"] == pytest.approx(
+        skm.f1_score(labels, preds, average="weighted"))
+    assert result["roc_auc"] == pytest.approx(
+        skm.roc_auc_score(labels, probs, multi_class="ovr", average="macro"))
+    np.testing.assert_array_equal(result["confusion"], skm.confusion_matrix(labels, preds))
+    report = skm.classification_report(labels, preds, target_names=list(CLASSES),
+                                       output_dict=True)
+    per_class = result["per_class"]
+    assert list(per_class.index) == list(CLASSES)
+    for code in CLASSES:
+        assert per_class.loc[code, "precision"] == pytest.approx(report[code]["precision"])
+        assert per_class.loc[code, "recall"] == pytest.approx(report[code]["recall"])
+        assert per_class.loc[code, "f1"] == pytest.approx(report[code]["f1-score"])
+        assert per_class.loc[code, "support"] == report[code]["support"]
+    malignant = [CLASSES.index(c) for c in MALIGNANT_CODES]
+    true_m, pred_m = np.isin(labels, malignant), np.isin(preds, malignant)
+    tn, fp, fn, tp = skm.confusion_matrix(true_m, pred_m).ravel()
+    assert result["malignant_sensitivity"] == pytest.approx(tp / (tp + fn))
+    assert result["malignant_specificity"] == pytest.approx(tn / (tn + fp))
+
+
+def test_evaluate_with_classes_absent_from_labels():
+    probs, labels = _random_probs(200, seed=2, classes=[0, 2, 4, 5])
+    result = evaluate(probs, labels)
+    present = [0, 2, 4, 5]
+    expected_auc = np.mean([skm.roc_auc_score(labels == k, probs[:, k]) for k in present])
+    assert result["roc_auc"] == pytest.approx(expected_auc)
+    assert result["confusion"].shape == (7, 7)
+    assert result["per_class"].loc["df", "support"] == 0
+    assert np.isfinite(result["balanced_accuracy"])
+
+
+def _learnable_loaders(n: int = 96, size: int = 32, seed: int = 0) -> dict[str, DataLoader]:
+    """Class k brightens colour channel k % 3 in a class-specific quadrant: easy to learn."""
+    gen = torch.Generator().manual_seed(seed)
+    labels = torch.arange(n) % 4
+    images = torch.randn(n, 3, size, size, generator=gen) * 0.5
+    half = size // 2
+    for i, k in enumerate(labels.tolist()):
+        r, c = divmod(k, 2)
+        images[i, k % 3, r * half:(r + 1) * half, c * half:(c + 1) * half] += 2.0
+    train = TensorDataset(images[: n * 3 // 4], labels[: n * 3 // 4])
+    val = TensorDataset(images[n * 3 // 4:], labels[n * 3 // 4:])
+    return {"train": DataLoader(train, batch_size=16, shuffle=True),
+            "val": DataLoader(val, batch_size=32)}
+
+
+def _small_cnn() -> nn.Module:
+    return nn.Sequential(
+        nn.Conv2d(3, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(8, 16, 3, padding=1), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(),
+        nn.Dropout(0.2), nn.Linear(16, 7),
+    )
+
+
+def _train_once(epochs: int = 4) -> tuple[pd.DataFrame, nn.Module]:
+    seed_everything(0)
+    model = _small_cnn()
+    history = fit(model, _learnable_loaders(), epochs=epochs, lr=1e-2, progress=False)
+    return history, model
+
+
+def test_fit_lowers_the_loss_and_keeps_the_best_epoch():
+    history, model = _train_once()
+    assert list(history.columns) == ["train_loss", "train_accuracy", "val_loss", "val_accuracy",
+                                     "val_balanced_accuracy", "lr", "seconds"]
+    assert history["train_loss"].iloc[-1] < history["train_loss"].iloc[0]
+    best = history.attrs["best_epoch"]
+    assert history.loc[best, "val_balanced_accuracy"] == history["val_balanced_accuracy"].max()
+    probs, labels = predict(model, _learnable_loaders()["val"])
+    assert probs.shape == (24, 7) and np.allclose(probs.sum(1), 1, atol=1e-5)
+    assert evaluate(probs, labels)["balanced_accuracy"] == pytest.approx(
+        history.loc[best, "val_balanced_accuracy"])
+    assert not model.training
+
+
+def test_fit_is_repeatable_on_cpu():
+    first, model_a = _train_once(epochs=2)
+    second, model_b = _train_once(epochs=2)
+    pd.testing.assert_frame_equal(first.drop(columns="seconds"), second.drop(columns="seconds"))
+    for (name, a), b in zip(model_a.state_dict().items(), model_b.state_dict().values(),
+                            strict=True):
+        torch.testing.assert_close(a, b, rtol=0, atol=0, msg=name)
+
+
+def test_predict_restores_training_mode_and_accepts_masks():
+    model = _small_cnn().train()
+    data = TensorDataset(torch.randn(5, 3, 16, 16), torch.arange(5), torch.zeros(5, 16, 16))
+    probs, labels = predict(model, DataLoader(data, batch_size=2))
+    assert probs.shape == (5, 7) and labels.tolist() == [0, 1, 2, 3, 4]
+    assert model.training
