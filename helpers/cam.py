@@ -1,0 +1,443 @@
+r"""Class activation maps: CAM, Grad-CAM, Grad-CAM++, Score-CAM and three cheap relatives.
+
+Every method shares one base class, :class:`BaseCAM`, which does the chores: it finds the target
+layer, hooks it for exactly one call, picks the target classes, takes the gradient of the class
+score with respect to the layer's activations, and post-processes the map. A method only says how
+to weigh the activations :math:`A^k` (``weights``), in a few lines under its formula.
+
+>>> cam = GradCAMPlusPlus(model, target_layer="layer4")  # a dotted name ("layer4.2") or a module
+>>> heatmap = cam(input_tensor, class_idx=None)  # (B, H, W) in [0, 1]; None: the predicted class
+>>> cam.visualize(image, heatmap)  # image, heatmap and overlay side by side
+
+The map of class :math:`c` is :math:`L^c = \mathrm{ReLU}(\sum_k w_k^c A^k)` at the layer's
+resolution (or :math:`\mathrm{ReLU}(\sum_k W^c_k \odot A^k)` for the elementwise methods
+LayerCAM and HiResCAM); ``cam(x)`` then upsamples it bilinearly (``align_corners=False``) to the
+input's height and width and min-max normalises each image to [0, 1]; a constant map (e.g. all
+zero) becomes all zero. The result is a detached float tensor on the input's device.
+
+Contract kept by every call: the model runs in eval mode and its own train/eval flags are
+restored afterwards; hooks are removed before the call returns, also when it raises; gradients
+are taken with ``torch.autograd.grad`` with respect to the activations only, so no parameter gets
+a ``.grad`` and back-propagation stops at the target layer (the input needs no ``requires_grad``);
+a call inside ``torch.no_grad()`` works. The activations are the layer's own output: the hook
+hands a copy downstream, so a later in-place op (``ReLU(inplace=True)``) cannot change them.
+
+For teaching, :meth:`BaseCAM.compute_raw` returns the layer-resolution map before upsampling and
+normalisation, and each call leaves ``last_activations``, ``last_gradients``, ``last_weights`` and
+``last_class_idx`` on the object.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+__all__ = [
+    "BaseCAM",
+    "CAM",
+    "GradCAM",
+    "GradCAMPlusPlus",
+    "ScoreCAM",
+    "LayerCAM",
+    "XGradCAM",
+    "HiResCAM",
+    "METHODS",
+    "find_layer",
+    "resolve_class_idx",
+    "normalize_maps",
+]
+
+ClassIdx = int | Sequence[int] | Tensor | None
+
+
+# --- shared pieces (pure functions, usable on their own) ---------------------------------------
+
+
+def _layer_names_hint(model: nn.Module, limit: int = 8) -> str:
+    top = [name for name, _ in model.named_children()]
+    deeper = [name for name, _ in model.named_modules() if name.count(".") == 1][-limit:]
+    hint = f"top-level layers: {', '.join(top) or '(none)'}"
+    return hint + (f"; deeper ones look like: {', '.join(deeper)}" if deeper else "")
+
+
+def find_layer(model: nn.Module, layer: str | nn.Module) -> nn.Module:
+    """The submodule of ``model`` named by ``layer``: a dotted name or the module itself.
+
+    Names are those of ``model.named_modules()`` (``"layer4"``, ``"layer4.2.conv3"``,
+    ``"features.28"``); Python-style indices such as ``"layer4[-1]"`` work too.
+    An unknown name raises ``ValueError`` listing the model's layer names.
+    """
+    if isinstance(layer, nn.Module):
+        if any(m is layer for m in model.modules()):
+            return layer
+        raise ValueError(f"target layer {type(layer).__name__} is not a submodule of the model")
+    modules = dict(model.named_modules())
+    if layer in modules and layer != "":
+        return modules[layer]
+    module: Any = model
+    try:
+        for token in re.findall(r"[^.\[\]]+", layer):
+            indexable = isinstance(module, nn.Sequential | nn.ModuleList)
+            is_index = indexable and re.fullmatch(r"-?\d+", token)
+            module = module[int(token)] if is_index else getattr(module, token)
+        if isinstance(module, nn.Module) and module is not model:
+            return module
+    except (AttributeError, IndexError, TypeError):
+        pass
+    raise ValueError(f"model has no layer named {layer!r}; {_layer_names_hint(model)}")
+
+
+def resolve_class_idx(class_idx: ClassIdx, logits: Tensor) -> Tensor:
+    """Target class per image as a ``(B,)`` long tensor on the logits' device.
+
+    ``None``: the predicted class (argmax); an int: that class for every image; a sequence or
+    tensor: one class per image. Anything else, out of range or of the wrong length, raises
+    ``ValueError`` saying what was given and what is valid.
+    """
+    batch, n_classes = logits.shape
+    if class_idx is None:
+        return logits.argmax(dim=1)
+    if isinstance(class_idx, bool):
+        raise ValueError(f"class_idx={class_idx!r}: give None, an int or one int per image")
+    usage = f"class_idx={class_idx!r}: give None, an int or one int per image"
+    try:
+        idx = torch.as_tensor(class_idx, device=logits.device)
+    except (TypeError, ValueError, RuntimeError) as err:
+        raise ValueError(usage) from err
+    if idx.is_floating_point() or idx.is_complex() or idx.dtype == torch.bool or idx.dim() > 1:
+        raise ValueError(usage)
+    if idx.dim() == 0:
+        idx = idx.expand(batch)
+    elif len(idx) != batch:
+        raise ValueError(
+            f"class_idx has {len(idx)} entries but the batch has {batch} images: "
+            "give one int for all images or exactly one per image"
+        )
+    bad = (idx < 0) | (idx >= n_classes)
+    if bad.any():
+        raise ValueError(
+            f"class_idx {idx[bad].tolist()} out of range: the model has {n_classes} classes, "
+            f"valid indices are 0..{n_classes - 1}"
+        )
+    return idx.long()
+
+
+def normalize_maps(maps: Tensor) -> Tensor:
+    """Min-max normalise each map of a ``(B, H, W)`` tensor to [0, 1]; constant maps become 0."""
+    flat = maps.flatten(1)
+    low = flat.min(dim=1).values.view(-1, 1, 1)
+    span = (flat.max(dim=1).values.view(-1, 1, 1) - low)
+    return torch.where(span > 0, (maps - low) / span.clamp_min(torch.finfo(maps.dtype).tiny), 0.0)
+
+
+def _channel_minmax(maps: Tensor) -> tuple[Tensor, Tensor]:
+    """Per-(image, channel) min and span of a ``(B, K, H, W)`` tensor, shaped ``(B, K, 1, 1)``."""
+    flat = maps.flatten(2)
+    low = flat.min(dim=2).values[..., None, None]
+    return low, flat.max(dim=2).values[..., None, None] - low
+
+
+# --- the base class -----------------------------------------------------------------------------
+
+
+class BaseCAM:
+    """Everything the CAM methods share; a subclass implements :meth:`weights` only.
+
+    Args:
+        model: a classifier returning logits ``(B, num_classes)``.
+        target_layer: the layer whose output :math:`A` (``(B, K, h, w)``) is explained, as a
+            dotted name from ``model.named_modules()`` (``"layer4"``) or the module itself.
+    """
+
+    #: whether :meth:`weights` needs the gradients (False: the forward pass runs without a graph)
+    uses_gradients: bool = True
+
+    def __init__(self, model: nn.Module, target_layer: str | nn.Module = "layer4") -> None:
+        self.model = model
+        self.target_layer = find_layer(model, target_layer)
+        self.last_activations: Tensor | None = None
+        self.last_gradients: Tensor | None = None
+        self.last_weights: Tensor | None = None
+        self.last_class_idx: Tensor | None = None
+
+    def weights(
+        self,
+        activations: Tensor,
+        gradients: Tensor | None = None,
+        inputs: Tensor | None = None,
+        class_idx: Tensor | None = None,
+    ) -> Tensor:
+        """The method's weights: ``(B, K)`` per channel, or ``(B, K, h, w)`` per position.
+
+        ``activations`` :math:`A` and ``gradients`` :math:`\\partial S^c / \\partial A` are
+        ``(B, K, h, w)``; ``inputs`` and ``class_idx`` are there for the methods that need them.
+        """
+        raise NotImplementedError
+
+    def __call__(self, x: Tensor, class_idx: ClassIdx = None) -> Tensor:
+        """Heatmaps ``(B, H, W)`` in [0, 1] at the input's size, on the input's device."""
+        x = x.unsqueeze(0) if x.dim() == 3 else x
+        raw = self.compute_raw(x, class_idx)
+        up = F.interpolate(raw[:, None], size=x.shape[-2:], mode="bilinear", align_corners=False)
+        return normalize_maps(up[:, 0])
+
+    def compute_raw(self, x: Tensor, class_idx: ClassIdx = None) -> Tensor:
+        """:math:`\\mathrm{ReLU}(\\sum_k w_k A^k)` at the layer's resolution ``(B, h, w)``."""
+        if x.dim() != 4:
+            raise ValueError(f"expected an image batch (B, C, H, W), got shape {tuple(x.shape)}")
+        modes = [(m, m.training) for m in self.model.modules()]
+        self.model.eval()
+        try:
+            with torch.set_grad_enabled(self.uses_gradients):
+                logits, acts = self._forward(x)
+                cls = resolve_class_idx(class_idx, logits)
+                grads = None
+                if self.uses_gradients:
+                    score = logits.gather(1, cls[:, None]).sum()
+                    (grads,) = torch.autograd.grad(score, acts)
+            acts = acts.detach()
+            with torch.no_grad():
+                w = self.weights(acts, grads, inputs=x, class_idx=cls)
+                weighted = w[..., None, None] * acts if w.dim() == 2 else w * acts
+                raw = F.relu(weighted.sum(dim=1)).float()
+        finally:
+            for module, training in modes:
+                module.training = training
+        self.last_activations, self.last_gradients = acts, grads
+        self.last_weights, self.last_class_idx = w, cls
+        return raw
+
+    def _forward(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        """Logits and the layer's output, hooked for this forward pass only."""
+        captured: list[Tensor] = []
+
+        def hook(module: nn.Module, args: Any, output: Tensor) -> Tensor:
+            # Keep the layer's own output (cut from the graph below it: back-propagation stops
+            # here) and hand a copy downstream, which in-place ops there may change freely.
+            act = output.detach().requires_grad_(torch.is_grad_enabled())
+            captured.append(act)
+            return act.clone()
+
+        handle = self.target_layer.register_forward_hook(hook)
+        try:
+            logits = self.model(x)
+        finally:
+            handle.remove()
+        if not captured:
+            raise RuntimeError("the target layer was not used in the model's forward pass")
+        if captured[-1].dim() != 4:
+            raise ValueError(
+                f"the target layer's output has shape {tuple(captured[-1].shape)}; "
+                "a CAM needs a (B, K, h, w) feature map: pick a convolutional layer"
+            )
+        return logits, captured[-1]
+
+    def visualize(self, image: Any, heatmap: Tensor, **kwargs: Any) -> Any:
+        """Show image, heatmap and overlay side by side (see :func:`helpers.viz.show_cam`)."""
+        from . import viz  # lazy: computing maps must not need matplotlib
+
+        kwargs.setdefault("title", type(self).__name__)
+        return viz.show_cam(image, heatmap, **kwargs)
+
+    # Hooks live for one call only; the context manager is for symmetry with pytorch-grad-cam.
+    def release(self) -> None:
+        """Drop the tensors kept from the last call (no hooks outlive a call anyway)."""
+        self.last_activations = self.last_gradients = self.last_weights = None
+
+    def __enter__(self) -> BaseCAM:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+    def __repr__(self) -> str:
+        names = {m: n for n, m in self.model.named_modules()}
+        return f"{type(self).__name__}(target_layer={names.get(self.target_layer, '?')!r})"
+
+
+# --- the methods: each adds only its weights ----------------------------------------------------
+
+
+class CAM(BaseCAM):
+    r"""CAM (Zhou et al. 2016, "Learning Deep Features for Discriminative Localization", eq. 2).
+
+    .. math:: M_c(x, y) = \sum_k w_k^c f_k(x, y)
+
+    :math:`w_k^c` is the weight of channel :math:`k` for class :math:`c` in the final linear layer
+    that follows global average pooling. Forward pass only. It needs a GAP + linear head directly
+    after the target layer (``fc`` of a ResNet, ``classifier`` of DenseNet, MobileNetV2 and
+    EfficientNet); the model's last ``nn.Linear`` is taken as that head.
+    """
+
+    uses_gradients = False
+
+    def __init__(self, model: nn.Module, target_layer: str | nn.Module = "layer4") -> None:
+        super().__init__(model, target_layer)
+        linears = [m for m in model.modules() if isinstance(m, nn.Linear)]
+        if not linears:
+            raise ValueError("CAM needs a global-average-pool + nn.Linear head; the model has none")
+        self.fc = linears[-1]
+
+    def weights(self, activations, gradients=None, inputs=None, class_idx=None):
+        if self.fc.in_features != activations.shape[1]:
+            raise ValueError(
+                f"CAM needs a global-average-pool + linear head directly after the target layer: "
+                f"the layer has {activations.shape[1]} channels but the last nn.Linear takes "
+                f"{self.fc.in_features} features; use GradCAM for this model or layer"
+            )
+        return self.fc.weight[class_idx].to(activations.dtype)
+
+
+class GradCAM(BaseCAM):
+    r"""Grad-CAM (Selvaraju et al. 2017, arXiv 1610.02391, eq. 1-2).
+
+    .. math:: \alpha_k^c = \frac{1}{Z}\sum_i\sum_j \frac{\partial y^c}{\partial A^k_{ij}}, \qquad
+              L^c = \mathrm{ReLU}\Big(\sum_k \alpha_k^c A^k\Big)
+
+    :math:`y^c` is the class score before the softmax (the logit), :math:`Z` the number of
+    positions.
+    """
+
+    def weights(self, activations, gradients=None, inputs=None, class_idx=None):
+        return gradients.mean(dim=(2, 3))
+
+
+class GradCAMPlusPlus(BaseCAM):
+    r"""Grad-CAM++ (Chattopadhyay et al. 2018, arXiv 1710.11063, eq. 19 with eq. 7 and 10).
+
+    With :math:`Y^c = \exp(S^c)` and :math:`g = \partial S^c / \partial A^k_{ij}` (the logit's
+    gradient), eq. 10's higher derivatives become powers of :math:`g` (eq. 19):
+
+    .. math:: \alpha^{kc}_{ij} = \frac{g_{ij}^2}{2 g_{ij}^2 + \sum_a\sum_b A^k_{ab}\, g_{ij}^3}
+              \quad (0 \text{ where the denominator is } 0), \qquad
+              w^c_k = \sum_i\sum_j \alpha^{kc}_{ij}\, \mathrm{ReLU}(g_{ij}), \qquad
+              L^c = \mathrm{ReLU}\Big(\sum_k w^c_k A^k\Big)
+
+    (The common factor :math:`\exp(S^c)` of eq. 7 is dropped; it does not change the
+    normalised map.)
+    """
+
+    def weights(self, activations, gradients=None, inputs=None, class_idx=None):
+        g2 = gradients.pow(2)
+        g3 = g2 * gradients
+        denom = 2 * g2 + activations.sum(dim=(2, 3), keepdim=True) * g3
+        alpha = torch.where(denom != 0, g2 / torch.where(denom != 0, denom, 1), 0.0)
+        return (alpha * F.relu(gradients)).sum(dim=(2, 3))
+
+
+class ScoreCAM(BaseCAM):
+    r"""Score-CAM (Wang et al. 2020, arXiv 1910.01279, eq. 3-5 and the authors' code).
+
+    .. math:: H^k = s(\mathrm{Up}(A^k)), \qquad
+              w^c_k = \mathrm{softmax}\big(f(X \circ H^k)\big)_c, \qquad
+              L^c = \mathrm{ReLU}\Big(\sum_k w^c_k A^k\Big)
+
+    :math:`s` is min-max normalisation to [0, 1] and :math:`\mathrm{Up}` bilinear upsampling to
+    the input size: each channel masks the input and is weighted by the target class's softmax
+    probability on the masked image. Forward passes only: one per channel, ``batch_size`` at a
+    time. Exact by default. A channel whose map is constant has a zero mask, so all such channels
+    share one masked input, the all-zero image, scored once per call. (The authors' code skips
+    them, i.e. gives them weight 0; the two agree for all-zero channels, the usual case after a
+    ReLU.)
+
+    Args:
+        batch_size: masked images per forward pass.
+        top_k: an approximation: score only the ``top_k`` channels with the largest spatial mean
+            activation per image and give the others weight 0 (the benchmark measures its error).
+        progress: show a tqdm progress bar.
+    """
+
+    uses_gradients = False
+
+    def __init__(
+        self,
+        model: nn.Module,
+        target_layer: str | nn.Module = "layer4",
+        *,
+        batch_size: int = 32,
+        top_k: int | None = None,
+        progress: bool = False,
+    ) -> None:
+        super().__init__(model, target_layer)
+        self.batch_size, self.top_k, self.progress = batch_size, top_k, progress
+
+    def weights(self, activations, gradients=None, inputs=None, class_idx=None):
+        size = inputs.shape[-2:]
+        up = F.interpolate(activations, size=size, mode="bilinear", align_corners=False)
+        low, span = _channel_minmax(up)
+        constant = span.flatten(1) == 0  # (B, K): zero mask -> the all-zero image
+        keep = ~constant
+        if self.top_k is not None and self.top_k < activations.shape[1]:
+            strongest = activations.mean(dim=(2, 3)).topk(self.top_k, dim=1).indices
+            keep &= torch.zeros_like(keep).scatter_(1, strongest, True)
+            constant &= torch.zeros_like(constant).scatter_(1, strongest, True)
+        w = torch.zeros(activations.shape[:2], device=activations.device)
+        if constant.any():
+            zero_score = self._probs(torch.zeros_like(inputs[:1]))[0]
+            w[constant] = zero_score[class_idx[constant.nonzero()[:, 0]]]
+        jobs = [(b, k) for b, k in keep.nonzero().tolist()]
+        steps = range(0, len(jobs), self.batch_size)
+        if self.progress:
+            from tqdm.auto import tqdm
+
+            steps = tqdm(steps, desc="Score-CAM", unit="batch")
+        for start in steps:
+            b, k = torch.tensor(jobs[start : start + self.batch_size], device=inputs.device).T
+            masks = (up[b, k] - low[b, k]) / span[b, k]
+            probs = self._probs(inputs[b] * masks[:, None])
+            w[b, k] = probs.gather(1, class_idx[b][:, None])[:, 0]
+        return w
+
+    def _probs(self, batch: Tensor) -> Tensor:
+        return F.softmax(self.model(batch).float(), dim=1)
+
+
+class LayerCAM(BaseCAM):
+    r"""LayerCAM (Jiang et al. 2021, IEEE TIP 30:5875, eq. 5-6): positive gradients per position.
+
+    .. math:: \hat A^k_{ij} = \mathrm{ReLU}(g^{kc}_{ij})\, A^k_{ij}, \qquad
+              L^c = \mathrm{ReLU}\Big(\sum_k \hat A^k\Big)
+    """
+
+    def weights(self, activations, gradients=None, inputs=None, class_idx=None):
+        return F.relu(gradients)
+
+
+class XGradCAM(BaseCAM):
+    r"""XGrad-CAM (Fu et al. 2020, BMVC, arXiv 2008.02312, eq. 11): activation-weighted gradients.
+
+    .. math:: w^c_k = \sum_i\sum_j \frac{A^k_{ij}}{\sum_a\sum_b A^k_{ab}}\,
+              \frac{\partial y^c}{\partial A^k_{ij}} \quad (0 \text{ where } \textstyle\sum A^k = 0)
+    """
+
+    def weights(self, activations, gradients=None, inputs=None, class_idx=None):
+        total = activations.sum(dim=(2, 3), keepdim=True)
+        share = torch.where(total != 0, activations / torch.where(total != 0, total, 1), 0.0)
+        return (share * gradients).sum(dim=(2, 3))
+
+
+class HiResCAM(BaseCAM):
+    r"""HiResCAM (Draelos & Carin 2020, arXiv 2011.08891, eq. 5): gradient times activation.
+
+    .. math:: L^c = \mathrm{ReLU}\Big(\sum_k \frac{\partial y^c}{\partial A^k} \odot A^k\Big)
+    """
+
+    def weights(self, activations, gradients=None, inputs=None, class_idx=None):
+        return gradients
+
+
+#: every method by its display name, in the order notebooks show them
+METHODS: dict[str, type[BaseCAM]] = {
+    "CAM": CAM,
+    "Grad-CAM": GradCAM,
+    "Grad-CAM++": GradCAMPlusPlus,
+    "Score-CAM": ScoreCAM,
+    "LayerCAM": LayerCAM,
+    "XGrad-CAM": XGradCAM,
+    "HiResCAM": HiResCAM,
+}

@@ -1,0 +1,391 @@
+"""helpers.cam against independent references: pytorch-grad-cam, autograd's higher derivatives,
+closed forms for a GAP + linear head, and a direct per-channel Score-CAM loop."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections import OrderedDict
+
+import pytest
+import torch
+import torch.nn.functional as F
+import torchvision
+from torch import nn
+
+from helpers.cam import (
+    CAM,
+    METHODS,
+    GradCAM,
+    GradCAMPlusPlus,
+    ScoreCAM,
+    find_layer,
+    normalize_maps,
+)
+
+torch.manual_seed(0)
+
+
+def _resnet18(num_classes: int = 7) -> nn.Module:
+    torch.manual_seed(0)
+    return torchvision.models.resnet18(weights=None, num_classes=num_classes).eval()
+
+
+@pytest.fixture(scope="module")
+def resnet() -> nn.Module:
+    return _resnet18()
+
+
+@pytest.fixture(scope="module")
+def x() -> torch.Tensor:
+    torch.manual_seed(1)
+    return torch.randn(2, 3, 64, 96)  # non-square: layer4 gives 2 x 3
+
+
+def _head(model: nn.Module) -> nn.Linear:
+    return [m for m in model.modules() if isinstance(m, nn.Linear)][-1]
+
+
+# --- against pytorch-grad-cam ---------------------------------------------------------------
+
+ARCHS = {  # builder, target layer, input size
+    "resnet18": (torchvision.models.resnet18, "layer4", (64, 96)),
+    "vgg11": (torchvision.models.vgg11, "features.19", (64, 96)),  # the ReLU: see below
+    "mobilenet_v2": (torchvision.models.mobilenet_v2, "features.18", (64, 96)),
+    "efficientnet_b0": (torchvision.models.efficientnet_b0, "features.8", (64, 96)),
+    "densenet121": (torchvision.models.densenet121, "features.denseblock4", (64, 64)),
+}
+# Note: VGG's last conv ("features.18") and DenseNet's "features" are followed by an in-place
+# ReLU, which changes the activations pytorch-grad-cam keeps; ours keep the layer's own output
+# (test_maps_are_of_the_layers_own_output_despite_inplace_relu), so the references differ there.
+
+
+@pytest.fixture(scope="module", params=list(ARCHS))
+def arch(request):
+    build, layer, size = ARCHS[request.param]
+    torch.manual_seed(0)
+    model = build(weights=None, num_classes=5).eval()
+    # pytorch-grad-cam's Grad-CAM++ adds eps=1e-6 to the denominator 2g^2 + sum(A) g^3; with a
+    # random head some gradients g are ~1e-3, so eps would matter. A 1000x larger head makes eps
+    # negligible without changing what is compared.
+    with torch.no_grad():
+        _head(model).weight.mul_(1000.0)
+    torch.manual_seed(2)
+    return request.param, model, layer, torch.randn(2, 3, *size)
+
+
+@pytest.mark.parametrize(
+    "ours,theirs_name", [(GradCAM, "GradCAM"), (GradCAMPlusPlus, "GradCAMPlusPlus")]
+)
+def test_matches_pytorch_grad_cam(arch, ours, theirs_name):
+    import pytorch_grad_cam
+    from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
+
+    name, model, layer, x = arch
+    cam = ours(model, layer)
+    raw = cam.compute_raw(x, class_idx=[1, 3])
+    theirs = getattr(pytorch_grad_cam, theirs_name)(model, [find_layer(model, layer)])
+    # compare at the layer's resolution: they normalise then resize with OpenCV, we resize first
+    theirs.get_target_width_height = lambda t: (raw.shape[-1], raw.shape[-2])
+    ref = theirs(x, targets=[ClassifierOutputTarget(1), ClassifierOutputTarget(3)])
+    theirs.activations_and_grads.release()
+    assert raw.abs().max() > 0, name
+    torch.testing.assert_close(normalize_maps(raw), torch.from_numpy(ref), atol=2e-4, rtol=1e-3)
+
+
+# --- Grad-CAM++ against its definition (eq. 10) with autograd's higher derivatives ----------
+
+
+def _gap_linear(k: int, n_classes: int = 3) -> nn.Module:
+    """A 'network' whose input is the activation tensor A itself: layer 'feat' -> GAP -> linear."""
+    torch.manual_seed(3)
+    layers = OrderedDict(feat=nn.Identity(), pool=nn.AdaptiveAvgPool2d(1), flat=nn.Flatten())
+    return nn.Sequential(OrderedDict(**layers, fc=nn.Linear(k, n_classes))).eval()
+
+
+def _diagonal_derivatives(f, a: torch.Tensor, order: int = 3) -> list[torch.Tensor]:
+    """d^n f / d a_p^n for every element p of a (the diagonal only), n = 1..order, by autograd.
+
+    One copy of ``a`` per element p, shifted by its own scalar t_p: the sum over copies of f
+    depends on t_p only through copy p, so nested gradients with respect to t are the diagonal.
+    """
+    n = a.numel()
+    t = torch.zeros(n, dtype=a.dtype, requires_grad=True)
+    copies = a.expand(n, *a.shape) + (torch.diag(t)).view(n, *a.shape)
+    out, derivs = f(copies).sum(), []
+    for _ in range(order):
+        (out,) = torch.autograd.grad(out, t, create_graph=True)
+        derivs.append(out.view_as(a))
+        out = out.sum()
+    return derivs
+
+
+def test_gradcam_plus_plus_weights_equal_eq10_with_autograd_derivatives():
+    k, c = 4, 2
+    torch.manual_seed(4)
+    acts = F.relu(torch.randn(k, 5, 6, dtype=torch.float64))
+    model = _gap_linear(k).double()
+    score = lambda a: model(a)[:, c]  # noqa: E731 - S^c, linear in A
+    d1, d2, d3 = _diagonal_derivatives(lambda a: torch.exp(score(a)), acts)  # of Y = exp(S)
+    # eq. 10, then eq. 7's weights, straight from the derivatives of Y
+    alpha = d2 / (2 * d2 + acts.sum(dim=(1, 2), keepdim=True) * d3)
+    w_def = (alpha * F.relu(d1)).sum(dim=(1, 2))
+
+    cam = GradCAMPlusPlus(model, "feat")
+    cam.compute_raw(acts[None], class_idx=c)
+    # eq. 19 drops the common factor exp(S) of dY/dA = exp(S) dS/dA
+    torch.testing.assert_close(cam.last_weights[0] * torch.exp(score(acts[None]))[0], w_def)
+    assert (w_def > 0).any() and (w_def == 0).any()  # both the ReLU's sides were exercised
+
+
+# --- the ResNet special case: a GAP + linear head right after layer4 ------------------------
+
+
+def test_resnet_cam_equals_gradcam_and_gradcampp_closed_form(resnet, x):
+    cls = [1, 4]
+    cam, gcam = CAM(resnet, "layer4"), GradCAM(resnet, "layer4")
+    gpp = GradCAMPlusPlus(resnet, "layer4")
+    torch.testing.assert_close(cam(x, cls), gcam(x, cls), atol=1e-5, rtol=1e-4)
+    gpp(x, cls)
+    acts, w = gpp.last_activations, resnet.fc.weight[cls]
+    hw = acts.shape[-2] * acts.shape[-1]
+    # Grad-CAM: the gradient of GAP + linear is w_k / (h w) everywhere
+    torch.testing.assert_close(gcam.last_weights * hw, w)
+    # Grad-CAM++: alpha = 1 / (2 + w_k mean(A_k)), weight = relu(w_k) / (2 + w_k mean(A_k))
+    expected = F.relu(w) / (2 + w * acts.mean(dim=(2, 3)))
+    torch.testing.assert_close(gpp.last_weights, expected, atol=1e-6, rtol=1e-4)
+
+
+# --- the contract: hooks, grads, modes, targets, shapes, errors -----------------------------
+
+
+def test_output_shape_range_device_and_no_grad(resnet, x):
+    for name, method in METHODS.items():
+        cam = method(resnet, "layer4")
+        small = method is ScoreCAM  # one forward pass per channel: a small input
+        out = cam(x[:1, :, :32, :48]) if small else cam(x)
+        assert out.shape == ((1, 32, 48) if small else (2, 64, 96)), name
+        assert out.dtype == torch.float32 and out.device == x.device, name
+        assert out.min() >= 0 and out.max() <= 1 and not out.requires_grad, name
+    assert all(p.grad is None for p in resnet.parameters())
+    assert not resnet.layer4._forward_hooks
+
+
+def test_hooks_removed_and_modes_restored_after_exception():
+    model = _resnet18()
+    model.train()
+    model.bn1.eval()  # a mixed state must come back as it was
+    cam = GradCAMPlusPlus(model, "layer4")
+    with pytest.raises(RuntimeError):
+        cam(torch.randn(1, 2, 64, 64))  # wrong channel count: the forward pass itself raises
+    with pytest.raises(ValueError, match="out of range"):
+        cam(torch.randn(1, 3, 64, 64), class_idx=99)  # raises after the forward pass
+    assert not model.layer4._forward_hooks and not any(m._forward_hooks for m in model.modules())
+    assert model.training and not model.bn1.training and model.layer1.training
+    cam(torch.randn(2, 3, 64, 64))
+    assert model.training and not model.bn1.training
+    assert all(p.grad is None for p in model.parameters())
+
+
+def test_runs_in_eval_mode_and_inside_no_grad(x):
+    model = _resnet18().train()
+    x_req = x.clone().requires_grad_(True)
+    with GradCAMPlusPlus(model, "layer4") as cam:
+        ref = cam(x)
+        assert not model.layer4._forward_hooks
+        with torch.no_grad():
+            inside = cam(x_req)
+    torch.testing.assert_close(inside, ref)
+    assert model.training
+    assert x_req.grad is None  # back-propagation stops at the layer
+    # eval mode inside: same map as for a model put in eval mode by hand
+    torch.testing.assert_close(ref, GradCAMPlusPlus(model.eval(), "layer4")(x))
+
+
+def test_class_idx_forms(resnet, x):
+    cam = GradCAM(resnet, "layer4")
+    pred = resnet(x).argmax(1)
+    torch.testing.assert_close(cam(x), cam(x, class_idx=pred.tolist()))
+    assert cam.last_class_idx.tolist() == pred.tolist()
+    torch.testing.assert_close(cam(x, class_idx=3), cam(x, class_idx=torch.tensor([3, 3])))
+    a, b = cam(x, class_idx=[0, 6]), cam(x, class_idx=[6, 0])
+    torch.testing.assert_close(a[0], cam(x[:1], class_idx=0)[0])
+    torch.testing.assert_close(b[0], cam(x[:1], class_idx=6)[0])
+
+
+@pytest.mark.parametrize(
+    "bad,message",
+    [
+        (7, r"\[7, 7\] out of range: the model has 7 classes, valid indices are 0..6"),
+        (-1, "out of range"),
+        ([1, 2, 3], "3 entries but the batch has 2 images"),
+        ([1.5, 2.0], "give None, an int or one int per image"),
+        ("mel", "give None, an int or one int per image"),
+    ],
+)
+def test_class_idx_errors(resnet, x, bad, message):
+    with pytest.raises(ValueError, match=message):
+        GradCAM(resnet, "layer4")(x, class_idx=bad)
+
+
+def test_layer_lookup(resnet):
+    assert find_layer(resnet, "layer4") is resnet.layer4
+    assert find_layer(resnet, "layer4.1.conv2") is resnet.layer4[1].conv2
+    assert find_layer(resnet, "layer4[-1]") is resnet.layer4[-1]
+    assert GradCAM(resnet, resnet.layer3).target_layer is resnet.layer3
+    with pytest.raises(ValueError, match=r"no layer named 'layer5'.*layer4.*layer4\.1"):
+        GradCAM(resnet, "layer5")
+    with pytest.raises(ValueError, match="not a submodule"):
+        GradCAM(resnet, nn.Conv2d(1, 1, 1))
+
+
+def test_constant_map_stays_zero():
+    assert normalize_maps(torch.zeros(2, 4, 5)).eq(0).all()
+    model = nn.Sequential(
+        nn.Conv2d(3, 4, 3), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(4, 2)
+    )
+    nn.init.zeros_(model[0].weight)
+    nn.init.zeros_(model[0].bias)
+    for method in (GradCAM, GradCAMPlusPlus, CAM):
+        out = method(model, "0")(torch.randn(2, 3, 16, 20))
+        assert out.shape == (2, 16, 20) and out.eq(0).all()
+
+
+def test_maps_are_of_the_layers_own_output_despite_inplace_relu():
+    torch.manual_seed(5)
+
+    def net(inplace: bool) -> nn.Module:
+        torch.manual_seed(6)
+        return nn.Sequential(
+            nn.Conv2d(3, 6, 3, padding=1), nn.ReLU(inplace=inplace),
+            nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(6, 3),
+        ).eval()
+
+    x = torch.randn(2, 3, 12, 10)
+    conv_out = net(False)[0](x)
+    assert (conv_out < 0).any()
+    for method in (GradCAM, GradCAMPlusPlus, METHODS["HiResCAM"], METHODS["XGrad-CAM"]):
+        cam_inplace, cam_plain = method(net(True), "0"), method(net(False), "0")
+        torch.testing.assert_close(cam_inplace(x, 1), cam_plain(x, 1))
+        torch.testing.assert_close(cam_inplace.last_activations, conv_out.detach())
+
+
+@pytest.mark.parametrize(
+    "build,layer",
+    [
+        (torchvision.models.mobilenet_v3_small, "features.12"),
+        (torchvision.models.vgg11, "features.18"),
+    ],
+)
+def test_cam_explains_when_the_head_does_not_fit(build, layer):
+    model = build(weights=None, num_classes=4).eval()
+    with pytest.raises(ValueError, match="global-average-pool \\+ linear head directly after"):
+        CAM(model, layer)(torch.randn(1, 3, 64, 64))
+    assert not find_layer(model, layer)._forward_hooks
+
+
+# --- Score-CAM against a direct, unbatched loop of the authors' algorithm ----------------------
+
+
+def _small_cnn() -> nn.Module:
+    torch.manual_seed(7)
+    model = nn.Sequential(
+        nn.Conv2d(3, 8, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(8, 6, 3, padding=1), nn.ReLU(),
+        nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(6, 4),
+    ).eval()
+    with torch.no_grad():  # channel 0: all zero; channel 1: constant 0.5 (both: zero masks)
+        model[3].weight[:2] = 0
+        model[3].bias[0], model[3].bias[1] = -1.0, 0.5
+    return model
+
+
+def _score_cam_loop(model: nn.Module, x: torch.Tensor, c: int) -> torch.Tensor:
+    """Wang et al.'s algorithm for one image, channel by channel (layer resolution, raw)."""
+    with torch.no_grad():
+        acts = model[:5](x)[0]  # the output of the ReLU, index "4"
+        total = torch.zeros(acts.shape[1:])
+        for k in range(acts.shape[0]):
+            up = F.interpolate(
+                acts[k][None, None], size=x.shape[-2:], mode="bilinear", align_corners=False
+            )
+            span = up.max() - up.min()
+            mask = (up - up.min()) / span if span > 0 else torch.zeros_like(up)
+            weight = F.softmax(model(x * mask), dim=1)[0, c]
+            total += weight * acts[k]
+        return F.relu(total)
+
+
+def test_score_cam_matches_direct_loop_and_scores_constant_channels_once():
+    model = _small_cnn()
+    torch.manual_seed(8)
+    x, cls = torch.randn(2, 3, 20, 24), [2, 0]
+    images_seen = []
+    model.register_forward_pre_hook(lambda m, args: images_seen.append(args[0].shape[0]))
+    cam = ScoreCAM(model, "4", batch_size=3)
+    raw = cam.compute_raw(x, class_idx=cls)
+    model._forward_pre_hooks.clear()
+    for i, c in enumerate(cls):
+        torch.testing.assert_close(raw[i], _score_cam_loop(model, x[i : i + 1], c))
+    # one pass on the batch, one on the all-zero image, then 2 images x 4 varying channels by 3s
+    assert images_seen == [2, 1, 3, 3, 2]
+    assert cam.last_weights.shape == (2, 6) and not find_layer(model, "4")._forward_hooks
+
+
+def test_score_cam_top_k():
+    model = _small_cnn()
+    x = torch.randn(1, 3, 20, 24)
+    exact = ScoreCAM(model, "4")(x, 1)
+    torch.testing.assert_close(ScoreCAM(model, "4", top_k=6)(x, 1), exact)
+    approx = ScoreCAM(model, "4", top_k=2)
+    approx(x, 1)
+    assert (approx.last_weights != 0).sum() == 2
+
+
+# --- every method on the usual torchvision families, batched, non-square ----------------------
+
+
+@pytest.mark.parametrize(
+    "build,layer",
+    [
+        (torchvision.models.densenet121, "features.denseblock4"),
+        (torchvision.models.mobilenet_v3_small, "features"),
+        (torchvision.models.efficientnet_b0, "features"),
+    ],
+)
+def test_gradient_methods_on_other_families(build, layer):
+    model = build(weights=None, num_classes=3).eval()
+    x = torch.randn(2, 3, 64, 80)
+    for name, method in METHODS.items():
+        if method in (ScoreCAM, CAM):
+            continue
+        out = method(model, layer)(x)
+        assert out.shape == (2, 64, 80) and torch.isfinite(out).all(), name
+    if build is not torchvision.models.mobilenet_v3_small:  # CAM needs GAP + linear directly after
+        assert CAM(model, "features")(x).shape == (2, 64, 80)
+
+
+# --- display and imports -------------------------------------------------------------------
+
+
+def test_visualize_accepts_pil_of_another_size(resnet, x):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from PIL import Image
+
+    from helpers.viz import overlay
+
+    cam = GradCAMPlusPlus(resnet, "layer4")
+    heatmap = cam(x[:1])
+    image = Image.new("RGB", (150, 100), (200, 120, 90))
+    blended = overlay(image, heatmap[0])
+    assert blended.shape == (100, 150, 3) and 0 <= blended.min() and blended.max() <= 1
+    fig = cam.visualize(image, heatmap)
+    assert len(fig.axes) >= 3
+    matplotlib.pyplot.close(fig)
+
+
+def test_cam_module_does_not_import_matplotlib():
+    code = "import sys, helpers.cam; assert 'matplotlib' not in sys.modules"
+    subprocess.run([sys.executable, "-c", code], check=True)
