@@ -297,7 +297,7 @@ def _bilinear(grid: np.ndarray, u: np.ndarray, v: np.ndarray) -> np.ndarray:
     fu = np.clip((u + _NOISE_EXTENT) * ((n - 1) / (2 * _NOISE_EXTENT)), 0, n - 1.001)
     fv = np.clip((v + _NOISE_EXTENT) * ((n - 1) / (2 * _NOISE_EXTENT)), 0, n - 1.001)
     iu, iv = fu.astype(np.intp), fv.astype(np.intp)
-    tu, tv = (fu - iu)[..., None], (fv - iv)[..., None]
+    tu, tv = (fu - np.floor(fu))[..., None], (fv - np.floor(fv))[..., None]
     flat, i = grid.reshape(n * n, -1), iv * n + iu
     top = np.take(flat, i, axis=0) * (1 - tu) + np.take(flat, i + 1, axis=0) * tu
     bottom = np.take(flat, i + n, axis=0) * (1 - tu) + np.take(flat, i + n + 1, axis=0) * tu
@@ -377,11 +377,12 @@ def _draw_lesion(dx: str, rng: np.random.Generator) -> _Lesion:
         / np.sqrt(orders - 1), rng.uniform(0, 2 * np.pi, len(orders)),
     ])
     tone = rng.uniform(0, 1) ** 1.5
-    skin = np.array([0.95, 0.80, 0.72]) * (1 - tone) + np.array([0.80, 0.60, 0.48]) * tone
+    skin = (np.array([0.95, 0.80, 0.72]) * (1 - tone) + np.array([0.80, 0.60, 0.48]) * tone
+            ).astype(np.float32)
     lesion = _Lesion(
         dx=dx, radius=radius, harmonics=harmonics, edge=edge,
         colour=np.clip(np.asarray(colour) * (1 + rng.normal(0, jitter)) + rng.normal(0, 0.015, 3),
-                       0, 1),
+                       0, 1).astype(np.float32),
         skin=skin, noise=_noise_grid(rng, (5, 9, 17, 33), 4),
     )
     if dx == "mel":  # irregular black dots and globules near the border
@@ -441,8 +442,8 @@ def _make_view(height: int, width: int, rng: np.random.Generator) -> _View:
     y = (np.arange(height, dtype=np.float32) + 0.5 - height / 2) * px
     xx, yy = np.meshgrid(x, y)
     angle, scale = rng.uniform(0, 2 * np.pi), rng.uniform(0.85, 1.15)
-    shift = rng.normal(0, 0.06, 2)
-    c, s = np.cos(angle), np.sin(angle)
+    shift = rng.normal(0, 0.06, 2).astype(np.float32)
+    c, s = float(np.cos(angle)), float(np.sin(angle))
     dx, dy = (xx - shift[0]) / scale, (yy - shift[1]) / scale
     return _View(xx, yy, c * dx + s * dy, -s * dx + c * dy, angle, scale, shift)
 
@@ -573,29 +574,28 @@ def _render(lesion: _Lesion, height: int, width: int,
     view = _make_view(height, width, rng)
     rho = np.hypot(view.u, view.v)
     theta = np.arctan2(view.v, view.u)
-    order, amp, phase = lesion.harmonics.T
+    order, amp, phase = lesion.harmonics.T.astype(np.float32)
     wobble = (amp[:, None, None] * np.cos(order[:, None, None] * theta + phase[:, None, None]))
     border = lesion.radius * np.maximum(1 + wobble.sum(axis=0), 0.3)
-    noise = _bilinear(lesion.noise, view.u, view.v)
     rel = rho / border
-    alpha = 1 / (1 + np.exp(-(border - rho) / (lesion.edge * view.scale)))
+    alpha = 1 / (1 + np.exp(np.minimum((rho - border) / (lesion.edge * view.scale), 40)))
     if lesion.dx == "bcc":
         alpha = alpha * 0.88  # translucent, pearly
-    # skin: the patient's tone, fine texture from this view's own noise
-    skin_noise = _bilinear(_noise_grid(rng, (9, 33), 4), view.x, view.y)
-    skin = lesion.skin * (0.95 + 0.07 * skin_noise[..., :1]) + 0.03 * (skin_noise[..., 1:] - 0.5)
-    img = skin.astype(np.float32)
-    lesion_rgb = _paint(lesion, view, rel, noise)
-    img = img * (1 - alpha[..., None]) + lesion_rgb * alpha[..., None]
+    # skin: the patient's tone with this view's own fine texture (brightness, redness)
+    skin_noise = _bilinear(_noise_grid(rng, (9, 33), 2), view.x, view.y) - 0.5
+    skin = lesion.skin * (1 + 0.07 * skin_noise[..., :1]) + np.array(
+        [0.03, -0.01, -0.01], np.float32) * skin_noise[..., 1:]
+    img = skin + (_paint(lesion, view, rel, _bilinear(lesion.noise, view.u, view.v))
+                  - skin) * alpha[..., None]
     _hair(view, img, rng)
-    # lighting: brightness, colour cast, the dermatoscope's dark circular vignette
-    img = img * rng.uniform(0.88, 1.08) * (1 + rng.normal(0, 0.03, 3))
+    # lighting: brightness, colour cast, fall-off and the dermatoscope's dark circular vignette
     r_img = np.hypot(view.x, view.y)
-    img = img * (1 - 0.12 * r_img**2)[..., None]
     rim = rng.uniform(1.15, 1.7)
-    img = img * (1 - 0.92 * _smoothstep(rim - 0.08, rim + 0.04, r_img))[..., None]
-    img = img + rng.normal(0, 0.012, img.shape)
-    rgb = (np.clip(img, 0, 1) ** rng.uniform(0.9, 1.1) * 255 + 0.5).astype(np.uint8)
+    light = (1 - 0.12 * r_img**2) * (1 - 0.92 * _smoothstep(rim - 0.08, rim + 0.04, r_img))
+    cast = (rng.uniform(0.88, 1.08) * (1 + rng.normal(0, 0.03, 3))).astype(np.float32)
+    img = img * light[..., None] * cast + rng.standard_normal(img.shape, np.float32) * 0.012
+    gamma = ((np.arange(256) / 255) ** rng.uniform(0.9, 1.1) * 255 + 0.5).astype(np.uint8)
+    rgb = gamma[(np.clip(img, 0, 1) * 255 + 0.5).astype(np.uint8)]
     mask = np.where(rho < border, 255, 0).astype(np.uint8)
     return rgb, mask
 
