@@ -688,6 +688,7 @@ def make_demo_dataset(
             "Metadata rows are real (CC BY-NC 4.0, doi:10.7910/DVN/DBW86T); pixels are not.\n"
         )
         (tmp / _DEMO_MARKER).write_text(json.dumps(marker, indent=1))
+        tmp.chmod(0o755)  # mkdtemp made it private; the set is for everyone who shares the cache
         if root.is_dir() and not any(root.iterdir()):
             root.rmdir()
         try:
