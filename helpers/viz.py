@@ -5,8 +5,11 @@ Nothing here computes a number that a test relies on: it only draws what other m
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import matplotlib.pyplot as plt
 import numpy as np
+import pandas as pd
 from PIL import Image
 
 # --- CAM overlays and grids (owned by the CAM engine work) -------------------------------------
@@ -106,3 +109,280 @@ def cam_grid(images, maps_by_method: dict, *, titles=None, cmap: str = "jet", al
 
 
 # --- training and evaluation plots (owned by the fine-tuning work) -----------------------------
+
+
+def _history_frame(history) -> pd.DataFrame:
+    """A history indexed by epoch, from ``fit``'s DataFrame or a checkpoint's dict of columns."""
+    frame = pd.DataFrame(history)
+    return frame.set_index("epoch") if "epoch" in frame.columns else frame
+
+
+def plot_learning_curves(history, best_epoch: int | None = None) -> plt.Figure:
+    """Loss and accuracy per epoch, train vs validation; the epoch whose weights were kept marked.
+
+    ``history`` is what :func:`helpers.train.fit` returns (or ``meta["history"]`` of a
+    checkpoint). The train loss is the weighted, label-smoothed training objective; the
+    validation loss is plain cross-entropy, so compare their trends, not their levels.
+    """
+    frame = _history_frame(history)
+    best = best_epoch or getattr(history, "attrs", {}).get("best_epoch") or int(
+        frame["val_balanced_accuracy"].idxmax())
+    fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(10, 3.6))
+    ax_loss.plot(frame.index, frame["train_loss"], "o-", label="train (weighted, smoothed)")
+    ax_loss.plot(frame.index, frame["val_loss"], "o-", label="validation (cross-entropy)")
+    ax_loss.set(xlabel="epoch", ylabel="loss", title="Loss")
+    for column, label in (("train_accuracy", "train accuracy"),
+                          ("val_accuracy", "validation accuracy"),
+                          ("val_balanced_accuracy", "validation balanced accuracy")):
+        ax_acc.plot(frame.index, frame[column], "o-", label=label)
+    ax_acc.set(xlabel="epoch", ylim=(0, 1.02), title="Accuracy")
+    for ax in (ax_loss, ax_acc):
+        ax.axvline(best, color="grey", linestyle="--", linewidth=1)
+        ax.legend(fontsize=8)
+        ax.grid(alpha=0.3)
+    ax_acc.annotate("weights kept", (best, 0.05), xytext=(4, 0), textcoords="offset points",
+                    fontsize=8, color="grey")
+    fig.tight_layout()
+    return fig
+
+
+def plot_confusion_matrix(cm, normalize: bool = True, ax=None, classes=None,
+                          title: str | None = None) -> plt.Axes:
+    """A seaborn heatmap of a confusion matrix (rows: true class, columns: predicted).
+
+    With ``normalize`` each row is divided by its total, so the diagonal shows each class's
+    recall whatever its size; the row totals (support) are kept in the labels.
+    """
+    import seaborn as sns
+
+    from .data import CLASSES
+
+    classes = list(classes or CLASSES)
+    cm = np.asarray(cm, dtype=float)
+    support = cm.sum(axis=1)
+    shown = np.divide(cm, support[:, None], out=np.zeros_like(cm),
+                      where=support[:, None] > 0) if normalize else cm
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6.2, 5.2))
+    sns.heatmap(shown, annot=True, fmt=".2f" if normalize else ".0f", cmap="Blues",
+                vmin=0, vmax=1 if normalize else None, square=True, cbar=True, ax=ax,
+                xticklabels=classes,
+                yticklabels=[f"{c} ({int(n)})" for c, n in zip(classes, support, strict=True)])
+    ax.set(xlabel="predicted class", ylabel="true class (support)",
+           title=title or ("Confusion matrix, rows normalised (recall on the diagonal)"
+                           if normalize else "Confusion matrix (counts)"))
+    ax.tick_params(axis="y", rotation=0)
+    return ax
+
+
+def plot_roc_curves(probs, labels, ax=None, classes=None) -> plt.Axes:
+    """One-vs-rest ROC curve per class (classes absent from ``labels`` are skipped)."""
+    from sklearn.metrics import auc, roc_curve
+
+    from .data import CLASSES
+
+    classes = list(classes or CLASSES)
+    probs, labels = np.asarray(probs), np.asarray(labels)
+    if ax is None:
+        _, ax = plt.subplots(figsize=(5.6, 5.2))
+    for k, code in enumerate(classes):
+        positives = labels == k
+        if positives.all() or not positives.any():
+            continue
+        fpr, tpr, _ = roc_curve(positives, probs[:, k])
+        ax.plot(fpr, tpr, label=f"{code} (AUC {auc(fpr, tpr):.3f})")
+    ax.plot([0, 1], [0, 1], color="grey", linestyle=":", label="chance")
+    ax.set(xlabel="false positive rate (1 - specificity)", ylabel="true positive rate (recall)",
+           title="One-vs-rest ROC curves", xlim=(0, 1), ylim=(0, 1.01))
+    ax.legend(fontsize=8, loc="lower right")
+    ax.grid(alpha=0.3)
+    return ax
+
+
+def plot_misclassified(dataset, probs, labels, n: int = 12, cols: int = 6,
+                       classes=None) -> plt.Figure:
+    """The ``n`` most confident mistakes: image, true class, predicted class and probability.
+
+    ``dataset`` is the evaluated dataset (``LesionDataset``: its ``load_image(i)`` gives the
+    untransformed picture; otherwise the item's tensor is shown); ``probs``/``labels`` are what
+    :func:`helpers.train.predict` returned for it, in the same order.
+    """
+    from .data import CLASSES
+
+    classes = list(classes or CLASSES)
+    probs, labels = np.asarray(probs), np.asarray(labels)
+    preds = probs.argmax(axis=1)
+    wrong = np.flatnonzero(preds != labels)
+    wrong = wrong[np.argsort(-probs[wrong, preds[wrong]], kind="stable")][:n]
+    rows = max(1, -(-len(wrong) // cols))
+    fig, axes = plt.subplots(rows, cols, figsize=(2.1 * cols, 2.4 * rows), squeeze=False)
+    for ax in axes.flat:
+        ax.axis("off")
+    for ax, i in zip(axes.flat, wrong, strict=False):
+        i = int(i)
+        image = dataset.load_image(i) if hasattr(dataset, "load_image") else dataset[i][0]
+        ax.imshow(to_display_image(image))
+        ax.set_title(f"true {classes[labels[i]]}\npred {classes[preds[i]]} "
+                     f"{100 * probs[i, preds[i]]:.0f}%", fontsize=8)
+    if not len(wrong):
+        axes[0, 0].set_title("no misclassified images", fontsize=9)
+    fig.suptitle(f"Most confident mistakes ({len(np.flatnonzero(preds != labels))} in all)")
+    fig.tight_layout()
+    return fig
+
+
+# --- data figures and chores (owned by the foundation work) ------------------------------------
+
+
+def save_figure(fig: plt.Figure, name: str, output_dir: Path | str, dpi: int = 120) -> Path:
+    """Save ``fig`` as ``<output_dir>/figures/<name>.png`` and return the path."""
+    path = Path(output_dir) / "figures" / f"{name}.png"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=dpi, bbox_inches="tight")
+    return path
+
+
+def plot_class_samples(
+    df: pd.DataFrame, per_class: int = 4, seed: int = 0, title: str = "", classes=None
+) -> plt.Figure:
+    """A grid of sample images: one row per class (``dx``), ``per_class`` images per row."""
+    from .data import CLASS_NAMES, CLASSES
+
+    classes = tuple(classes or CLASSES)
+    fig, axes = plt.subplots(len(classes), per_class, figsize=(2.2 * per_class, 1.8 * len(classes)),
+                             squeeze=False)
+    for row, code in zip(axes, classes, strict=True):
+        rows = df[df["dx"] == code]
+        picks = rows.sample(min(per_class, len(rows)), random_state=seed)["path"].tolist()
+        for ax, path in zip(row, picks + [None] * (per_class - len(picks)), strict=True):
+            ax.axis("off")
+            if path is not None:
+                ax.imshow(np.asarray(Image.open(path).convert("RGB")))
+        row[0].set_title(f"{code}: {CLASS_NAMES[code]}", loc="left", fontsize=9)
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+# --- the seed's display and GIF (owned by the method-comparison work) --------------------------
+
+MALIGNANT_CMAP = "Reds"
+BENIGN_CMAP = "Blues"
+_MALIGNANT_COLOUR = "#b2182b"
+_BENIGN_COLOUR = "#2166ac"
+
+
+def _class_code(label) -> str:
+    """A class code (``"mel"``) from a code or an index into ``CLASSES`` (int, numpy, tensor)."""
+    from .data import CLASSES
+
+    if isinstance(label, str):
+        if label not in CLASSES:
+            raise ValueError(f"Unknown class {label!r}; expected one of {CLASSES}.")
+        return label
+    return CLASSES[int(label)]
+
+
+def lesion_cmap(pred_class) -> str:
+    """The seed's colour rule: ``"Reds"`` for a malignant prediction (akiec, bcc, mel), else
+    ``"Blues"``."""
+    from .data import MALIGNANT
+
+    return MALIGNANT_CMAP if _class_code(pred_class) in MALIGNANT else BENIGN_CMAP
+
+
+def malignancy_display(image, heatmap, pred_class, prob: float, true_class=None, ax=None, *,
+                       alpha: float = 0.55) -> plt.Axes:
+    """The seed's display: the heatmap over the image in red for a malignant prediction and in
+    blue for a benign one, titled with the predicted class, its probability, malignant or benign,
+    and the true class (when given). Draws on ``ax`` (a new figure without it); returns the axes.
+    """
+    from .data import MALIGNANT
+
+    code = _class_code(pred_class)
+    malignant = code in MALIGNANT
+    if ax is None:
+        _, ax = plt.subplots(figsize=(3.2, 3.4))
+    ax.imshow(overlay(image, heatmap, cmap=lesion_cmap(code), alpha=alpha))
+    ax.set_xticks([])
+    ax.set_yticks([])
+    title = f"{code} {100 * float(prob):.0f}% · {'MALIGNANT' if malignant else 'benign'}"
+    if true_class is not None:
+        truth = _class_code(true_class)
+        title += f"\ntrue: {truth}" + ("" if truth == code else "  (wrong)")
+    ax.set_title(title, fontsize=9, color=_MALIGNANT_COLOUR if malignant else _BENIGN_COLOUR)
+    return ax
+
+
+def figure_to_array(fig: plt.Figure, close: bool = True) -> np.ndarray:
+    """The figure rendered to an ``(H, W, 3)`` uint8 RGB array (closed afterwards by default)."""
+    fig.canvas.draw()
+    rgb = np.asarray(fig.canvas.buffer_rgba())[..., :3].copy()
+    if close:
+        plt.close(fig)
+    return rgb
+
+
+def prediction_panel(image, heatmap, pred_class, prob: float, true_class=None, *,
+                     size: float = 2.6, dpi: int = 80) -> np.ndarray:
+    """One GIF frame: the image beside its :func:`malignancy_display`, as an RGB array.
+
+    Fixed figure size and dpi (no tight bounding box), so every panel has the same pixel size.
+    """
+    fig, (left, right) = plt.subplots(1, 2, figsize=(2 * size, size + 0.5), dpi=dpi)
+    left.imshow(to_display_image(image))
+    left.set_title("image", fontsize=9)
+    left.set_xticks([])
+    left.set_yticks([])
+    malignancy_display(image, heatmap, pred_class, prob, true_class, ax=right)
+    fig.subplots_adjust(left=0.02, right=0.98, bottom=0.02, top=0.82, wspace=0.05)
+    return figure_to_array(fig)
+
+
+def prediction_panels(images, heatmaps, preds, probs, trues=None, **kwargs) -> list[np.ndarray]:
+    """:func:`prediction_panel` for each image: the frames of the seed's GIF."""
+    images = list(images)
+    trues = [None] * len(images) if trues is None else list(trues)
+    columns = (images, list(heatmaps), list(preds), list(probs), trues)
+    if len({len(c) for c in columns}) != 1:
+        raise ValueError(f"images, heatmaps, preds, probs, trues differ in length: "
+                         f"{[len(c) for c in columns]}")
+    return [prediction_panel(*row, **kwargs) for row in zip(*columns, strict=True)]
+
+
+def _frame_image(frame) -> Image.Image:
+    if isinstance(frame, plt.Figure):
+        frame = figure_to_array(frame)
+    if isinstance(frame, Image.Image):
+        return frame.convert("RGB")
+    arr = np.asarray(frame)
+    if arr.dtype != np.uint8:
+        arr = (np.clip(arr, 0.0, 1.0) * 255).round().astype(np.uint8)
+    return Image.fromarray(arr[..., :3] if arr.ndim == 3 else arr).convert("RGB")
+
+
+def save_gif(frames, path: Path | str, duration_ms: int = 900, *, loop: int = 0,
+             overwrite: bool = False) -> Path:
+    """Write ``frames`` (RGB arrays, PIL images or matplotlib figures) as an animated GIF.
+
+    Frames smaller than the largest are centred on a white canvas of its size, so all frames
+    have one size. Parent folders are created; an existing file is kept (``FileExistsError``)
+    unless ``overwrite=True``. ``loop=0`` repeats forever. Returns the path.
+    """
+    path = Path(path)
+    if path.exists() and not overwrite:
+        raise FileExistsError(f"{path} exists; pass overwrite=True to replace it.")
+    images = [_frame_image(f) for f in frames]
+    if not images:
+        raise ValueError("save_gif needs at least one frame.")
+    width = max(im.width for im in images)
+    height = max(im.height for im in images)
+    same_size = []
+    for im in images:
+        canvas = Image.new("RGB", (width, height), "white")
+        canvas.paste(im, ((width - im.width) // 2, (height - im.height) // 2))
+        same_size.append(canvas)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    same_size[0].save(path, save_all=True, append_images=same_size[1:], duration=duration_ms,
+                      loop=loop, optimize=False)
+    return path
