@@ -9,12 +9,13 @@ NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
 export MPLBACKEND := Agg
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: run test lab lint clean help
+.PHONY: run test lab lint badges clean help
 
 help:
 	@echo "make run   execute every notebook in order; executed copies and figures go to outputs/"
 	@echo "make test  ruff, then pytest (unit tests and every notebook under nbval)"
 	@echo "make lab   open JupyterLab on the notebooks"
+	@echo "make badges rewrite every notebook's Colab badge and install line from helpers/colab.py"
 	@echo "make clean remove outputs/ and caches (keeps .venv and the demo-data cache)"
 
 $(STAMP): pyproject.toml
@@ -41,6 +42,9 @@ test: lint
 
 lab: $(STAMP)
 	$(BIN)/jupyter lab notebooks
+
+badges: $(STAMP)
+	$(BIN)/python -m helpers.colab notebooks
 
 clean:
 	rm -rf outputs .pytest_cache .ruff_cache

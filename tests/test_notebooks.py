@@ -1,0 +1,102 @@
+"""Every notebook is a complete lesson: header, set-up, sections, asserts, clean outputs."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from helpers import colab
+
+NOTEBOOK_DIR = Path(__file__).resolve().parents[1] / "notebooks"
+NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("[0-9][0-9]_*.ipynb"))
+MACHINE_PATHS = re.compile(r"(/work/|/root/|/home/\w+/|/tmp/|/Users/|[A-Z]:\\\\)")
+MAX_CELL_LINES = 40
+
+
+def _cells(path: Path, kind: str) -> list[str]:
+    nb = nbformat.read(path, as_version=4)
+    return [cell.source for cell in nb.cells if cell.cell_type == kind]
+
+
+def _output_text(cell: nbformat.NotebookNode) -> str:
+    parts = []
+    for out in cell.get("outputs", []):
+        parts.append(out.get("text", ""))
+        parts.extend(v for k, v in out.get("data", {}).items() if k.startswith("text/"))
+        parts.extend(out.get("traceback", []))
+    return "".join(p if isinstance(p, str) else "".join(p) for p in parts)
+
+
+def test_there_are_notebooks() -> None:
+    assert [p.name[:2] for p in NOTEBOOKS][:4] == ["01", "02", "03", "04"]
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_valid_nbformat_with_python3_kernel(path: Path) -> None:
+    nb = nbformat.read(path, as_version=4)
+    nbformat.validate(nb)
+    assert nb.metadata.kernelspec.name == "python3"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_header_badge_points_at_this_notebook(path: Path) -> None:
+    first = _cells(path, "markdown")[0]
+    assert first.startswith("# "), "the first cell is the title"
+    urls = [m.group("url") for m in colab.BADGE_PATTERN.finditer(first)]
+    assert urls == [colab.colab_url(path.name)], "run `make badges` after changing helpers/colab.py"
+    assert re.search(r"what you will learn", first, re.I)
+    assert re.search(r"run time", first, re.I)
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_setup_cell_installs_only_when_helpers_is_missing(path: Path) -> None:
+    setup = _cells(path, "code")[0]
+    assert "import helpers" in setup and "except ImportError" in setup
+    assert colab.install_line() in setup
+    environment = _cells(path, "code")[1]
+    assert "show_environment(cfg)" in environment, "the second code cell reports profile and data"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_sections_summary_and_hidden_solutions(path: Path) -> None:
+    text = "\n".join(_cells(path, "markdown"))
+    assert re.search(r"^## Summary", text, re.M | re.I)
+    assert re.search(r"^## Exercises", text, re.M | re.I)
+    assert "<details>" in text and "Solution" in text
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_short_cells_and_at_least_one_assert(path: Path) -> None:
+    code = _cells(path, "code")
+    too_long = [i for i, src in enumerate(code) if len(src.splitlines()) > MAX_CELL_LINES]
+    assert not too_long, f"code cells over {MAX_CELL_LINES} lines: {too_long}"
+    assert any(re.search(r"^\s*assert ", src, re.M) for src in code)
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_outputs_in_order_and_free_of_machine_paths(path: Path) -> None:
+    nb = nbformat.read(path, as_version=4)
+    code = [cell for cell in nb.cells if cell.cell_type == "code"]
+    counts = [cell.execution_count for cell in code]
+    if any(c is not None for c in counts):  # committed executed: one run, top to bottom
+        assert counts == list(range(1, len(code) + 1))
+    for i, cell in enumerate(code):
+        found = MACHINE_PATHS.search(_output_text(cell))
+        assert not found, f"code cell {i} prints a path of this machine: {found.group(0)!r}"
+        assert not any(out.output_type == "error" for out in cell.get("outputs", []))
+
+
+def test_sync_rewrites_badge_and_install_line(tmp_path: Path, monkeypatch) -> None:
+    copy = tmp_path / NOTEBOOKS[0].name
+    shutil.copy(NOTEBOOKS[0], copy)
+    assert not colab.sync_notebook(copy), "the committed notebook is already in sync"
+    monkeypatch.setattr(colab, "REPOSITORY", "someone/fork")
+    assert colab.sync_notebook(copy)
+    text = json.dumps(json.loads(copy.read_text()))
+    assert "someone/fork" in text and colab.REPOSITORY in colab.install_line()
+    assert f"github/someone/fork/blob/{colab.RELEASE}/notebooks/{copy.name}" in text
