@@ -199,7 +199,7 @@ def increase_in_confidence(p_orig: Tensor, p_expl: Tensor) -> float:
     return 100.0 * (o > y).double().mean().item()
 
 
-def win_rate(p_orig: Tensor, p_expl_a: Tensor, p_expl_b: Tensor) -> float:
+def win_rate(p_orig: Tensor, p_expl_a: Tensor, p_expl_b: Tensor, tol: float = 0.0) -> float:
     r"""Win % of method *a* over method *b* (Chattopadhyay et al. 2018, sec. 5.1).
 
     The share of images, in percent, on which *a*'s explanation map loses less confidence than
@@ -209,11 +209,13 @@ def win_rate(p_orig: Tensor, p_expl_a: Tensor, p_expl_b: Tensor) -> float:
               + \tfrac12\,\mathbb{1}[d_i^a = d_i^b]\right),\quad
               d_i = \frac{Y_i^c - O_i^c}{Y_i^c}
 
-    An exact tie counts half for each method, so ``win_rate(y, a, b) + win_rate(y, b, a)``
-    is always 100.
+    A tie counts half for each method, so ``win_rate(y, a, b) + win_rate(y, b, a)`` is always
+    100. Drops within ``tol`` of each other are ties (default 0: exact ties only); a small
+    ``tol`` keeps two methods whose maps agree up to float rounding from "winning" by noise.
     """
     d_a, d_b = relative_drop(p_orig, p_expl_a), relative_drop(p_orig, p_expl_b)
-    wins = (d_a < d_b).double() + 0.5 * (d_a == d_b).double()
+    tie = (d_a - d_b).abs() <= tol
+    wins = ((d_a < d_b) & ~tie).double() + 0.5 * tie.double()
     return 100.0 * wins.mean().item()
 
 
@@ -592,12 +594,14 @@ def method_table(
     *,
     reference: str | None = "Grad-CAM",
     steps: int | None = None,
+    tie_tol: float = 1e-6,
     batch_size: int = 64,
 ) -> pd.DataFrame:
     """One row per method: the metrics above, computed on the same images and target classes.
 
     Columns: ``Average Drop %`` (lower is better), ``Increase in Confidence %`` (higher),
-    ``Win % vs <reference>`` (when ``reference`` is one of the methods; 50 for itself),
+    ``Win % vs <reference>`` (when ``reference`` is one of the methods; 50 for itself; drops
+    within ``tie_tol`` count as ties, so maps equal up to float rounding score 50),
     ``pointing game`` and ``energy pointing game`` (with ``masks``: over the images whose mask
     is not empty; NaN if none is), and with ``steps`` ``deletion AUC`` (lower) and
     ``insertion AUC`` (higher), means over the images.
@@ -625,7 +629,8 @@ def method_table(
             "Increase in Confidence %": increase_in_confidence(p_orig, p_expl[name]),
         }
         if reference in p_expl:
-            row[f"Win % vs {reference}"] = win_rate(p_orig, p_expl[name], p_expl[reference])
+            row[f"Win % vs {reference}"] = win_rate(p_orig, p_expl[name], p_expl[reference],
+                                                    tol=tie_tol)
         if with_mask is not None:
             found = with_mask.any().item()
             hm, mk = maps.cpu()[with_mask], masks.cpu()[with_mask]

@@ -64,6 +64,9 @@ def test_win_rate_by_hand_and_ties_split():
     # a wins images 0 and 3, loses image 1, ties image 2
     assert metrics.win_rate(y, a, b) == pytest.approx(100 * 2.5 / 4)
     assert metrics.win_rate(y, a, b) + metrics.win_rate(y, b, a) == pytest.approx(100.0)
+    # a tolerance turns near-ties into ties: image 3 (0.1 vs 0.2) becomes a tie at tol 0.15
+    assert metrics.win_rate(y, a, b, tol=0.15) == pytest.approx(100 * 2 / 4)
+    assert metrics.win_rate(y, y * (1 + 1e-9), y, tol=1e-6) == 50.0
 
 
 def test_class_probabilities_restores_mode_and_gives_no_grad():
