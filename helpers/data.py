@@ -52,6 +52,7 @@ METADATA_COLUMNS = ("lesion_id", "image_id", "dx", "dx_type", "age", "sex", "loc
 METADATA_FILE = "HAM10000_metadata.csv"
 IMAGE_FOLDERS = ("HAM10000_images_part_1", "HAM10000_images_part_2")
 MASK_FOLDER = "HAM10000_segmentations_lesion"
+ARTEFACT_FOLDER = "HAM10000_segmentations_artefact"  # demo sets with an artefact only
 KAGGLE_HANDLE = "kmader/skin-cancer-mnist-ham10000"
 HOW_TO_GET = (
     "Get HAM10000 from Harvard Dataverse (https://doi.org/10.7910/DVN/DBW86T) or Kaggle "
@@ -129,8 +130,9 @@ def _mask_index(root: Path) -> dict[str, Path]:
 def load_metadata(root: str | Path) -> pd.DataFrame:
     """HAM10000 metadata of the data in ``root`` plus ``path``, ``label`` and ``mask_path``.
 
-    Rows keep the CSV's order; a missing age stays NaN. Raises FileNotFoundError naming what is
-    missing (folder, CSV or image files) and ValueError for a wrong schema.
+    Rows keep the CSV's order and extra columns (a demo set with an artefact has ``artefact``,
+    0/1, and gains ``artefact_mask_path``); a missing age stays NaN. Raises FileNotFoundError
+    naming what is missing (folder, CSV or image files) and ValueError for a wrong schema.
     """
     root = Path(root).expanduser()
     if not root.is_dir():
@@ -150,6 +152,12 @@ def load_metadata(root: str | Path) -> pd.DataFrame:
     meta["path"] = [str(images[i].resolve()) for i in meta["image_id"]]
     meta["label"] = meta["dx"].map(CLASSES.index).astype(int)
     meta["mask_path"] = [str(masks[i].resolve()) if i in masks else None for i in meta["image_id"]]
+    if (root / ARTEFACT_FOLDER).is_dir():  # a demo set with an artefact (make_demo_dataset)
+        art = root / ARTEFACT_FOLDER
+        meta["artefact_mask_path"] = [
+            str((art / f"{i}_artefact.png").resolve()) if (art / f"{i}_artefact.png").is_file()
+            else None for i in meta["image_id"]
+        ]
     return meta
 
 
@@ -568,9 +576,119 @@ def _hair(view: _View, img: np.ndarray, rng: np.random.Generator) -> None:
         _strokes(view, img, segs, (0.13, 0.09, 0.07), opacity=0.9)
 
 
-def _render(lesion: _Lesion, height: int, width: int,
-            rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """One view of ``lesion``: RGB uint8 (H, W, 3) and its mask uint8 (H, W) in {0, 255}."""
+# --------------------------------------------------------------------------- demo: artefacts
+
+
+@dataclass(frozen=True)
+class ArtefactSpec:
+    """Which demo images carry an artefact beside the lesion (a shortcut a model can learn).
+
+    ``kind``: ``"ink"`` (a purple skin-marker dot and line, as surgeons draw around a lesion
+    before excision) or ``"ruler"`` (a strip of dark tick marks). ``on``: the class code(s)
+    that mostly carry it, in the share ``share`` of their images; every other class in the
+    share ``elsewhere``. Shares are exact per class (rounded), the images drawn with a seed.
+    The artefact sits beside the lesion, never over it, inside the centre crop the models see.
+    """
+
+    kind: str = "ink"
+    on: str | tuple[str, ...] = ("mel",)
+    share: float = 0.9
+    elsewhere: float = 0.05
+
+    def __post_init__(self) -> None:
+        on = (self.on,) if isinstance(self.on, str) else tuple(self.on)
+        object.__setattr__(self, "on", on)
+        if self.kind not in _ARTEFACT_KINDS:
+            raise ValueError(f"Unknown artefact kind {self.kind!r}; use one of {_ARTEFACT_KINDS}.")
+        unknown = [c for c in on if c not in CLASSES]
+        if unknown or not on:
+            raise ValueError(f"on must name classes from {CLASSES}, got {self.on!r}.")
+        if not (0 <= self.share <= 1 and 0 <= self.elsewhere <= 1):
+            raise ValueError("share and elsewhere must be in [0, 1].")
+
+    @property
+    def tag(self) -> str:
+        """A short name for folders and checkpoints, e.g. ``ink-mel-90-5`` (shares in %)."""
+        return f"{self.kind}-{'+'.join(self.on)}-{self.share * 100:g}-{self.elsewhere * 100:g}"
+
+    def as_dict(self) -> dict[str, object]:
+        return {"kind": self.kind, "on": list(self.on), "share": self.share,
+                "elsewhere": self.elsewhere}
+
+
+_ARTEFACT_KINDS = ("ink", "ruler")
+_INK = (0.42, 0.20, 0.58)  # gentian violet, the usual surgical skin-marker colour
+
+
+def artefact_flags(rows: pd.DataFrame, spec: ArtefactSpec, seed: int = 0) -> np.ndarray:
+    """Which of ``rows`` (metadata with ``image_id``, ``dx``) get the artefact: bool ``(N,)``.
+
+    Per class, ``round(share * n)`` images (``elsewhere`` for classes not in ``spec.on``),
+    chosen by a generator seeded with ``seed`` and the class, among the sorted image ids.
+    """
+    flags = np.zeros(len(rows), dtype=bool)
+    dx, ids = rows["dx"].to_numpy(), rows["image_id"].to_numpy()
+    for k, code in enumerate(CLASSES):
+        where = np.flatnonzero(dx == code)
+        where = where[np.argsort(ids[where], kind="stable")]
+        share = spec.share if code in spec.on else spec.elsewhere
+        picked = np.random.default_rng([seed, 0xA47E, k]).permutation(len(where))
+        flags[where[picked[: round(share * len(where))]]] = True
+    return flags
+
+
+def _artefact(view: _View, img: np.ndarray, lesion_alpha: np.ndarray, kind: str,
+              rng: np.random.Generator) -> np.ndarray:
+    """Paint an ink mark or a ruler beside the lesion onto ``img`` in place; its mask (H, W).
+
+    The place: of eight directions (random phase) at 0.78-0.9 height units from the centre
+    (inside the centre square that eval_transform keeps, inside the vignette), the one whose
+    surroundings the lesion covers least. The artefact is never drawn over the lesion.
+    """
+    phase, dist = rng.uniform(0, 2 * np.pi), rng.uniform(0.78, 0.9)
+    angles = phase + np.arange(8) * np.pi / 4
+    centres = dist * np.column_stack([np.cos(angles), np.sin(angles)])
+    overlap = [lesion_alpha[np.hypot(view.x - cx, view.y - cy) < 0.2].sum() for cx, cy in centres]
+    angle = angles[int(np.argmin(overlap))]
+    centre = centres[int(np.argmin(overlap))]
+    radial, tangent = np.array([np.cos(angle), np.sin(angle)]), np.array(
+        [-np.sin(angle), np.cos(angle)])
+    layer = np.zeros_like(img)  # painted white: channel 0 is then the coverage
+    if kind == "ink":
+        half = rng.uniform(0.2, 0.28) * tangent
+        bend = rng.normal(0, 0.03) * radial
+        line = np.array([[*(centre - half), *(centre + bend), rng.uniform(0.024, 0.034)],
+                         [*(centre + bend), *(centre + half), rng.uniform(0.024, 0.034)]])
+        _strokes(view, layer, line, (1, 1, 1))
+        dot = centre + rng.uniform(0.07, 0.11) * radial * rng.choice([-1, 1])
+        _stamp(view, layer, dot[None], np.array([rng.uniform(0.065, 0.095)]), np.ones((1, 3)))
+        colour = np.clip(np.array(_INK) * (1 + rng.normal(0, 0.08, 3)), 0, 1)
+        opacity = rng.uniform(0.7, 0.9)
+    else:  # ruler: a base line and ticks every 0.06, every fifth one longer
+        half = rng.uniform(0.3, 0.4)
+        ticks = np.arange(-half, half + 1e-6, 0.06)
+        base = centre + 0.05 * radial
+        segments = [[*(base - half * tangent), *(base + half * tangent), 0.008]]
+        for k, t in enumerate(ticks):
+            length = 0.1 if k % 5 == 0 else 0.055
+            start = base + t * tangent
+            segments.append([*start, *(start - length * radial), 0.007])
+        _strokes(view, layer, np.array(segments), (1, 1, 1))
+        colour, opacity = np.array([0.12, 0.12, 0.14]), rng.uniform(0.8, 0.95)
+    cover = layer[..., 0] * (1 - np.clip(lesion_alpha, 0, 1))
+    img[:] = _mix(img, colour.astype(np.float32), cover * opacity)
+    return np.where(cover > 0.5, 255, 0).astype(np.uint8)
+
+
+def _render(lesion: _Lesion, height: int, width: int, rng: np.random.Generator,
+            artefact: tuple[str, np.random.Generator] | None = None,
+            ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """One view of ``lesion``: RGB uint8 (H, W, 3), its mask uint8 (H, W) in {0, 255} and,
+    with ``artefact=(kind, generator)``, the artefact's mask (else None).
+
+    The artefact draws from its own generator, so the rest of the view is the same with or
+    without it.
+    """
     view = _make_view(height, width, rng)
     rho = np.hypot(view.u, view.v)
     theta = np.arctan2(view.v, view.u)
@@ -588,6 +706,7 @@ def _render(lesion: _Lesion, height: int, width: int,
     img = skin + (_paint(lesion, view, rel, _bilinear(lesion.noise, view.u, view.v))
                   - skin) * alpha[..., None]
     _hair(view, img, rng)
+    art_mask = None if artefact is None else _artefact(view, img, alpha, *artefact)
     # lighting: brightness, colour cast, fall-off and the dermatoscope's dark circular vignette
     r_img = np.hypot(view.x, view.y)
     rim = rng.uniform(1.15, 1.7)
@@ -597,7 +716,7 @@ def _render(lesion: _Lesion, height: int, width: int,
     gamma = ((np.arange(256) / 255) ** rng.uniform(0.9, 1.1) * 255 + 0.5).astype(np.uint8)
     rgb = gamma[(np.clip(img, 0, 1) * 255 + 0.5).astype(np.uint8)]
     mask = np.where(rho < border, 255, 0).astype(np.uint8)
-    return rgb, mask
+    return rgb, mask, art_mask
 
 
 # --------------------------------------------------------------------------- demo: folder
@@ -613,27 +732,58 @@ def _demo_part(image_id: str) -> str:
     return IMAGE_FOLDERS[0] if number <= _PART_1_LAST_ID else IMAGE_FOLDERS[1]
 
 
-def _write_demo_files(rows: pd.DataFrame, folder: Path, image_size: int, seed: int) -> None:
-    """Render every row's image and mask into ``folder`` (HAM10000 layout)."""
+def _write_demo_files(rows: pd.DataFrame, folder: Path, image_size: int, seed: int,
+                      artefact: ArtefactSpec | None = None, base: Path | None = None) -> None:
+    """Render every row's image and mask into ``folder`` (HAM10000 layout).
+
+    With ``artefact``, the rows flagged in ``rows["artefact"]`` get it, and every image gets
+    an artefact mask in ``ARTEFACT_FOLDER`` (all zeros when it has none). ``base``: a clean
+    demo set of the same arguments to copy the unflagged images and their masks from (the
+    same bytes as rendering them again, in a fraction of the time).
+    """
     height, width = image_size, round(image_size * 4 / 3)
-    for name in (*IMAGE_FOLDERS, MASK_FOLDER):
+    folders = (*IMAGE_FOLDERS, MASK_FOLDER) + ((ARTEFACT_FOLDER,) if artefact else ())
+    for name in folders:
         (folder / name).mkdir(parents=True, exist_ok=True)
+    flagged = set(rows.loc[rows["artefact"] == 1, "image_id"]) if artefact else set()
     bar = tqdm(total=len(rows), desc="demo images", unit="img")
     for lesion_id, group in rows.groupby("lesion_id", sort=True):
         number = _lesion_number(str(lesion_id))
-        lesion = _draw_lesion(str(group["dx"].iloc[0]), np.random.default_rng([seed, number]))
-        for k, image_id in enumerate(sorted(group["image_id"])):
-            rgb, mask = _render(lesion, height, width, np.random.default_rng([seed, number, k]))
-            Image.fromarray(rgb).save(folder / _demo_part(image_id) / f"{image_id}.jpg",
-                                      quality=90)
-            Image.fromarray(mask).save(folder / MASK_FOLDER / f"{image_id}_segmentation.png")
+        ids = sorted(group["image_id"])
+        lesion = None
+        for k, image_id in enumerate(ids):
+            files = (f"{_demo_part(image_id)}/{image_id}.jpg",
+                     f"{MASK_FOLDER}/{image_id}_segmentation.png")
+            if base is not None and image_id not in flagged:
+                for name in files:
+                    shutil.copyfile(base / name, folder / name)
+                art = None
+            else:
+                lesion = lesion or _draw_lesion(str(group["dx"].iloc[0]),
+                                                np.random.default_rng([seed, number]))
+                extra = ((artefact.kind, np.random.default_rng([seed, number, k, 0xA47E]))
+                         if artefact and image_id in flagged else None)
+                rgb, mask, art = _render(lesion, height, width,
+                                         np.random.default_rng([seed, number, k]), extra)
+                Image.fromarray(rgb).save(folder / files[0], quality=90)
+                Image.fromarray(mask).save(folder / files[1])
+            if artefact:
+                art = np.zeros((height, width), np.uint8) if art is None else art
+                Image.fromarray(art).save(folder / ARTEFACT_FOLDER / f"{image_id}_artefact.png")
             bar.update()
     bar.close()
 
 
-def _demo_marker(n_images: int, image_size: int, seed: int) -> dict[str, object]:
-    return {"generator": "helpers.data.make_demo_dataset", "version": 1,
-            "n_images": n_images, "image_size": image_size, "seed": seed}
+def _demo_marker(n_images: int, image_size: int, seed: int, artefact: ArtefactSpec | None = None,
+                 lesion_ids: list[str] | None = None) -> dict[str, object]:
+    marker: dict[str, object] = {"generator": "helpers.data.make_demo_dataset", "version": 1,
+                                 "n_images": n_images, "image_size": image_size, "seed": seed}
+    if artefact is not None:
+        marker["artefact"] = artefact.as_dict()
+    if lesion_ids is not None:
+        marker["lesions"] = {"count": len(lesion_ids), "sha1": hashlib.sha1(
+            "\n".join(lesion_ids).encode()).hexdigest()}
+    return marker
 
 
 def _is_complete_demo(root: Path, marker: dict[str, object]) -> bool:
@@ -659,7 +809,9 @@ def _refuse_real_data(root: Path) -> None:
 
 
 def make_demo_dataset(
-    root: str | Path, n_images: int = 1500, image_size: int = 128, seed: int = 0
+    root: str | Path, n_images: int = 1500, image_size: int = 128, seed: int = 0,
+    artefact: ArtefactSpec | None = None, lesion_ids: Iterable[str] | None = None,
+    base: str | Path | None = None,
 ) -> Path:
     """Write (once) a synthetic HAM10000 stand-in into ``root`` and return ``root``.
 
@@ -671,18 +823,40 @@ def make_demo_dataset(
     ``HAM10000_segmentations_lesion/``. Same arguments, same bytes. Written to a temporary
     folder and renamed, so a half-written set is never seen; an existing complete set is
     returned untouched.
+
+    ``artefact``: add an artefact (see :class:`ArtefactSpec`) to the images
+    :func:`artefact_flags` picks; the CSV gains a column ``artefact`` (0/1) and each image an
+    artefact mask ``HAM10000_segmentations_artefact/<image_id>_artefact.png`` (255 =
+    artefact). Everything else is the same pixels as the set without it. ``lesion_ids``:
+    write only the images of these lesions (of the ``n_images`` rows), e.g. one test split.
+    ``base``: the finished demo set of the same ``n_images``, ``image_size`` and ``seed``
+    without artefact; the images that get none are copied from it instead of rendered.
     """
     root = Path(root).expanduser().absolute()
-    marker = _demo_marker(n_images, image_size, seed)
+    subset = None if lesion_ids is None else sorted({str(i) for i in lesion_ids})
+    marker = _demo_marker(n_images, image_size, seed, artefact, subset)
     if _is_complete_demo(root, marker):
         return root
     _refuse_real_data(root)
+    if base is not None:
+        base = Path(base).expanduser().absolute()
+        if not _is_complete_demo(base, _demo_marker(n_images, image_size, seed)):
+            raise FileNotFoundError(f"base {base} is not a finished demo set.")
     rows = _sample_demo_rows(packaged_metadata(), n_images, seed)
+    columns = list(METADATA_COLUMNS)
+    if subset is not None:
+        unknown = sorted(set(subset) - set(rows["lesion_id"]))
+        if unknown:
+            raise ValueError(f"lesion_ids not in this demo set: {_list_some(unknown)}")
+        rows = rows[rows["lesion_id"].isin(set(subset))].reset_index(drop=True)
+    if artefact is not None:
+        rows["artefact"] = artefact_flags(rows, artefact, seed).astype(int)
+        columns.append("artefact")
     root.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{root.name}-", dir=root.parent))
     try:
-        rows[list(METADATA_COLUMNS)].to_csv(tmp / METADATA_FILE, index=False)
-        _write_demo_files(rows, tmp, image_size, seed)
+        rows[columns].to_csv(tmp / METADATA_FILE, index=False)
+        _write_demo_files(rows, tmp, image_size, seed, artefact, base)
         (tmp / "README.txt").write_text(
             "Synthetic demo stand-in for HAM10000 written by helpers.data.make_demo_dataset.\n"
             "Metadata rows are real (CC BY-NC 4.0, doi:10.7910/DVN/DBW86T); pixels are not.\n"
@@ -704,6 +878,33 @@ def make_demo_dataset(
 def demo_dataset_dir(cfg: RunConfig) -> Path:
     """Where the demo set for ``cfg`` is cached: ``<cache_dir>/demo-n<n>-s<size>-seed<seed>``."""
     return Path(cfg.cache_dir) / f"demo-n{cfg.n_demo_images}-s{cfg.image_size}-seed{cfg.seed}"
+
+
+def artefact_dataset_dir(cfg: RunConfig, spec: ArtefactSpec, part: str = "") -> Path:
+    """Where a demo set with an artefact is cached: the clean set's name + the spec's tag
+    (+ ``-<part>`` for a subset), e.g. ``<cache_dir>/demo-n1500-s128-seed0-ink-mel-90-5``."""
+    name = f"{demo_dataset_dir(cfg).name}-{spec.tag}" + (f"-{part}" if part else "")
+    return Path(cfg.cache_dir) / name
+
+
+def prepare_artefact_metadata(cfg: RunConfig, spec: ArtefactSpec,
+                              lesion_ids: Iterable[str] | None = None,
+                              part: str = "") -> pd.DataFrame:
+    """The metadata of ``cfg``'s demo set with an artefact (generated once into the cache).
+
+    Same rows and lesion pixels as :func:`prepare_metadata` on the demo set, plus the columns
+    ``artefact`` (0/1) and ``artefact_mask_path``. ``lesion_ids`` with a ``part`` name: only
+    those lesions (e.g. ``splits["test"]["lesion_id"]``, ``part="test"``). Always synthetic:
+    the real images cannot be given an artefact that is known pixel for pixel.
+    """
+    if lesion_ids is not None and not part:
+        raise ValueError("Name the subset (part='test') so that its cache folder is its own.")
+    clean = make_demo_dataset(demo_dataset_dir(cfg), cfg.n_demo_images, cfg.image_size,
+                              cfg.seed)  # usually cached already; its images are reused
+    root = make_demo_dataset(artefact_dataset_dir(cfg, spec, part), cfg.n_demo_images,
+                             cfg.image_size, cfg.seed, artefact=spec, lesion_ids=lesion_ids,
+                             base=clean)
+    return load_metadata(root)
 
 
 def prepare_metadata(cfg: RunConfig) -> pd.DataFrame:

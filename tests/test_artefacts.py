@@ -1,0 +1,156 @@
+"""Tests for the demo set's artefact option (notebook 05's shortcut): helpers.data."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from PIL import Image
+
+from helpers import data as D
+from helpers.config import load_config
+
+N, SIZE = 60, 64
+SPEC = D.ArtefactSpec()  # ink on 90 % of mel, 5 % elsewhere
+
+
+def digest(root: Path) -> dict[str, str]:
+    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture(scope="module")
+def folders(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    base = tmp_path_factory.mktemp("artefacts")
+    return {
+        "clean": D.make_demo_dataset(base / "clean", N, SIZE, seed=0),
+        "ink": D.make_demo_dataset(base / "ink", N, SIZE, seed=0, artefact=SPEC),
+    }
+
+
+@pytest.fixture(scope="module")
+def ink(folders: dict[str, Path]) -> pd.DataFrame:
+    return D.load_metadata(folders["ink"])
+
+
+def read(path: str) -> np.ndarray:
+    with Image.open(path) as img:
+        return np.asarray(img)
+
+
+def test_spec_checks_and_tag() -> None:
+    assert SPEC.on == ("mel",) and SPEC.tag == "ink-mel-90-5"
+    assert D.ArtefactSpec(kind="ruler", on="nv", share=0.5, elsewhere=0).tag == "ruler-nv-50-0"
+    assert D.ArtefactSpec(on=("bcc", "nv")).on == ("bcc", "nv")
+    for bad in (dict(kind="glitter"), dict(on="melanoma"), dict(on=()), dict(share=1.5),
+                dict(elsewhere=-0.1)):
+        with pytest.raises(ValueError):
+            D.ArtefactSpec(**bad)
+
+
+def test_flags_exact_shares_and_seeded() -> None:
+    rows = D.packaged_metadata()
+    flags = D.artefact_flags(rows, SPEC, seed=3)
+    for code, part in rows.assign(flag=flags).groupby("dx"):
+        share = 0.9 if code == "mel" else 0.05
+        assert part["flag"].sum() == round(share * len(part)), code
+    backwards = D.artefact_flags(rows.iloc[::-1], SPEC, seed=3)[::-1]
+    assert np.array_equal(flags, backwards)  # the row order does not matter
+    assert not np.array_equal(flags, D.artefact_flags(rows, SPEC, seed=4))
+
+
+def test_artefact_set_layout_masks_and_columns(folders: dict[str, Path], ink: pd.DataFrame) -> None:
+    root = folders["ink"]
+    csv = pd.read_csv(root / D.METADATA_FILE)
+    assert list(csv.columns) == [*D.METADATA_COLUMNS, "artefact"]
+    assert set(csv["artefact"]) <= {0, 1} and ink["artefact"].equals(csv["artefact"])
+    assert json.loads((root / D._DEMO_MARKER).read_text())["artefact"] == SPEC.as_dict()
+    assert "artefact_mask_path" not in D.load_metadata(folders["clean"])
+    assert ink["artefact_mask_path"].notna().all()
+    assert ink["artefact"].to_numpy().astype(bool).tolist() == D.artefact_flags(ink, SPEC).tolist()
+    crop = D.mask_transform(SIZE)
+    for _, row in ink.iterrows():
+        art, lesion = read(row["artefact_mask_path"]), read(row["mask_path"])
+        assert Path(row["artefact_mask_path"]).name == f"{row['image_id']}_artefact.png"
+        assert art.shape == lesion.shape and set(np.unique(art)) <= {0, 255}
+        if row["artefact"]:
+            assert 0.002 < (art > 0).mean() < 0.05  # a mark, not a frame
+            assert not ((art > 0) & (lesion > 0)).any()  # beside the lesion, never over it
+            with Image.open(row["artefact_mask_path"]) as img:  # inside what the model sees
+                assert crop(img).sum() == (art > 0).sum()
+        else:
+            assert not art.any()
+
+
+def test_artefact_is_purple_ink_and_the_rest_is_unchanged(folders: dict[str, Path],
+                                                          ink: pd.DataFrame) -> None:
+    clean = D.load_metadata(folders["clean"]).set_index("image_id")
+    for _, row in ink.iterrows():
+        same_file = Path(row["path"]).read_bytes() == Path(clean.at[row["image_id"], "path"]
+                                                           ).read_bytes()
+        assert same_file != bool(row["artefact"])  # only the marked images changed
+        assert Path(row["mask_path"]).read_bytes() == Path(
+            clean.at[row["image_id"], "mask_path"]).read_bytes()
+    marked = ink[ink["artefact"] == 1]
+    for _, row in marked.iterrows():
+        img, before = read(row["path"]).astype(int), read(clean.at[row["image_id"], "path"])
+        art = read(row["artefact_mask_path"]) > 0
+        r, g, b = img[art].mean(axis=0)
+        assert b > g + 10 and r > g  # violet (JPEG blurs the colour of a thin mark)
+        near = np.zeros_like(art)  # JPEG works in 16 px blocks: compare away from the mark
+        ys, xs = np.nonzero(art)
+        near[max(ys.min() - 16, 0): ys.max() + 17, max(xs.min() - 16, 0): xs.max() + 17] = True
+        assert np.abs(img - before)[~near].max() <= 2
+
+
+def test_artefact_same_seed_same_bytes_and_subset(tmp_path: Path,
+                                                  folders: dict[str, Path],
+                                                  ink: pd.DataFrame) -> None:
+    again = D.make_demo_dataset(tmp_path / "again", N, SIZE, seed=0, artefact=SPEC)
+    assert digest(again) == digest(folders["ink"])
+    copied = D.make_demo_dataset(tmp_path / "copied", N, SIZE, seed=0, artefact=SPEC,
+                                 base=folders["clean"])  # unmarked images copied, not rendered
+    assert digest(copied) == digest(folders["ink"])
+    with pytest.raises(FileExistsError, match="another demo set"):
+        D.make_demo_dataset(tmp_path / "wrong", N, 48, seed=0, artefact=SPEC,
+                            base=folders["clean"])
+    lesions = sorted(set(D.lesion_split(ink, seed=0)["test"]["lesion_id"]))
+    part = D.make_demo_dataset(tmp_path / "part", N, SIZE, seed=0, artefact=SPEC,
+                               lesion_ids=lesions)
+    sub = D.load_metadata(part)
+    assert sorted(sub["lesion_id"].unique()) == lesions
+    full = ink.set_index("image_id")
+    for _, row in sub.iterrows():  # the same lesion, view and lighting as in the full set
+        assert Path(row["mask_path"]).read_bytes() == Path(
+            full.at[row["image_id"], "mask_path"]).read_bytes()
+    with pytest.raises(FileExistsError, match="another demo set"):
+        D.make_demo_dataset(part, N, SIZE, seed=0, artefact=SPEC)  # the full set, same folder
+    with pytest.raises(ValueError, match="not in this demo set"):
+        D.make_demo_dataset(tmp_path / "bad", N, SIZE, seed=0, lesion_ids=["HAM_9999999"])
+
+
+def test_moved_artefact_spares_melanoma(tmp_path: Path, ink: pd.DataFrame) -> None:
+    moved = D.ArtefactSpec(on="nv", share=0.9, elsewhere=0)
+    lesions = D.lesion_split(ink, seed=0)["test"]["lesion_id"]
+    root = D.make_demo_dataset(tmp_path / "moved", N, SIZE, seed=0, artefact=moved,
+                               lesion_ids=lesions)
+    df = D.load_metadata(root)
+    assert df.loc[df["dx"] != "nv", "artefact"].sum() == 0
+    assert df.loc[df["dx"] == "nv", "artefact"].sum() == round(0.9 * (df["dx"] == "nv").sum())
+
+
+def test_artefact_cache_folders(tmp_path: Path) -> None:
+    cfg = load_config(profile="smoke", cache_dir=tmp_path, num_workers=0)
+    biased = D.artefact_dataset_dir(cfg, SPEC)
+    assert biased != D.demo_dataset_dir(cfg)
+    assert biased.name.startswith(D.demo_dataset_dir(cfg).name) and SPEC.tag in biased.name
+    assert D.artefact_dataset_dir(cfg, SPEC, "test") != biased
+    df = D.prepare_artefact_metadata(cfg, SPEC)
+    assert len(df) == cfg.n_demo_images and biased.is_dir()
+    assert {"artefact", "artefact_mask_path"} <= set(df.columns)
+    with pytest.raises(ValueError, match="part="):
+        D.prepare_artefact_metadata(cfg, SPEC, lesion_ids=df["lesion_id"])
