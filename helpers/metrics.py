@@ -63,6 +63,9 @@ __all__ = [
     "method_table",
     "randomized_copy",
     "cascade_randomizations",
+    "maps_by_method",
+    "cascade_maps",
+    "cascade_similarity",
 ]
 
 
@@ -689,3 +692,58 @@ def cascade_randomizations(
     for i, name in enumerate(order):
         current = randomized_copy(current, name, seed=seed + i)
         yield name, current
+
+
+def maps_by_method(
+    model: nn.Module, x: Tensor, methods: Mapping[str, Callable[[nn.Module], Callable]],
+    class_idx: ClassIndex = None,
+) -> dict[str, Tensor]:
+    """Each method's maps of ``x`` for ``model``: ``{name: (B, H, W) on the CPU}``.
+
+    ``methods`` maps a name to a factory such as ``helpers.cam.GradCAM``: ``method(model)``
+    must return a callable ``(x, class_idx) -> maps``.
+    """
+    return {name: method(model)(x, class_idx).detach().cpu() for name, method in methods.items()}
+
+
+def cascade_maps(
+    model: nn.Module, x: Tensor, methods: Mapping[str, Callable[[nn.Module], Callable]],
+    class_idx: ClassIndex = None,
+    order: Sequence[str] = ("fc", "layer4", "layer3", "layer2", "layer1"),
+    seed: int = 0, batch_size: int = 64,
+) -> dict[str, dict[str, Tensor]]:
+    """The maps of every method for the trained model and each step of the cascade.
+
+    Returns ``{"trained": maps, "fc": maps, "layer4": maps, ...}``, each a
+    :func:`maps_by_method` dict, the key naming the last block randomised (cumulative, see
+    :func:`cascade_randomizations`). Every step explains the same class: ``class_idx``, or
+    (None) the trained model's prediction, found once, as Adebayo et al. do. ``model`` itself
+    is never modified.
+    """
+    idx = _class_indices(class_idx, x.shape[0])
+    if idx is None:
+        idx = _predicted(model, x, batch_size)
+    steps = {"trained": maps_by_method(model, x, methods, idx)}
+    for name, copy_ in cascade_randomizations(model, order, seed):
+        steps[name] = maps_by_method(copy_, x, methods, idx)
+    return steps
+
+
+def cascade_similarity(steps: Mapping[str, Mapping[str, Tensor]]) -> pd.DataFrame:
+    """How much the maps of each cascade step still resemble the trained model's.
+
+    ``steps``: what :func:`cascade_maps` returns (the first entry is the reference). One row
+    per step and method: ``step`` (its name), ``blocks`` (how many blocks are randomised),
+    ``method``, and the means over images of ``spearman`` (:func:`rank_correlation`) and
+    ``ssim`` (:func:`ssim`). A method that passes the sanity check falls well below 1 as soon
+    as the top block is randomised.
+    """
+    names = list(steps)
+    reference = steps[names[0]]
+    rows = [
+        dict(step=step, blocks=k, method=method,
+             spearman=rank_correlation(reference[method], maps).mean().item(),
+             ssim=ssim(reference[method], maps).mean().item())
+        for k, step in enumerate(names) for method, maps in steps[step].items()
+    ]
+    return pd.DataFrame(rows)

@@ -1,0 +1,87 @@
+"""Tests for the cascade sanity-check helpers in helpers.metrics (notebook 05, part 1)."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+
+from helpers import cam, metrics
+from helpers.models import build_model
+
+ORDER = ("fc", "layer4", "layer3")
+
+
+class EdgeMap:
+    """A 'method' that ignores the model: the input's gradient magnitude, min-max normalised.
+
+    It is what Adebayo et al. warn about (an edge detector looks like an explanation), so the
+    cascade must leave its maps exactly as they were.
+    """
+
+    def __init__(self, model: nn.Module) -> None:
+        self.model = model
+
+    def __call__(self, x: torch.Tensor, class_idx: object = None) -> torch.Tensor:
+        grey = x.mean(dim=1)
+        dy, dx = torch.gradient(grey, dim=(1, 2))
+        edges = torch.hypot(dx, dy)
+        low = edges.flatten(1).min(dim=1).values[:, None, None]
+        high = edges.flatten(1).max(dim=1).values[:, None, None]
+        return (edges - low) / (high - low)
+
+
+@pytest.fixture(scope="module")
+def setup() -> tuple[nn.Module, torch.Tensor]:
+    torch.manual_seed(0)
+    model = build_model("resnet18", num_classes=7, pretrained=False).eval()
+    x = torch.randn(4, 3, 64, 64)
+    return model, x
+
+
+def test_maps_by_method_shapes(setup: tuple[nn.Module, torch.Tensor]) -> None:
+    model, x = setup
+    maps = metrics.maps_by_method(model, x, {"Grad-CAM": cam.GradCAM, "edges": EdgeMap}, 3)
+    assert list(maps) == ["Grad-CAM", "edges"]
+    assert all(m.shape == (4, 64, 64) and m.device.type == "cpu" for m in maps.values())
+    with cam.GradCAM(model) as gc:
+        assert torch.allclose(maps["Grad-CAM"], gc(x, 3))
+
+
+def test_cascade_leaves_model_and_edge_maps_alone(setup: tuple[nn.Module, torch.Tensor]) -> None:
+    model, x = setup
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    methods = {"Grad-CAM": cam.GradCAM, "CAM": cam.CAM, "edges": EdgeMap}
+    steps = metrics.cascade_maps(model, x, methods, order=ORDER, seed=0)
+    assert list(steps) == ["trained", *ORDER]
+    assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
+    table = metrics.cascade_similarity(steps)
+    assert len(table) == len(steps) * len(methods)
+    assert list(table.columns) == ["step", "blocks", "method", "spearman", "ssim"]
+    assert table["blocks"].tolist() == [k for k in range(len(steps)) for _ in methods]
+    first = table[table["step"] == "trained"]
+    assert first["spearman"].tolist() == pytest.approx([1.0] * 3)
+    assert first["ssim"].tolist() == pytest.approx([1.0] * 3)
+    edges = table[table["method"] == "edges"]
+    assert edges["spearman"].tolist() == pytest.approx([1.0] * len(steps))  # fails the check
+    gradcam = table[(table["method"] == "Grad-CAM") & (table["blocks"] >= 2)]
+    assert (gradcam["spearman"] < 0.9).all()  # a model-dependent method's maps change
+
+
+def test_cascade_explains_the_trained_models_class(
+        setup: tuple[nn.Module, torch.Tensor]) -> None:
+    model, x = setup
+    seen: list[torch.Tensor] = []
+
+    class Spy(EdgeMap):
+        def __call__(self, x: torch.Tensor, class_idx: object = None) -> torch.Tensor:
+            seen.append(torch.as_tensor(class_idx))
+            return super().__call__(x)
+
+    metrics.cascade_maps(model, x, {"spy": Spy}, order=ORDER)
+    with torch.no_grad():
+        predicted = model(x).argmax(dim=1)
+    assert len(seen) == len(ORDER) + 1 and all(torch.equal(s, predicted) for s in seen)
+    seen.clear()
+    metrics.cascade_maps(model, x, {"spy": Spy}, class_idx=2, order=ORDER[:1])
+    assert all(torch.equal(s, torch.full((4,), 2)) for s in seen)
