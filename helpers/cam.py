@@ -264,7 +264,7 @@ class BaseCAM:
 
 
 class CAM(BaseCAM):
-    r"""CAM (Zhou et al. 2016, "Learning Deep Features for Discriminative Localization", eq. 2).
+    r"""CAM (Zhou et al. 2016, "Learning Deep Features for Discriminative Localization", Sec. 2).
 
     .. math:: M_c(x, y) = \sum_k w_k^c f_k(x, y)
 
@@ -308,7 +308,7 @@ class GradCAM(BaseCAM):
 
 
 class GradCAMPlusPlus(BaseCAM):
-    r"""Grad-CAM++ (Chattopadhyay et al. 2018, arXiv 1710.11063, eq. 19 with eq. 7 and 10).
+    r"""Grad-CAM++ (Chattopadhyay et al. 2018, arXiv 1710.11063: eq. 10 in its closed form eq. 19).
 
     With :math:`Y^c = \exp(S^c)` and :math:`g = \partial S^c / \partial A^k_{ij}` (the logit's
     gradient), eq. 10's higher derivatives become powers of :math:`g` (eq. 19):
@@ -318,8 +318,8 @@ class GradCAMPlusPlus(BaseCAM):
               w^c_k = \sum_i\sum_j \alpha^{kc}_{ij}\, \mathrm{ReLU}(g_{ij}), \qquad
               L^c = \mathrm{ReLU}\Big(\sum_k w^c_k A^k\Big)
 
-    (The common factor :math:`\exp(S^c)` of eq. 7 is dropped; it does not change the
-    normalised map.)
+    (The common factor :math:`\exp(S^c)` of :math:`\partial Y^c/\partial A = \exp(S^c)\, g` is
+    dropped from the weights; it does not change the normalised map.)
     """
 
     def weights(self, activations, gradients=None, inputs=None, class_idx=None):
@@ -331,7 +331,7 @@ class GradCAMPlusPlus(BaseCAM):
 
 
 class ScoreCAM(BaseCAM):
-    r"""Score-CAM (Wang et al. 2020, arXiv 1910.01279, eq. 3-5 and the authors' code).
+    r"""Score-CAM (Wang et al. 2020, arXiv 1910.01279, Sec. 3 and the authors' code).
 
     .. math:: H^k = s(\mathrm{Up}(A^k)), \qquad
               w^c_k = \mathrm{softmax}\big(f(X \circ H^k)\big)_c, \qquad
@@ -398,7 +398,7 @@ class ScoreCAM(BaseCAM):
 
 
 class LayerCAM(BaseCAM):
-    r"""LayerCAM (Jiang et al. 2021, IEEE TIP 30:5875, eq. 5-6): positive gradients per position.
+    r"""LayerCAM (Jiang et al. 2021, IEEE Trans. Image Processing): positive gradients per position.
 
     .. math:: \hat A^k_{ij} = \mathrm{ReLU}(g^{kc}_{ij})\, A^k_{ij}, \qquad
               L^c = \mathrm{ReLU}\Big(\sum_k \hat A^k\Big)
@@ -409,7 +409,7 @@ class LayerCAM(BaseCAM):
 
 
 class XGradCAM(BaseCAM):
-    r"""XGrad-CAM (Fu et al. 2020, BMVC, arXiv 2008.02312, eq. 11): activation-weighted gradients.
+    r"""XGrad-CAM (Fu et al. 2020, BMVC, arXiv 2008.02312): activation-weighted gradients.
 
     .. math:: w^c_k = \sum_i\sum_j \frac{A^k_{ij}}{\sum_a\sum_b A^k_{ab}}\,
               \frac{\partial y^c}{\partial A^k_{ij}} \quad (0 \text{ where } \textstyle\sum A^k = 0)
@@ -422,7 +422,7 @@ class XGradCAM(BaseCAM):
 
 
 class HiResCAM(BaseCAM):
-    r"""HiResCAM (Draelos & Carin 2020, arXiv 2011.08891, eq. 5): gradient times activation.
+    r"""HiResCAM (Draelos & Carin 2020, arXiv 2011.08891): gradient times activation, elementwise.
 
     .. math:: L^c = \mathrm{ReLU}\Big(\sum_k \frac{\partial y^c}{\partial A^k} \odot A^k\Big)
     """
