@@ -367,9 +367,7 @@ class ScoreCAM(BaseCAM):
         self.batch_size, self.top_k, self.progress = batch_size, top_k, progress
 
     def weights(self, activations, gradients=None, inputs=None, class_idx=None):
-        size = inputs.shape[-2:]
-        up = F.interpolate(activations, size=size, mode="bilinear", align_corners=False)
-        low, span = _channel_minmax(up)
+        low, span = _channel_minmax(activations)
         constant = span.flatten(1) == 0  # (B, K): zero mask -> the all-zero image
         keep = ~constant
         if self.top_k is not None and self.top_k < activations.shape[1]:
@@ -388,10 +386,16 @@ class ScoreCAM(BaseCAM):
             steps = tqdm(steps, desc="Score-CAM", unit="batch")
         for start in steps:
             b, k = torch.tensor(jobs[start : start + self.batch_size], device=inputs.device).T
-            masks = (up[b, k] - low[b, k]) / span[b, k]
-            probs = self._probs(inputs[b] * masks[:, None])
+            probs = self._probs(inputs[b] * self._masks(activations[b, k], inputs.shape[-2:]))
             w[b, k] = probs.gather(1, class_idx[b][:, None])[:, 0]
         return w
+
+    @staticmethod
+    def _masks(maps: Tensor, size: torch.Size) -> Tensor:
+        """``(n, h, w)`` maps upsampled to ``size`` and min-max normalised: ``(n, 1, H, W)``."""
+        up = F.interpolate(maps[:, None], size=size, mode="bilinear", align_corners=False)
+        low, span = _channel_minmax(up)
+        return torch.where(span > 0, (up - low) / span.clamp_min(torch.finfo(up.dtype).tiny), 0.0)
 
     def _probs(self, batch: Tensor) -> Tensor:
         return F.softmax(self.model(batch).float(), dim=1)
