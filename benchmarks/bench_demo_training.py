@@ -12,6 +12,9 @@ side. The demo target: balanced accuracy >= 0.90 on the demo test split in <= 5 
 from __future__ import annotations
 
 import argparse
+import gc
+import os
+import resource
 import tempfile
 import time
 
@@ -22,6 +25,12 @@ from helpers.config import load_config
 from helpers.data import CLASSES, lesion_split, make_loaders, prepare_metadata
 from helpers.models import build_model
 from helpers.train import evaluate, fit, predict, seed_everything
+
+
+def cpu_seconds() -> float:
+    """CPU time of this process and its finished children (the loader workers), all threads."""
+    return sum(resource.getrusage(who).ru_utime + resource.getrusage(who).ru_stime
+               for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
 
 
 def main() -> None:
@@ -50,21 +59,29 @@ def main() -> None:
             loaders = make_loaders(splits, cfg)
             seed_everything(cfg.seed)
             model = build_model(arch, len(CLASSES), pretrained=False)
+            load_before, cpu_before = os.getloadavg()[0], cpu_seconds()
             start = time.perf_counter()
             history = fit(model, loaders, cfg, progress=args.progress)
             train_seconds = time.perf_counter() - start
             metrics = evaluate(*predict(model, loaders["test"]))
+            del loaders  # shut the persistent workers down, so their CPU time is counted
+            gc.collect()
+            cpu = cpu_seconds() - cpu_before
             print(history.round(3).to_string(), flush=True)
             rows.append(dict(
                 arch=arch, image_size=cfg.image_size, epochs=cfg.epochs, lr=cfg.lr,
                 data_s=round(data_seconds, 1), train_s=round(train_seconds, 1),
+                cpu_s=round(cpu, 1), load=f"{load_before:.1f}-{os.getloadavg()[0]:.1f}",
                 best_epoch=history.attrs["best_epoch"],
                 **{k: round(metrics[k], 3) for k in (
                     "accuracy", "balanced_accuracy", "macro_f1", "roc_auc",
                     "malignant_sensitivity", "malignant_specificity")},
             ))
             print(pd.DataFrame(rows[-1:]).to_string(index=False), flush=True)
-    print("\nSummary (train_s: fit incl. validation; data_s: demo set generation/cache + split)")
+    print("\nSummary. train_s: wall time of fit (incl. validation); cpu_s: CPU seconds it used\n"
+          "(all threads and loader workers; on an otherwise idle 2-core machine train_s is\n"
+          "about cpu_s / 2); load: 1-min load average before-after (> 2: shared CPUs);\n"
+          "data_s: demo set generation (or cache) + split.")
     print(pd.DataFrame(rows).to_string(index=False))
 
 

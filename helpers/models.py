@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import os
 import pickle
-import tempfile
 import time
+import uuid
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -23,7 +23,7 @@ import torch
 import torchvision
 from torch import nn
 
-from .config import RunConfig, load_config
+from .config import RunConfig, load_config, project_root
 from .data import CLASSES, IMAGENET_MEAN, IMAGENET_STD, lesion_split, make_loaders, prepare_metadata
 from .train import evaluate, fit, predict, seed_everything
 
@@ -110,13 +110,12 @@ def save_checkpoint(model: nn.Module, path: str | Path, **meta: Any) -> dict[str
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
     try:
         torch.save({"state_dict": state, "meta": meta}, tmp)
         os.replace(tmp, path)  # atomic: readers see the old file or the new one, never half
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
     return meta
 
@@ -172,6 +171,14 @@ def checkpoint_meta(cfg: RunConfig, **extra: Any) -> dict[str, Any]:
                 config={key: getattr(cfg, key) for key in CONFIG_KEYS}, **extra)
 
 
+def _shown(path: Path) -> str:
+    """``path`` relative to the project when it is inside it (no machine paths in outputs)."""
+    try:
+        return str(path.resolve().relative_to(project_root()))
+    except ValueError:
+        return str(path)
+
+
 def _config_mismatch(cfg: RunConfig, meta: Mapping[str, Any]) -> list[str]:
     stored = meta.get("config", {})
     return [key for key in CONFIG_KEYS if stored.get(key) != _plain(getattr(cfg, key))]
@@ -191,12 +198,12 @@ def load_or_train(cfg: RunConfig | None = None,
         model, meta = load_checkpoint(path, arch=cfg.arch)
         differs = _config_mismatch(cfg, meta)
         if not differs:
-            print(f"Loaded {path} (test balanced accuracy "
+            print(f"Loaded {_shown(path)} (test balanced accuracy "
                   f"{meta['metrics']['balanced_accuracy']:.3f}).")
             return model.to(cfg.device), meta
-        print(f"{path} was trained with other settings ({', '.join(differs)}); retraining.")
+        print(f"{_shown(path)} was trained with other settings ({', '.join(differs)}); retraining.")
     print(f"Training {cfg.arch} ({cfg.profile} profile, {cfg.epochs} epochs, "
-          f"{cfg.image_size} px) on {cfg.device}; the checkpoint will be saved to {path}.")
+          f"{cfg.image_size} px) on {cfg.device}; the checkpoint will be saved to {_shown(path)}.")
     start = time.perf_counter()
     splits = lesion_split(prepare_metadata(cfg), seed=cfg.seed)
     loaders = make_loaders(splits, cfg)
@@ -208,5 +215,5 @@ def load_or_train(cfg: RunConfig | None = None,
     meta = save_checkpoint(model, path, **checkpoint_meta(
         cfg, metrics=metrics, history=history, train_seconds=seconds))
     print(f"Trained in {seconds / 60:.1f} min; test balanced accuracy "
-          f"{metrics['balanced_accuracy']:.3f}; saved {path}.")
+          f"{metrics['balanced_accuracy']:.3f}; saved {_shown(path)}.")
     return model.eval(), meta
