@@ -146,6 +146,7 @@ def test_resnet_cam_equals_gradcam_and_gradcampp_closed_form(resnet, x):
     cam, gcam = CAM(resnet, "layer4"), GradCAM(resnet, "layer4")
     gpp = GradCAMPlusPlus(resnet, "layer4")
     torch.testing.assert_close(cam(x, cls), gcam(x, cls), atol=1e-5, rtol=1e-4)
+    assert cam.last_gradients is None  # CAM: forward pass only
     gpp(x, cls)
     acts, w = gpp.last_activations, resnet.fc.weight[cls]
     hw = acts.shape[-2] * acts.shape[-1]
