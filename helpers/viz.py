@@ -291,11 +291,21 @@ def lesion_cmap(pred_class) -> str:
     return MALIGNANT_CMAP if _class_code(pred_class) in MALIGNANT else BENIGN_CMAP
 
 
+def heat_overlay(image, heatmap, cmap: str, alpha: float = 0.7) -> np.ndarray:
+    """Like :func:`overlay`, but the colour's opacity grows with the heat (``alpha * heat``):
+    cold regions keep the original image, so a one-hue map ("Reds") stays readable on skin."""
+    rgb = to_display_image(image)
+    heat = np.clip(_heatmap_2d(heatmap, rgb.shape[:2]), 0.0, 1.0)[..., None]
+    colour = plt.get_cmap(cmap)(heat[..., 0])[..., :3]
+    return np.clip((1 - alpha * heat) * rgb + alpha * heat * colour, 0.0, 1.0)
+
+
 def malignancy_display(image, heatmap, pred_class, prob: float, true_class=None, ax=None, *,
-                       alpha: float = 0.55) -> plt.Axes:
+                       alpha: float = 0.7) -> plt.Axes:
     """The seed's display: the heatmap over the image in red for a malignant prediction and in
     blue for a benign one, titled with the predicted class, its probability, malignant or benign,
     and the true class (when given). Draws on ``ax`` (a new figure without it); returns the axes.
+    The colour shows the *prediction*; the true class in the title shows whether it was right.
     """
     from .data import MALIGNANT
 
@@ -303,7 +313,7 @@ def malignancy_display(image, heatmap, pred_class, prob: float, true_class=None,
     malignant = code in MALIGNANT
     if ax is None:
         _, ax = plt.subplots(figsize=(3.2, 3.4))
-    ax.imshow(overlay(image, heatmap, cmap=lesion_cmap(code), alpha=alpha))
+    ax.imshow(heat_overlay(image, heatmap, cmap=lesion_cmap(code), alpha=alpha))
     ax.set_xticks([])
     ax.set_yticks([])
     title = f"{code} {100 * float(prob):.0f}% · {'MALIGNANT' if malignant else 'benign'}"

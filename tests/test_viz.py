@@ -27,6 +27,7 @@ def test_display_is_red_for_malignant_and_blue_for_benign(code):
     ax = viz.malignancy_display(image, heat, code, 0.9, true_class="nv")
     drawn = np.asarray(ax.images[0].get_array(), dtype=float)
     hot = drawn[heat > 0.5].mean(axis=0)  # mean (R, G, B) where the map is high
+    assert np.allclose(drawn[heat == 0], image[heat == 0])  # cold: the image shows through
     red, _, blue = hot
     if code in MALIGNANT:
         assert red > blue + 0.1, hot
