@@ -617,6 +617,7 @@ class ArtefactSpec:
 
 
 _ARTEFACT_KINDS = ("ink", "ruler")
+_ARTEFACT_RENDERER = 2  # bump when the drawing changes: cached sets are then refused
 _INK = (0.42, 0.20, 0.58)  # gentian violet, the usual surgical skin-marker colour
 
 
@@ -641,11 +642,11 @@ def _artefact(view: _View, img: np.ndarray, lesion_alpha: np.ndarray, kind: str,
               rng: np.random.Generator) -> np.ndarray:
     """Paint an ink mark or a ruler beside the lesion onto ``img`` in place; its mask (H, W).
 
-    The place: of eight directions (random phase) at 0.78-0.9 height units from the centre
+    The place: of eight directions (random phase) at 0.72-0.84 height units from the centre
     (inside the centre square that eval_transform keeps, inside the vignette), the one whose
     surroundings the lesion covers least. The artefact is never drawn over the lesion.
     """
-    phase, dist = rng.uniform(0, 2 * np.pi), rng.uniform(0.78, 0.9)
+    phase, dist = rng.uniform(0, 2 * np.pi), rng.uniform(0.72, 0.84)
     angles = phase + np.arange(8) * np.pi / 4
     centres = dist * np.column_stack([np.cos(angles), np.sin(angles)])
     overlap = [lesion_alpha[np.hypot(view.x - cx, view.y - cy) < 0.2].sum() for cx, cy in centres]
@@ -655,13 +656,16 @@ def _artefact(view: _View, img: np.ndarray, lesion_alpha: np.ndarray, kind: str,
         [-np.sin(angle), np.cos(angle)])
     layer = np.zeros_like(img)  # painted white: channel 0 is then the coverage
     if kind == "ink":
-        half = rng.uniform(0.2, 0.28) * tangent
-        bend = rng.normal(0, 0.03) * radial
-        line = np.array([[*(centre - half), *(centre + bend), rng.uniform(0.024, 0.034)],
-                         [*(centre + bend), *(centre + half), rng.uniform(0.024, 0.034)]])
+        half = rng.uniform(0.3, 0.4) * tangent
+        bend = rng.normal(0, 0.04) * radial
+        line = np.array([[*(centre - half), *(centre + bend), rng.uniform(0.035, 0.05)],
+                         [*(centre + bend), *(centre + half), rng.uniform(0.035, 0.05)]])
         _strokes(view, layer, line, (1, 1, 1))
-        dot = centre + rng.uniform(0.07, 0.11) * radial * rng.choice([-1, 1])
-        _stamp(view, layer, dot[None], np.array([rng.uniform(0.065, 0.095)]), np.ones((1, 3)))
+        offset, radius = rng.uniform(0.1, 0.14) * radial * rng.choice([-1, 1]), rng.uniform(
+            0.08, 0.11)
+        if np.abs(centre + offset).max() + radius > 0.97:  # keep it inside the centre crop
+            offset = -offset
+        _stamp(view, layer, (centre + offset)[None], np.array([radius]), np.ones((1, 3)))
         colour = np.clip(np.array(_INK) * (1 + rng.normal(0, 0.08, 3)), 0, 1)
         opacity = rng.uniform(0.7, 0.9)
     else:  # ruler: a base line and ticks every 0.06, every fifth one longer
@@ -779,7 +783,7 @@ def _demo_marker(n_images: int, image_size: int, seed: int, artefact: ArtefactSp
     marker: dict[str, object] = {"generator": "helpers.data.make_demo_dataset", "version": 1,
                                  "n_images": n_images, "image_size": image_size, "seed": seed}
     if artefact is not None:
-        marker["artefact"] = artefact.as_dict()
+        marker["artefact"] = {**artefact.as_dict(), "renderer": _ARTEFACT_RENDERER}
     if lesion_ids is not None:
         marker["lesions"] = {"count": len(lesion_ids), "sha1": hashlib.sha1(
             "\n".join(lesion_ids).encode()).hexdigest()}

@@ -68,7 +68,8 @@ def test_artefact_set_layout_masks_and_columns(folders: dict[str, Path], ink: pd
     csv = pd.read_csv(root / D.METADATA_FILE)
     assert list(csv.columns) == [*D.METADATA_COLUMNS, "artefact"]
     assert set(csv["artefact"]) <= {0, 1} and ink["artefact"].equals(csv["artefact"])
-    assert json.loads((root / D._DEMO_MARKER).read_text())["artefact"] == SPEC.as_dict()
+    marker = json.loads((root / D._DEMO_MARKER).read_text())["artefact"]
+    assert marker == {**SPEC.as_dict(), "renderer": D._ARTEFACT_RENDERER}
     assert "artefact_mask_path" not in D.load_metadata(folders["clean"])
     assert ink["artefact_mask_path"].notna().all()
     assert ink["artefact"].to_numpy().astype(bool).tolist() == D.artefact_flags(ink, SPEC).tolist()
