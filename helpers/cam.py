@@ -19,7 +19,8 @@ Contract kept by every call: the model runs in eval mode and its own train/eval 
 restored afterwards; hooks are removed before the call returns, also when it raises; gradients
 are taken with ``torch.autograd.grad`` with respect to the activations only, so no parameter gets
 a ``.grad`` and back-propagation stops at the target layer (the input needs no ``requires_grad``);
-a call inside ``torch.no_grad()`` works. The activations are the layer's own output: the hook
+a call inside ``torch.no_grad()`` works. The forward pass records no autograd graph below the
+layer, which saves time and memory. The activations are the layer's own output: the hook
 hands a copy downstream, so a later in-place op (``ReLU(inplace=True)``) cannot change them.
 
 For teaching, :meth:`BaseCAM.compute_raw` returns the layer-resolution map before upsampling and
@@ -215,17 +216,21 @@ class BaseCAM:
     def _forward(self, x: Tensor) -> tuple[Tensor, Tensor]:
         """Logits and the layer's output, hooked for this forward pass only."""
         captured: list[Tensor] = []
+        needs_graph = torch.is_grad_enabled()
 
         def hook(module: nn.Module, args: Any, output: Tensor) -> Tensor:
-            # Keep the layer's own output (cut from the graph below it: back-propagation stops
-            # here) and hand a copy downstream, which in-place ops there may change freely.
-            act = output.detach().requires_grad_(torch.is_grad_enabled())
+            # Below the layer no graph is recorded (back-propagation stops here); from here on
+            # it is. Keep the layer's own output and hand a copy downstream, which in-place ops
+            # there may change freely.
+            torch.set_grad_enabled(needs_graph)  # undone when the no_grad block below exits
+            act = output.detach().requires_grad_(needs_graph)
             captured.append(act)
             return act.clone()
 
         handle = self.target_layer.register_forward_hook(hook)
         try:
-            logits = self.model(x)
+            with torch.no_grad():
+                logits = self.model(x)
         finally:
             handle.remove()
         if not captured:
