@@ -35,7 +35,7 @@ _PROFILE_SETTINGS: dict[str, dict[str, object]] = {
     ),
     "demo": dict(
         dataset="demo", n_demo_images=1500, image_size=128, arch="resnet18",
-        pretrained=False, epochs=8, batch_size=32, lr=3e-3,
+        pretrained=False, epochs=5, batch_size=32, lr=3e-3,
     ),
     "full": dict(
         dataset="ham10000", n_demo_images=0, image_size=224, arch="resnet50",
