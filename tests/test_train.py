@@ -133,12 +133,12 @@ def test_full_profile_recipe_runs_on_tiny_data(tmp_path):
     from helpers.models import build_model
 
     cfg = load_config(profile="full", dataset="demo", n_demo_images=64, pretrained=False,
-                      epochs=1, batch_size=4, num_workers=0, device="cpu",
+                      epochs=1, batch_size=2, num_workers=0, device="cpu",
                       cache_dir=tmp_path, output_dir=tmp_path)
     assert (cfg.arch, cfg.image_size) == ("resnet50", 224)
     splits = lesion_split(prepare_metadata(cfg), seed=0)
-    loaders = make_loaders({"train": splits["train"].head(8), "val": splits["val"].head(4)}, cfg)
-    assert next(iter(loaders["train"]))[0].shape == (4, 3, 224, 224)
+    loaders = make_loaders({"train": splits["train"].head(4), "val": splits["val"].head(2)}, cfg)
+    assert next(iter(loaders["train"]))[0].shape == (2, 3, 224, 224)
     model = build_model(cfg.arch, pretrained=cfg.pretrained)
     history = fit(model, loaders, cfg, progress=False)
     assert len(history) == 1 and np.isfinite(history["train_loss"]).all()
