@@ -588,12 +588,18 @@ class ArtefactSpec:
     that mostly carry it, in the share ``share`` of their images; every other class in the
     share ``elsewhere``. Shares are exact per class (rounded), the images drawn with a seed.
     The artefact sits beside the lesion, never over it, inside the centre crop the models see.
+
+    ``mel_as_nv``: the share of melanoma *lesions* (all their images) drawn with a benign
+    nevus's look, chosen by :func:`nevus_looking_lesions`. The demo's melanomas are far easier
+    to tell from nevi than real ones; this puts back some of that difficulty, so that the
+    artefact can become the easier cue, as it can on real dermoscopy.
     """
 
     kind: str = "ink"
     on: str | tuple[str, ...] = ("mel",)
     share: float = 0.9
     elsewhere: float = 0.05
+    mel_as_nv: float = 0.0
 
     def __post_init__(self) -> None:
         on = (self.on,) if isinstance(self.on, str) else tuple(self.on)
@@ -603,17 +609,20 @@ class ArtefactSpec:
         unknown = [c for c in on if c not in CLASSES]
         if unknown or not on:
             raise ValueError(f"on must name classes from {CLASSES}, got {self.on!r}.")
-        if not (0 <= self.share <= 1 and 0 <= self.elsewhere <= 1):
-            raise ValueError("share and elsewhere must be in [0, 1].")
+        if not all(0 <= v <= 1 for v in (self.share, self.elsewhere, self.mel_as_nv)):
+            raise ValueError("share, elsewhere and mel_as_nv must be in [0, 1].")
 
     @property
     def tag(self) -> str:
-        """A short name for folders and checkpoints, e.g. ``ink-mel-90-5`` (shares in %)."""
-        return f"{self.kind}-{'+'.join(self.on)}-{self.share * 100:g}-{self.elsewhere * 100:g}"
+        """A short name for folders and checkpoints, e.g. ``ink-mel-90-5`` (shares in %;
+        ``-melnv50`` added when half of the melanomas look like nevi)."""
+        tag = f"{self.kind}-{'+'.join(self.on)}-{self.share * 100:g}-{self.elsewhere * 100:g}"
+        return tag + (f"-melnv{self.mel_as_nv * 100:g}" if self.mel_as_nv else "")
 
     def as_dict(self) -> dict[str, object]:
-        return {"kind": self.kind, "on": list(self.on), "share": self.share,
-                "elsewhere": self.elsewhere}
+        found = {"kind": self.kind, "on": list(self.on), "share": self.share,
+                 "elsewhere": self.elsewhere}
+        return found | ({"mel_as_nv": self.mel_as_nv} if self.mel_as_nv else {})
 
 
 _ARTEFACT_KINDS = ("ink", "ruler")
@@ -636,6 +645,16 @@ def artefact_flags(rows: pd.DataFrame, spec: ArtefactSpec, seed: int = 0) -> np.
         picked = np.random.default_rng([seed, 0xA47E, k]).permutation(len(where))
         flags[where[picked[: round(share * len(where))]]] = True
     return flags
+
+
+def nevus_looking_lesions(rows: pd.DataFrame, share: float, seed: int = 0) -> set[str]:
+    """The melanoma ``lesion_id``s of ``rows`` drawn with a nevus's look: ``round(share * n)``
+    of the ``n`` melanoma lesions, picked by a generator seeded with ``seed`` among the sorted
+    ids. Independent of the artefact's placement, so a test split written again with the
+    artefact moved keeps the same looks."""
+    ids = np.sort(rows.loc[rows["dx"] == "mel", "lesion_id"].astype(str).unique())
+    picked = np.random.default_rng([seed, 0x4E56]).permutation(len(ids))
+    return set(ids[picked[: round(share * len(ids))]].tolist())
 
 
 def _artefact(view: _View, img: np.ndarray, lesion_alpha: np.ndarray, kind: str,
@@ -750,6 +769,7 @@ def _write_demo_files(rows: pd.DataFrame, folder: Path, image_size: int, seed: i
     for name in folders:
         (folder / name).mkdir(parents=True, exist_ok=True)
     flagged = set(rows.loc[rows["artefact"] == 1, "image_id"]) if artefact else set()
+    looks = dict(zip(rows["lesion_id"], rows.get("drawn_as", rows["dx"]), strict=True))
     bar = tqdm(total=len(rows), desc="demo images", unit="img")
     for lesion_id, group in rows.groupby("lesion_id", sort=True):
         number = _lesion_number(str(lesion_id))
@@ -758,12 +778,13 @@ def _write_demo_files(rows: pd.DataFrame, folder: Path, image_size: int, seed: i
         for k, image_id in enumerate(ids):
             files = (f"{_demo_part(image_id)}/{image_id}.jpg",
                      f"{MASK_FOLDER}/{image_id}_segmentation.png")
-            if base is not None and image_id not in flagged:
+            if base is not None and image_id not in flagged and looks[lesion_id] == group[
+                    "dx"].iloc[0]:
                 for name in files:
                     shutil.copyfile(base / name, folder / name)
                 art = None
             else:
-                lesion = lesion or _draw_lesion(str(group["dx"].iloc[0]),
+                lesion = lesion or _draw_lesion(str(looks[lesion_id]),
                                                 np.random.default_rng([seed, number]))
                 extra = ((artefact.kind, np.random.default_rng([seed, number, k, 0xA47E]))
                          if artefact and image_id in flagged else None)
@@ -831,7 +852,9 @@ def make_demo_dataset(
     ``artefact``: add an artefact (see :class:`ArtefactSpec`) to the images
     :func:`artefact_flags` picks; the CSV gains a column ``artefact`` (0/1) and each image an
     artefact mask ``HAM10000_segmentations_artefact/<image_id>_artefact.png`` (255 =
-    artefact). Everything else is the same pixels as the set without it. ``lesion_ids``:
+    artefact). Everything else is the same pixels as the set without it, except, with
+    ``artefact.mel_as_nv``, the nevus-looking melanomas (a column ``drawn_as`` says how each
+    lesion was drawn). ``lesion_ids``:
     write only the images of these lesions (of the ``n_images`` rows), e.g. one test split.
     ``base``: the finished demo set of the same ``n_images``, ``image_size`` and ``seed``
     without artefact; the images that get none are copied from it instead of rendered.
@@ -848,6 +871,9 @@ def make_demo_dataset(
             raise FileNotFoundError(f"base {base} is not a finished demo set.")
     rows = _sample_demo_rows(packaged_metadata(), n_images, seed)
     columns = list(METADATA_COLUMNS)
+    if artefact is not None and artefact.mel_as_nv:  # chosen among all lesions, then subset
+        disguised = nevus_looking_lesions(rows, artefact.mel_as_nv, seed)
+        rows["drawn_as"] = np.where(rows["lesion_id"].isin(disguised), "nv", rows["dx"])
     if subset is not None:
         unknown = sorted(set(subset) - set(rows["lesion_id"]))
         if unknown:
@@ -856,6 +882,8 @@ def make_demo_dataset(
     if artefact is not None:
         rows["artefact"] = artefact_flags(rows, artefact, seed).astype(int)
         columns.append("artefact")
+        if artefact.mel_as_nv:
+            columns.append("drawn_as")
     root.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{root.name}-", dir=root.parent))
     try:

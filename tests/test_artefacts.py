@@ -155,3 +155,35 @@ def test_artefact_cache_folders(tmp_path: Path) -> None:
     assert {"artefact", "artefact_mask_path"} <= set(df.columns)
     with pytest.raises(ValueError, match="part="):
         D.prepare_artefact_metadata(cfg, SPEC, lesion_ids=df["lesion_id"])
+
+
+def test_nevus_looking_melanomas(tmp_path: Path, folders: dict[str, Path]) -> None:
+    spec = D.ArtefactSpec(mel_as_nv=0.5)
+    assert spec.tag == "ink-mel-90-5-melnv50" and spec.as_dict()["mel_as_nv"] == 0.5
+    assert "mel_as_nv" not in SPEC.as_dict()  # sets written before the option keep their marker
+    with pytest.raises(ValueError, match="mel_as_nv"):
+        D.ArtefactSpec(mel_as_nv=1.5)
+    rows = D.packaged_metadata()
+    n_mel = rows.loc[rows["dx"] == "mel", "lesion_id"].nunique()
+    chosen = D.nevus_looking_lesions(rows, 0.5, seed=0)
+    assert len(chosen) == round(0.5 * n_mel) and chosen == D.nevus_looking_lesions(rows, 0.5)
+    assert set(rows.loc[rows["lesion_id"].isin(chosen), "dx"]) == {"mel"}
+
+    every = D.ArtefactSpec(mel_as_nv=1.0)
+    root = D.make_demo_dataset(tmp_path / "melnv", N, SIZE, seed=0, artefact=every,
+                               base=folders["clean"])
+    df = D.load_metadata(root).set_index("image_id")
+    assert (df["drawn_as"] == df["dx"].where(df["dx"] != "mel", "nv")).all()
+    clean = D.load_metadata(folders["clean"]).set_index("image_id")
+    for image_id, row in df.iterrows():  # melanomas redrawn, the rest as before (unless inked)
+        same = Path(row["path"]).read_bytes() == Path(clean.at[image_id, "path"]).read_bytes()
+        assert same == (row["dx"] != "mel" and not row["artefact"]), image_id
+    lesions = D.lesion_split(df.reset_index(), seed=0)["test"]["lesion_id"]
+    moved = D.ArtefactSpec(on="nv", share=0.9, elsewhere=0, mel_as_nv=1.0)
+    part = D.load_metadata(D.make_demo_dataset(tmp_path / "moved", N, SIZE, seed=0,
+                                               artefact=moved, lesion_ids=lesions))
+    assert (part["drawn_as"].to_numpy() == df.loc[part["image_id"], "drawn_as"].to_numpy()).all()
+    unmarked = part[part["artefact"] == 0].set_index("image_id")
+    for image_id in unmarked.index.intersection(df.index[df["artefact"] == 0]):
+        assert Path(unmarked.at[image_id, "path"]).read_bytes() == Path(
+            df.at[image_id, "path"]).read_bytes()  # same looks in the moved test split
