@@ -1,4 +1,4 @@
-"""How every notebook starts: the Colab badge, the set-up cell, and the environment report.
+"""How every notebook starts: the Colab badge, the set-up cell, the data, the environment report.
 
 The repository's address lives here and nowhere else. A fork changes ``REPOSITORY`` (and
 ``RELEASE`` when it tags its own), then runs ``python -m helpers.colab`` (``make badges``) to
@@ -8,11 +8,17 @@ rewrite every notebook's badge and install line; ``tests/test_notebooks.py`` che
 from __future__ import annotations
 
 import json
+import os
 import re
 import sys
-from pathlib import Path
+import zipfile
+from collections.abc import Iterable
+from pathlib import Path, PurePosixPath
+from types import ModuleType
 
-from .config import RunConfig
+from tqdm.auto import tqdm
+
+from .config import RunConfig, find_real_data
 
 REPOSITORY = "ham10000-xai/gradcam-plus-plus-ham10000"  # GitHub owner/name: the line a fork edits
 RELEASE = "v0.1.0"  # the tag Colab installs `helpers` from, so a lesson never changes under you
@@ -78,6 +84,264 @@ def main(folder: str = "notebooks") -> None:
     """Bring every notebook's badge and install line in line with ``REPOSITORY`` and ``RELEASE``."""
     for path in sorted(Path(folder).glob("[0-9][0-9]_*.ipynb")):
         print(f"{path}: {'updated' if sync_notebook(path) else 'up to date'}")
+
+
+
+# --------------------------------------------------------------------------- data sources
+#
+# The settings cell of every notebook: DATA_SOURCE = "demo" | ...; use_data(DATA_SOURCE). Each
+# real source ends with HAM10000_DIR pointing at a folder in HAM10000's layout, so the
+# load_config() that follows picks the full profile on it.
+
+DATA_SOURCES = ("demo", "ham10000-kaggle", "ham10000-zip", "dermamnist")
+ZIP_NAMES = ("HAM10000.zip", "archive.zip", "skin-cancer-mnist-ham10000.zip")
+HAM10000_LICENCE = (
+    "Licence: HAM10000 is CC BY-NC 4.0 (non-commercial use only). Cite Tschandl, Rosendahl & "
+    "Kittler, 'The HAM10000 dataset', Sci. Data 5, 180161 (2018), doi:10.1038/sdata.2018.161."
+)
+DERMAMNIST_LICENCE = (
+    "Licence: DermaMNIST is CC BY-NC 4.0 (non-commercial use only). Cite Yang et al., "
+    "'MedMNIST v2', Sci. Data 10, 41 (2023) and Tschandl et al., Sci. Data 5, 180161 (2018)."
+)
+DERMAMNIST_WARNING = (
+    "WARNING: DermaMNIST has no lesion ids, so any split of it (DermaMNIST's own or ours) puts "
+    "images of one lesion on both sides. That inflates test scores; notebook 01 measures by how "
+    "much on the real HAM10000 metadata."
+)
+
+
+def _report_demo() -> None:
+    """Say what the demo source means, and that real data wins when it is found."""
+    real = find_real_data()
+    if real is None:
+        print("Demo data: nothing to download; load_config() writes the synthetic demo set.")
+    else:
+        print(f"DATA_SOURCE is 'demo', but real data was found at {real} (HAM10000_DIR or "
+              "data/HAM10000): load_config() will use it. For the demo, unset HAM10000_DIR.")
+
+
+def _use_kaggle(base: Path) -> Path:
+    """HAM10000 from Kaggle with kagglehub, linked at ``base/HAM10000``."""
+    from .data import KAGGLE_HANDLE, download_ham10000
+
+    root = download_ham10000(base / "HAM10000")
+    print(f"HAM10000 downloaded from Kaggle ({KAGGLE_HANDLE}) and linked at {root}.")
+    print(HAM10000_LICENCE)
+    return root
+
+
+def _colab_files() -> ModuleType | None:
+    """``google.colab.files`` when running in Colab, else None."""
+    try:
+        from google.colab import files  # type: ignore[import-not-found]
+    except ImportError:
+        return None
+    return files
+
+
+def _upload_zip(files: ModuleType) -> Path:
+    """Ask for the zip with Colab's upload box; the path of the uploaded zip in the cwd."""
+    print("Choose the HAM10000 zip from Kaggle in the upload box (2.6 GB: a slow upload; a zip "
+          "on Google Drive, passed as zip_path, is faster).")
+    uploaded: dict[str, bytes] = files.upload()
+    zips = [name for name in uploaded if name.lower().endswith(".zip")]
+    if not zips:
+        raise FileNotFoundError(
+            f"No zip among the uploaded files ({', '.join(uploaded) or 'none'}). Upload the "
+            "archive downloaded from Kaggle (a .zip), or pass zip_path=..."
+        )
+    path = Path(zips[0]).absolute()
+    if not path.is_file():  # files.upload() saves into the cwd; write it if it did not
+        path.write_bytes(uploaded[zips[0]])
+    return path
+
+
+def find_zip(zip_path: str | Path | None = None) -> Path:
+    """The HAM10000 zip: ``zip_path``, else one of :data:`ZIP_NAMES` in the current folder,
+    else (in Colab) one uploaded now."""
+    if zip_path is not None:
+        path = Path(zip_path).expanduser()
+        if not path.is_file():
+            raise FileNotFoundError(f"No zip at {path.absolute()}; check zip_path.")
+        return path.absolute()
+    for name in ZIP_NAMES:
+        if Path(name).is_file():
+            return Path(name).absolute()
+    files = _colab_files()
+    if files is not None:
+        return _upload_zip(files)
+    raise FileNotFoundError(
+        f"No HAM10000 zip found: looked for {', '.join(ZIP_NAMES)} in {Path.cwd()}. Download "
+        "the archive from https://www.kaggle.com/datasets/kmader/skin-cancer-mnist-ham10000 "
+        "and put it there under one of these names, or pass use_data('ham10000-zip', "
+        "zip_path='path/to/the.zip')."
+    )
+
+
+def _is_unsafe_member(name: str) -> bool:
+    """True for a zip member that would land outside the target: absolute, drive or ``..``."""
+    parts = name.replace("\\", "/").split("/")
+    return name.startswith(("/", "\\")) or (len(name) > 1 and name[1] == ":") or ".." in parts
+
+
+def _check_members(names: Iterable[str], archive: Path) -> None:
+    unsafe = [name for name in names if _is_unsafe_member(name)]
+    if unsafe:
+        raise ValueError(
+            f"{archive} holds {len(unsafe)} member(s) that would be written outside the target "
+            f"folder ({', '.join(unsafe[:5])}); refusing to extract. Use the archive as "
+            "downloaded from Kaggle."
+        )
+
+
+def _csv_prefix(names: Iterable[str], archive: Path) -> str:
+    """The folder inside the zip that holds the metadata CSV: ``""`` (top) or ``"sub/"``."""
+    from .data import HOW_TO_GET, METADATA_FILE
+
+    found = sorted((n for n in names if PurePosixPath(n).name == METADATA_FILE),
+                   key=lambda n: (n.count("/"), n))
+    if not found:
+        raise FileNotFoundError(f"{archive} holds no {METADATA_FILE}; is it the Kaggle archive "
+                                f"of HAM10000? {HOW_TO_GET}")
+    return found[0][: -len(METADATA_FILE)]
+
+
+def _skip_lowercase_duplicates(infos: list[zipfile.ZipInfo], prefix: str) -> list[zipfile.ZipInfo]:
+    """Drop ``ham10000_images_part_*`` (Kaggle's lower-case copies, 2.6 GB) when the
+    ``HAM10000_images_part_*`` folders are in the zip too."""
+    from .data import IMAGE_FOLDERS
+
+    def top(info: zipfile.ZipInfo) -> str | None:
+        name = info.filename
+        return name[len(prefix):].split("/", 1)[0] if name.startswith(prefix) else None
+
+    tops = {top(info) for info in infos}
+    present = {name.lower() for name in IMAGE_FOLDERS if name in tops}
+
+    def is_copy(info: zipfile.ZipInfo) -> bool:
+        folder = top(info)
+        return folder is not None and folder not in IMAGE_FOLDERS and folder.lower() in present
+
+    return [info for info in infos if not is_copy(info)]
+
+
+def _extract(archive: zipfile.ZipFile, infos: list[zipfile.ZipInfo], dest: Path) -> None:
+    with tqdm(total=sum(i.file_size for i in infos), desc="extract", unit="B",
+              unit_scale=True) as bar:
+        for info in infos:
+            archive.extract(info, dest)
+            bar.update(info.file_size)
+
+
+def _folder_with_csv(dest: Path) -> Path | None:
+    """``dest`` or its first subfolder that holds the metadata CSV; None when neither does."""
+    from .data import METADATA_FILE
+
+    candidates = [dest, *sorted(p for p in dest.iterdir() if p.is_dir())] if dest.is_dir() else []
+    return next((p for p in candidates if (p / METADATA_FILE).is_file()), None)
+
+
+def existing_extraction(dest: Path) -> Path:
+    """The data folder of an earlier extraction at ``dest``, checked with ``load_metadata``."""
+    from .data import METADATA_FILE, load_metadata
+
+    root = _folder_with_csv(dest)
+    try:
+        if root is None:
+            raise FileNotFoundError(f"no {METADATA_FILE} in it or its subfolders")
+        load_metadata(root)
+    except (FileNotFoundError, ValueError) as err:
+        raise FileExistsError(
+            f"{dest} exists but is not a complete HAM10000 folder ({err}). Delete it to extract "
+            "the zip again, or pass another folder."
+        ) from err
+    return root
+
+
+def extract_ham10000_zip(zip_path: str | Path, dest: str | Path) -> Path:
+    """Extract Kaggle's HAM10000 zip into ``dest`` (once); return the folder holding the CSV.
+
+    Refuses members with absolute paths or ``..``; skips the lower-case duplicate image
+    folders when the upper-case ones are there. Extracts into a temporary folder and renames it
+    only once ``load_metadata`` finds every image. An existing ``dest`` is never overwritten:
+    returned when complete, refused otherwise.
+    """
+    from .data import load_metadata, write_folder_atomically
+
+    archive, dest = Path(zip_path).expanduser().absolute(), Path(dest).expanduser().absolute()
+    if dest.exists() or dest.is_symlink():
+        return existing_extraction(dest)
+    try:
+        opened = zipfile.ZipFile(archive)
+    except zipfile.BadZipFile as err:
+        raise ValueError(f"{archive} is not a zip file ({err}); download it again.") from err
+    with opened:
+        infos = opened.infolist()
+        _check_members((info.filename for info in infos), archive)
+        prefix = _csv_prefix((info.filename for info in infos), archive)
+        keep = _skip_lowercase_duplicates(infos, prefix)
+
+        def write(tmp: Path) -> None:
+            _extract(opened, keep, tmp)
+            load_metadata(tmp / prefix)  # every listed image is there
+
+        write_folder_atomically(dest, write, lambda d: _folder_with_csv(d) is not None)
+    return dest / prefix if prefix else dest
+
+
+def _use_zip(base: Path, zip_path: str | Path | None) -> Path:
+    """HAM10000 from a zip of the Kaggle archive, extracted into ``base/HAM10000``."""
+    dest = base / "HAM10000"
+    if dest.exists() or dest.is_symlink():  # extracted before: no zip, no upload needed
+        root = existing_extraction(dest)
+        print(f"HAM10000 already extracted at {root}.")
+    else:
+        archive = find_zip(zip_path)
+        root = extract_ham10000_zip(archive, dest)
+        print(f"HAM10000 extracted from {archive} into {root}.")
+    print(HAM10000_LICENCE)
+    return root
+
+
+def _use_dermamnist(base: Path) -> Path:
+    """DermaMNIST 224 px via medmnist, written as a HAM10000-layout folder."""
+    from .data import dermamnist_to_folder, download_dermamnist
+
+    npz = download_dermamnist(base / "dermamnist", size=224)
+    root = dermamnist_to_folder(npz, base / "DermaMNIST-224")
+    print(f"DermaMNIST ({npz.name}) written in HAM10000's layout at {root}.")
+    print(DERMAMNIST_WARNING)
+    print(DERMAMNIST_LICENCE)
+    return root
+
+
+def use_data(source: str = "demo", folder: str | Path = "data",
+             zip_path: str | Path | None = None) -> Path | None:
+    """Fetch the data ``source`` names into ``folder`` and point ``HAM10000_DIR`` at it.
+
+    ``"demo"``: nothing to fetch, returns None (HAM10000_DIR is left alone). ``"ham10000-kaggle"``:
+    download with kagglehub (Kaggle credentials). ``"ham10000-zip"``: extract the Kaggle
+    archive (``zip_path``, else ``HAM10000.zip``/``archive.zip``/
+    ``skin-cancer-mnist-ham10000.zip`` here, else Colab's upload box). ``"dermamnist"``:
+    DermaMNIST 224 px via medmnist, as a HAM10000-layout folder (no lesion ids: leaky splits).
+    Returns the data folder; run ``load_config()`` after it.
+    """
+    if source not in DATA_SOURCES:
+        raise ValueError(f"Unknown data source {source!r}. Valid sources: "
+                         f"{', '.join(DATA_SOURCES)}.")
+    if source == "demo":
+        _report_demo()
+        return None
+    base = Path(folder).expanduser().absolute()
+    if source == "ham10000-kaggle":
+        root = _use_kaggle(base)
+    elif source == "ham10000-zip":
+        root = _use_zip(base, zip_path)
+    else:
+        root = _use_dermamnist(base)
+    os.environ["HAM10000_DIR"] = str(root)
+    print(f"HAM10000_DIR={root}: load_config() now picks the full profile on this data.")
+    return root
 
 
 if __name__ == "__main__":

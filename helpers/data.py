@@ -1209,3 +1209,210 @@ def download_ham10000(dest: str | Path | None = None) -> Path:
     dest.parent.mkdir(parents=True, exist_ok=True)
     dest.symlink_to(folder, target_is_directory=True)
     return dest
+
+
+# --------------------------------------------------------------------------- DermaMNIST as a folder
+#
+# DermaMNIST (MedMNIST+) holds HAM10000's images, resized, as arrays. Written out in HAM10000's
+# layout, the whole pipeline (load_metadata, lesion_split, loaders, caches) runs on it unchanged.
+
+DERMAMNIST_SIZES = (28, 64, 128, 224)
+DERMAMNIST_ZENODO = "https://zenodo.org/records/10519652"
+DERMAMNIST_SPLITS = ("train", "val", "test")
+_DERMAMNIST_MARKER = "dermamnist.json"
+
+
+def write_folder_atomically(root: Path, write: Callable[[Path], None],
+                            finished: Callable[[Path], bool]) -> Path:
+    """Run ``write(tmp)`` in a new hidden folder beside ``root``, then rename it to ``root``.
+
+    A half-written folder is never seen under ``root``: on any error the temporary folder is
+    removed. An empty ``root`` is replaced; when another process finished ``root`` first
+    (``finished(root)`` is true), its folder is kept and ours dropped.
+    """
+    root.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{root.name}-", dir=root.parent))
+    try:
+        write(tmp)
+        tmp.chmod(0o755)  # mkdtemp made it private
+        if root.is_dir() and not any(root.iterdir()):
+            root.rmdir()
+        try:
+            tmp.rename(root)
+        except OSError:
+            if not finished(root):
+                raise
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return root
+
+
+def dermamnist_file_name(size: int = 224) -> str:
+    """The file medmnist writes for DermaMNIST at ``size`` px: ``dermamnist_224.npz`` (28: none)."""
+    if size not in DERMAMNIST_SIZES:
+        raise ValueError(f"DermaMNIST comes in sizes {DERMAMNIST_SIZES}, not {size}.")
+    return "dermamnist.npz" if size == 28 else f"dermamnist_{size}.npz"
+
+
+def file_sha1(path: Path, chunk: int = 1 << 20) -> str:
+    """The SHA-1 of a file's bytes, read in chunks (the 224 px npz is over a gigabyte)."""
+    digest = hashlib.sha1()
+    with path.open("rb") as f:
+        while block := f.read(chunk):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _require_dermamnist_file(npz: Path) -> None:
+    if not npz.is_file():
+        raise FileNotFoundError(
+            f"No DermaMNIST file at {npz}. Get it with helpers.data.download_dermamnist(folder) "
+            f"(needs pip install medmnist) or download dermamnist_224.npz from {DERMAMNIST_ZENODO}."
+        )
+
+
+def _dermamnist_marker(npz: Path) -> dict[str, object]:
+    """What identifies the converted set: the npz's name, size in bytes and SHA-1."""
+    return {"generator": "helpers.data.dermamnist_to_folder", "version": 1, "npz": npz.name,
+            "bytes": npz.stat().st_size, "sha1": file_sha1(npz)}
+
+
+def _is_converted_dermamnist(root: Path, marker: dict[str, object]) -> bool:
+    """True when ``root`` holds this npz converted; raise when it holds another one."""
+    path = root / _DERMAMNIST_MARKER
+    if not path.is_file():
+        return False
+    found = json.loads(path.read_text())
+    if found != marker:
+        raise FileExistsError(
+            f"{root} holds DermaMNIST converted from another file ({found.get('npz')}, "
+            f"{found.get('bytes')} bytes); asked for {marker['npz']} ({marker['bytes']} bytes). "
+            f"Delete {root} to convert again, or pass another folder."
+        )
+    return True
+
+
+def _refuse_foreign_folder(root: Path) -> None:
+    """Refuse a file, or a non-empty folder that is not a converted DermaMNIST set."""
+    if root.exists() and not root.is_dir():
+        raise FileExistsError(f"{root} is a file; pass a folder for the DermaMNIST images.")
+    if root.is_dir() and any(root.iterdir()):
+        raise FileExistsError(
+            f"{root} is not empty and is not a folder written by dermamnist_to_folder (no "
+            f"{_DERMAMNIST_MARKER}); refusing to write into it. Pass a new or empty folder, or "
+            f"delete {root} if nothing in it is needed."
+        )
+
+
+def _check_dermamnist_arrays(data: dict[str, tuple[np.ndarray, np.ndarray]], npz: Path) -> None:
+    """Images (N, H, W, 3) uint8 and as many labels in 0..6 for every split."""
+    for split, (images, labels) in data.items():
+        if images.ndim != 4 or images.shape[-1] != 3 or images.dtype != np.uint8:
+            raise ValueError(f"{npz}: {split}_images is {images.dtype} {images.shape}; "
+                             "expected uint8 (N, H, W, 3), as MedMNIST+ writes DermaMNIST.")
+        if len(images) != len(labels):
+            raise ValueError(f"{npz}: {len(images)} {split} images but {len(labels)} labels.")
+        if len(labels) and not 0 <= labels.min() <= labels.max() < len(CLASSES):
+            raise ValueError(f"{npz}: {split} labels outside 0..{len(CLASSES) - 1}.")
+
+
+def _dermamnist_rows(data: dict[str, tuple[np.ndarray, np.ndarray]]) -> pd.DataFrame:
+    """The metadata table: one lesion per image, dx from the label, the rest unknown."""
+    frames = []
+    for split in DERMAMNIST_SPLITS:
+        numbers = [f"{split}_{k:05d}" for k in range(1, len(data[split][1]) + 1)]
+        frames.append(pd.DataFrame({
+            "lesion_id": [f"DERMA_L_{n}" for n in numbers],
+            "image_id": [f"DERMA_{n}" for n in numbers],
+            "dx": np.asarray(CLASSES)[data[split][1]],
+            "dx_type": "unknown", "age": np.nan, "sex": "unknown", "localization": "unknown",
+            "dermamnist_split": split,
+        }))
+    return pd.concat(frames, ignore_index=True)
+
+
+def _save_jpeg(image: np.ndarray, path: Path) -> None:
+    Image.fromarray(image).save(path, format="JPEG", quality=95)
+
+
+def _write_dermamnist_files(data: dict[str, tuple[np.ndarray, np.ndarray]], rows: pd.DataFrame,
+                            folder: Path) -> None:
+    """Every image as ``HAM10000_images_part_1/<image_id>.jpg`` (JPEG q95) and the CSV."""
+    images_dir = folder / IMAGE_FOLDERS[0]
+    images_dir.mkdir()
+    images = (image for split in DERMAMNIST_SPLITS for image in data[split][0])
+    jobs = [(image, images_dir / f"{image_id}.jpg")
+            for image, image_id in zip(images, rows["image_id"], strict=True)]
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        done = pool.map(lambda job: _save_jpeg(*job), jobs)
+        for _ in tqdm(done, total=len(jobs), desc="DermaMNIST to JPEG", unit="img"):
+            pass
+    rows.to_csv(folder / METADATA_FILE, index=False)
+
+
+def dermamnist_to_folder(npz_path: str | Path, root: str | Path) -> Path:
+    """Write a MedMNIST+ DermaMNIST npz as a HAM10000-layout folder at ``root``; return it.
+
+    Images go to ``HAM10000_images_part_1/DERMA_<split>_<00001>.jpg`` (JPEG quality 95);
+    ``HAM10000_metadata.csv`` has the HAM10000 columns with ``dx`` from the label,
+    ``dx_type``/``sex``/``localization`` "unknown", ``age`` empty, plus ``dermamnist_split``
+    (DermaMNIST's own train/val/test). DermaMNIST has no lesion ids, so each image gets its own
+    ``lesion_id`` (``DERMA_L_<split>_<00001>``): images of one lesion cannot be grouped, and
+    any split of this folder (:func:`lesion_split` too) puts images of one lesion on both sides.
+
+    Written to a temporary folder beside ``root`` and renamed, so a half-written set is never
+    seen. A finished set of the same npz (its name, size and SHA-1 are kept in
+    ``dermamnist.json``) is returned untouched; a non-empty folder that is not one is refused.
+    """
+    npz = Path(npz_path).expanduser().absolute()
+    root = Path(root).expanduser().absolute()
+    _require_dermamnist_file(npz)
+    marker = _dermamnist_marker(npz)
+    if _is_converted_dermamnist(root, marker):
+        return root
+    _refuse_foreign_folder(root)
+    data = load_dermamnist(npz)
+    _check_dermamnist_arrays(data, npz)
+    rows = _dermamnist_rows(data)
+
+    def write(tmp: Path) -> None:
+        _write_dermamnist_files(data, rows, tmp)
+        (tmp / "README.txt").write_text(
+            f"DermaMNIST (MedMNIST+, CC BY-NC 4.0) from {npz.name}, written in HAM10000's layout "
+            "by helpers.data.dermamnist_to_folder.\nThe images are HAM10000's, resized by "
+            "MedMNIST. lesion_id is one per image: DermaMNIST has no lesion ids.\nCite Yang et "
+            "al., Sci. Data 10, 41 (2023) and Tschandl et al., Sci. Data 5, 180161 (2018).\n"
+        )
+        (tmp / _DERMAMNIST_MARKER).write_text(json.dumps(marker, indent=1))
+
+    return write_folder_atomically(root, write, lambda r: _is_converted_dermamnist(r, marker))
+
+
+def download_dermamnist(root: str | Path, size: int = 224) -> Path:
+    """Download DermaMNIST (MedMNIST+) at ``size`` px into ``root`` with ``medmnist``.
+
+    Returns the npz (``root/dermamnist_224.npz`` for 224). medmnist checks the file's MD5 and
+    skips the download when it is already there. Needs ``pip install medmnist``.
+    """
+    name = dermamnist_file_name(size)
+    try:
+        import medmnist  # optional dependency
+    except ImportError as err:
+        raise RuntimeError(
+            f"medmnist is not installed (pip install medmnist). Or download {name} from "
+            f"{DERMAMNIST_ZENODO} and pass its path to dermamnist_to_folder."
+        ) from err
+    root = Path(root).expanduser().absolute()
+    root.mkdir(parents=True, exist_ok=True)  # medmnist refuses a root that does not exist
+    try:  # the download fetches all splits; "val" is the smallest to load afterwards
+        medmnist.DermaMNIST(split="val", download=True, size=size, root=str(root))
+    except Exception as err:  # network, checksum, disk ...
+        raise RuntimeError(
+            f"Downloading DermaMNIST ({size} px) with medmnist failed ({err}). Try again, or "
+            f"download {name} from {DERMAMNIST_ZENODO} into {root}."
+        ) from err
+    npz = root / name
+    if not npz.is_file():
+        raise RuntimeError(f"medmnist wrote no {name} in {root}; download it from "
+                           f"{DERMAMNIST_ZENODO} into {root}.")
+    return npz
