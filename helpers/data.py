@@ -884,9 +884,8 @@ def make_demo_dataset(
         columns.append("artefact")
         if artefact.mel_as_nv:
             columns.append("drawn_as")
-    root.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{root.name}-", dir=root.parent))
-    try:
+
+    def write(tmp: Path) -> None:
         rows[columns].to_csv(tmp / METADATA_FILE, index=False)
         _write_demo_files(rows, tmp, image_size, seed, artefact, base)
         (tmp / "README.txt").write_text(
@@ -894,17 +893,8 @@ def make_demo_dataset(
             "Metadata rows are real (CC BY-NC 4.0, doi:10.7910/DVN/DBW86T); pixels are not.\n"
         )
         (tmp / _DEMO_MARKER).write_text(json.dumps(marker, indent=1))
-        tmp.chmod(0o755)  # mkdtemp made it private; the set is for everyone who shares the cache
-        if root.is_dir() and not any(root.iterdir()):
-            root.rmdir()
-        try:
-            tmp.rename(root)
-        except OSError:  # another process finished first
-            if not _is_complete_demo(root, marker):
-                raise
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    return root
+
+    return write_folder_atomically(root, write, lambda done: _is_complete_demo(done, marker))
 
 
 def demo_dataset_dir(cfg: RunConfig) -> Path:
