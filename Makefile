@@ -38,7 +38,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check helpers tests notebooks benchmarks
 
 test: lint
-	$(BIN)/python -m pytest --nbval-lax tests notebooks
+	$(BIN)/python -m pytest --nbval-lax --nbval-sanitize-with tests/nbval_sanitize.cfg tests notebooks
 
 lab: $(STAMP)
 	$(BIN)/jupyter lab notebooks

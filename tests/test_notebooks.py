@@ -60,6 +60,7 @@ def test_setup_cell_installs_only_when_helpers_is_missing(path: Path) -> None:
     assert colab.install_line() in setup
     environment = _cells(path, "code")[1]
     assert "show_environment(cfg)" in environment, "the second code cell reports profile and data"
+    assert "use_data(DATA_SOURCE)" in environment, "... after the settings cell picks the data"
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
