@@ -15,7 +15,7 @@ help:
 	@echo "make run   execute every notebook in order; executed copies and figures go to outputs/"
 	@echo "make test  ruff, then pytest (unit tests and every notebook under nbval)"
 	@echo "make lab   open JupyterLab on the notebooks"
-	@echo "make badges rewrite every notebook's Colab badge and install line from helpers/colab.py"
+	@echo "make badges rewrite the Colab badges (notebooks, README) and install lines from helpers/colab.py"
 	@echo "make clean remove outputs/ and caches (keeps .venv and the demo-data cache)"
 
 $(STAMP): pyproject.toml

@@ -80,10 +80,30 @@ def sync_notebook(path: Path) -> bool:
     return True
 
 
+COLAB_LINK_PATTERN = re.compile(
+    r"https://colab\.research\.google\.com/github/[^/\s)]+/[^/\s)]+/blob/[^/\s)]+/notebooks/"
+    r"(?P<notebook>[^/\s)]+\.ipynb)"
+)
+
+
+def sync_links(path: Path) -> bool:
+    """Rewrite every Colab link in a text file (the README) from the settings above."""
+    text = path.read_text(encoding="utf-8")
+    updated = COLAB_LINK_PATTERN.sub(lambda m: colab_url(m["notebook"]), text)
+    if updated == text:
+        return False
+    path.write_text(updated, encoding="utf-8")
+    return True
+
+
 def main(folder: str = "notebooks") -> None:
-    """Bring every notebook's badge and install line in line with ``REPOSITORY`` and ``RELEASE``."""
+    """Bring every notebook's badge and install line, and the README's Colab links, in line with
+    ``REPOSITORY`` and ``RELEASE``."""
     for path in sorted(Path(folder).glob("[0-9][0-9]_*.ipynb")):
         print(f"{path}: {'updated' if sync_notebook(path) else 'up to date'}")
+    readme = Path(folder).resolve().parent / "README.md"
+    if readme.is_file():
+        print(f"{readme.name}: {'updated' if sync_links(readme) else 'up to date'}")
 
 
 

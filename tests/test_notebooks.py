@@ -33,7 +33,7 @@ def _output_text(cell: nbformat.NotebookNode) -> str:
 
 
 def test_there_are_notebooks() -> None:
-    assert [p.name[:2] for p in NOTEBOOKS][:4] == ["01", "02", "03", "04"]
+    assert [p.name[:2] for p in NOTEBOOKS] == ["01", "02", "03", "04", "05"]
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
@@ -101,3 +101,17 @@ def test_sync_rewrites_badge_and_install_line(tmp_path: Path, monkeypatch) -> No
     text = json.dumps(json.loads(copy.read_text()))
     assert "someone/fork" in text and colab.REPOSITORY in colab.install_line()
     assert f"github/someone/fork/blob/{colab.RELEASE}/notebooks/{copy.name}" in text
+
+
+def test_readme_lists_every_notebook_with_its_badge(tmp_path: Path, monkeypatch) -> None:
+    readme = NOTEBOOK_DIR.parent / "README.md"
+    text = readme.read_text(encoding="utf-8")
+    links = [m["notebook"] for m in colab.COLAB_LINK_PATTERN.finditer(text)]
+    assert links == [p.name for p in NOTEBOOKS], "one badge per notebook, in order"
+    assert all(colab.colab_url(name) in text for name in links)
+    copy = tmp_path / "README.md"
+    copy.write_text(text, encoding="utf-8")
+    assert not colab.sync_links(copy)
+    monkeypatch.setattr(colab, "REPOSITORY", "someone/fork")
+    assert colab.sync_links(copy)
+    assert copy.read_text().count("github/someone/fork/blob/") == len(NOTEBOOKS)
