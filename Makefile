@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
-export MPLBACKEND := Agg
+export MPLBACKEND := Agg  # tests draw off-screen; `make run` keeps the figures (inline)
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 .PHONY: run test lab lint badges clean help
@@ -29,6 +29,7 @@ run: $(STAMP)
 	@mkdir -p outputs/notebooks
 	@for nb in $(NOTEBOOKS); do \
 		echo "== $$nb"; \
+		MPLBACKEND=module://matplotlib_inline.backend_inline \
 		$(BIN)/jupyter nbconvert --to notebook --execute --ExecutePreprocessor.timeout=1800 \
 			--output-dir outputs/notebooks "$$nb" || exit 1; \
 	done
