@@ -6,7 +6,8 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
-export MPLBACKEND := Agg  # tests draw off-screen; `make run` keeps the figures (inline)
+# tests draw off-screen; `make run` gives its kernels the inline backend (figures kept)
+export MPLBACKEND := Agg
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 .PHONY: run test lab lint badges clean help
