@@ -29,10 +29,16 @@ SPLIT_PER_CLASS = {"train": 2, "val": 1, "test": 1}  # 4 images (= lesions) per 
 
 @pytest.fixture(autouse=True)
 def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Run in ``tmp_path`` with no real data configured; monkeypatch undoes both."""
+    """Run in ``tmp_path`` with no real data configured; monkeypatch undoes both.
+
+    ``use_data`` sets HAM10000_DIR itself. ``setitem`` first records the variable's state
+    (also "unset"), so that it is restored after the test: a leaked HAM10000_DIR would send
+    every later notebook in this pytest run to the look-alike data.
+    """
     monkeypatch.chdir(tmp_path)
-    monkeypatch.delenv("HAM10000_DIR", raising=False)
-    monkeypatch.delenv("TUTORIAL_PROFILE", raising=False)
+    for name in ("HAM10000_DIR", "TUTORIAL_PROFILE"):
+        monkeypatch.setitem(os.environ, name, "")
+        monkeypatch.delenv(name)
     return tmp_path
 
 
