@@ -11,12 +11,8 @@ import json
 import os
 import re
 import sys
-import zipfile
-from collections.abc import Iterable
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from types import ModuleType
-
-from tqdm.auto import tqdm
 
 from .config import RunConfig, find_real_data
 
@@ -198,119 +194,10 @@ def find_zip(zip_path: str | Path | None = None) -> Path:
     )
 
 
-def _is_unsafe_member(name: str) -> bool:
-    """True for a zip member that would land outside the target: absolute, drive or ``..``."""
-    parts = name.replace("\\", "/").split("/")
-    return name.startswith(("/", "\\")) or (len(name) > 1 and name[1] == ":") or ".." in parts
-
-
-def _check_members(names: Iterable[str], archive: Path) -> None:
-    unsafe = [name for name in names if _is_unsafe_member(name)]
-    if unsafe:
-        raise ValueError(
-            f"{archive} holds {len(unsafe)} member(s) that would be written outside the target "
-            f"folder ({', '.join(unsafe[:5])}); refusing to extract. Use the archive as "
-            "downloaded from Kaggle."
-        )
-
-
-def _csv_prefix(names: Iterable[str], archive: Path) -> str:
-    """The folder inside the zip that holds the metadata CSV: ``""`` (top) or ``"sub/"``."""
-    from .data import HOW_TO_GET, METADATA_FILE
-
-    found = sorted((n for n in names if PurePosixPath(n).name == METADATA_FILE),
-                   key=lambda n: (n.count("/"), n))
-    if not found:
-        raise FileNotFoundError(f"{archive} holds no {METADATA_FILE}; is it the Kaggle archive "
-                                f"of HAM10000? {HOW_TO_GET}")
-    return found[0][: -len(METADATA_FILE)]
-
-
-def _skip_lowercase_duplicates(infos: list[zipfile.ZipInfo], prefix: str) -> list[zipfile.ZipInfo]:
-    """Drop ``ham10000_images_part_*`` (Kaggle's lower-case copies, 2.6 GB) when the
-    ``HAM10000_images_part_*`` folders are in the zip too."""
-    from .data import IMAGE_FOLDERS
-
-    def top(info: zipfile.ZipInfo) -> str | None:
-        name = info.filename
-        return name[len(prefix):].split("/", 1)[0] if name.startswith(prefix) else None
-
-    tops = {top(info) for info in infos}
-    present = {name.lower() for name in IMAGE_FOLDERS if name in tops}
-
-    def is_copy(info: zipfile.ZipInfo) -> bool:
-        folder = top(info)
-        return folder is not None and folder not in IMAGE_FOLDERS and folder.lower() in present
-
-    return [info for info in infos if not is_copy(info)]
-
-
-def _extract(archive: zipfile.ZipFile, infos: list[zipfile.ZipInfo], dest: Path) -> None:
-    with tqdm(total=sum(i.file_size for i in infos), desc="extract", unit="B",
-              unit_scale=True) as bar:
-        for info in infos:
-            archive.extract(info, dest)
-            bar.update(info.file_size)
-
-
-def _folder_with_csv(dest: Path) -> Path | None:
-    """``dest`` or its first subfolder that holds the metadata CSV; None when neither does."""
-    from .data import METADATA_FILE
-
-    candidates = [dest, *sorted(p for p in dest.iterdir() if p.is_dir())] if dest.is_dir() else []
-    return next((p for p in candidates if (p / METADATA_FILE).is_file()), None)
-
-
-def existing_extraction(dest: Path) -> Path:
-    """The data folder of an earlier extraction at ``dest``, checked with ``load_metadata``."""
-    from .data import METADATA_FILE, load_metadata
-
-    root = _folder_with_csv(dest)
-    try:
-        if root is None:
-            raise FileNotFoundError(f"no {METADATA_FILE} in it or its subfolders")
-        load_metadata(root)
-    except (FileNotFoundError, ValueError) as err:
-        raise FileExistsError(
-            f"{dest} exists but is not a complete HAM10000 folder ({err}). Delete it to extract "
-            "the zip again, or pass another folder."
-        ) from err
-    return root
-
-
-def extract_ham10000_zip(zip_path: str | Path, dest: str | Path) -> Path:
-    """Extract Kaggle's HAM10000 zip into ``dest`` (once); return the folder holding the CSV.
-
-    Refuses members with absolute paths or ``..``; skips the lower-case duplicate image
-    folders when the upper-case ones are there. Extracts into a temporary folder and renames it
-    only once ``load_metadata`` finds every image. An existing ``dest`` is never overwritten:
-    returned when complete, refused otherwise.
-    """
-    from .data import load_metadata, write_folder_atomically
-
-    archive, dest = Path(zip_path).expanduser().absolute(), Path(dest).expanduser().absolute()
-    if dest.exists() or dest.is_symlink():
-        return existing_extraction(dest)
-    try:
-        opened = zipfile.ZipFile(archive)
-    except zipfile.BadZipFile as err:
-        raise ValueError(f"{archive} is not a zip file ({err}); download it again.") from err
-    with opened:
-        infos = opened.infolist()
-        _check_members((info.filename for info in infos), archive)
-        prefix = _csv_prefix((info.filename for info in infos), archive)
-        keep = _skip_lowercase_duplicates(infos, prefix)
-
-        def write(tmp: Path) -> None:
-            _extract(opened, keep, tmp)
-            load_metadata(tmp / prefix)  # every listed image is there
-
-        write_folder_atomically(dest, write, lambda d: _folder_with_csv(d) is not None)
-    return dest / prefix if prefix else dest
-
-
 def _use_zip(base: Path, zip_path: str | Path | None) -> Path:
     """HAM10000 from a zip of the Kaggle archive, extracted into ``base/HAM10000``."""
+    from .data import existing_extraction, extract_ham10000_zip
+
     dest = base / "HAM10000"
     if dest.exists() or dest.is_symlink():  # extracted before: no zip, no upload needed
         root = existing_extraction(dest)

@@ -14,11 +14,12 @@ import json
 import os
 import shutil
 import tempfile
+import zipfile
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from importlib import resources
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -811,14 +812,22 @@ def _demo_marker(n_images: int, image_size: int, seed: int, artefact: ArtefactSp
     return marker
 
 
-def _is_complete_demo(root: Path, marker: dict[str, object]) -> bool:
-    path = root / _DEMO_MARKER
+def _has_marker(root: Path, name: str, marker: dict[str, object],
+                mismatch: Callable[[dict[str, object]], str]) -> bool:
+    """True when ``root/name`` records ``marker`` (a finished generated folder), False when
+    there is no such file; FileExistsError with ``mismatch(found)`` when it records another."""
+    path = root / name
     if not path.is_file():
         return False
     found = json.loads(path.read_text())
     if found != marker:
-        raise FileExistsError(f"{root} holds another demo set ({found}); asked for {marker}.")
+        raise FileExistsError(mismatch(found))
     return True
+
+
+def _is_complete_demo(root: Path, marker: dict[str, object]) -> bool:
+    return _has_marker(root, _DEMO_MARKER, marker, lambda found: (
+        f"{root} holds another demo set ({found}); asked for {marker}."))
 
 
 def _refuse_real_data(root: Path) -> None:
@@ -831,6 +840,31 @@ def _refuse_real_data(root: Path) -> None:
             )
     if root.is_dir() and any(root.iterdir()) and not (root / _DEMO_MARKER).is_file():
         raise FileExistsError(f"{root} is not empty and is not a demo set; refusing to write.")
+
+
+def write_folder_atomically(root: Path, write: Callable[[Path], None],
+                            finished: Callable[[Path], bool]) -> Path:
+    """Run ``write(tmp)`` in a new hidden folder beside ``root``, then rename it to ``root``.
+
+    A half-written folder is never seen under ``root``: on any error the temporary folder is
+    removed. An empty ``root`` is replaced; when another process finished ``root`` first
+    (``finished(root)`` is true), its folder is kept and ours dropped.
+    """
+    root.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{root.name}-", dir=root.parent))
+    try:
+        write(tmp)
+        tmp.chmod(0o755)  # mkdtemp made it private
+        if root.is_dir() and not any(root.iterdir()):
+            root.rmdir()
+        try:
+            tmp.rename(root)
+        except OSError:
+            if not finished(root):
+                raise
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return root
 
 
 def make_demo_dataset(
@@ -1130,12 +1164,7 @@ def load_dermamnist(npz_path: str | Path) -> dict[str, tuple[np.ndarray, np.ndar
     ``medmnist.DermaMNIST(split="train", download=True, size=224)``, or from Zenodo.
     """
     path = Path(npz_path).expanduser()
-    if not path.is_file():
-        raise FileNotFoundError(
-            f"No DermaMNIST file at {path}. Install medmnist (pip install medmnist) and run "
-            "medmnist.DermaMNIST(split='train', download=True, size=224, root=<folder>), or "
-            "download dermamnist_224.npz from https://zenodo.org/records/10519652."
-        )
+    _require_dermamnist_file(path)
     with np.load(path) as npz:
         missing = [k for k in DERMAMNIST_KEYS if k not in npz.files]
         if missing:
@@ -1201,6 +1230,110 @@ def download_ham10000(dest: str | Path | None = None) -> Path:
     return dest
 
 
+# --------------------------------------------------------------------------- a Kaggle zip
+
+
+def _is_unsafe_member(name: str) -> bool:
+    """True for a zip member that would land outside the target: absolute, drive or ``..``."""
+    parts = name.replace("\\", "/").split("/")
+    return name.startswith(("/", "\\")) or (len(name) > 1 and name[1] == ":") or ".." in parts
+
+
+def _check_members(names: Iterable[str], archive: Path) -> None:
+    unsafe = [name for name in names if _is_unsafe_member(name)]
+    if unsafe:
+        raise ValueError(
+            f"{archive} holds {len(unsafe)} member(s) that would be written outside the target "
+            f"folder ({', '.join(unsafe[:5])}); refusing to extract. Use the archive as "
+            "downloaded from Kaggle."
+        )
+
+
+def _csv_prefix(names: Iterable[str], archive: Path) -> str:
+    """The folder inside the zip that holds the metadata CSV: ``""`` (top) or ``"sub/"``."""
+    found = sorted((n for n in names if PurePosixPath(n).name == METADATA_FILE),
+                   key=lambda n: (n.count("/"), n))
+    if not found:
+        raise FileNotFoundError(f"{archive} holds no {METADATA_FILE}; is it the Kaggle archive "
+                                f"of HAM10000? {HOW_TO_GET}")
+    return found[0][: -len(METADATA_FILE)]
+
+
+def _skip_lowercase_duplicates(infos: list[zipfile.ZipInfo], prefix: str) -> list[zipfile.ZipInfo]:
+    """Drop ``ham10000_images_part_*`` (Kaggle's lower-case copies, 2.6 GB) when the
+    ``HAM10000_images_part_*`` folders are in the zip too."""
+    def top(info: zipfile.ZipInfo) -> str | None:
+        name = info.filename
+        return name[len(prefix):].split("/", 1)[0] if name.startswith(prefix) else None
+
+    tops = {top(info) for info in infos}
+    present = {name.lower() for name in IMAGE_FOLDERS if name in tops}
+
+    def is_copy(info: zipfile.ZipInfo) -> bool:
+        folder = top(info)
+        return folder is not None and folder not in IMAGE_FOLDERS and folder.lower() in present
+
+    return [info for info in infos if not is_copy(info)]
+
+
+def _extract(archive: zipfile.ZipFile, infos: list[zipfile.ZipInfo], dest: Path) -> None:
+    with tqdm(total=sum(i.file_size for i in infos), desc="extract", unit="B",
+              unit_scale=True) as bar:
+        for info in infos:
+            archive.extract(info, dest)
+            bar.update(info.file_size)
+
+
+def _folder_with_csv(dest: Path) -> Path | None:
+    """``dest`` or its first subfolder that holds the metadata CSV; None when neither does."""
+    candidates = [dest, *sorted(p for p in dest.iterdir() if p.is_dir())] if dest.is_dir() else []
+    return next((p for p in candidates if (p / METADATA_FILE).is_file()), None)
+
+
+def existing_extraction(dest: Path) -> Path:
+    """The data folder of an earlier extraction at ``dest``, checked with ``load_metadata``."""
+    root = _folder_with_csv(dest)
+    try:
+        if root is None:
+            raise FileNotFoundError(f"no {METADATA_FILE} in it or its subfolders")
+        load_metadata(root)
+    except (FileNotFoundError, ValueError) as err:
+        raise FileExistsError(
+            f"{dest} exists but is not a complete HAM10000 folder ({err}). Delete it to extract "
+            "the zip again, or pass another folder."
+        ) from err
+    return root
+
+
+def extract_ham10000_zip(zip_path: str | Path, dest: str | Path) -> Path:
+    """Extract Kaggle's HAM10000 zip into ``dest`` (once); return the folder holding the CSV.
+
+    Refuses members with absolute paths or ``..``; skips the lower-case duplicate image
+    folders when the upper-case ones are there. Extracts into a temporary folder and renames it
+    only once ``load_metadata`` finds every image. An existing ``dest`` is never overwritten:
+    returned when complete, refused otherwise.
+    """
+    archive, dest = Path(zip_path).expanduser().absolute(), Path(dest).expanduser().absolute()
+    if dest.exists() or dest.is_symlink():
+        return existing_extraction(dest)
+    try:
+        opened = zipfile.ZipFile(archive)
+    except zipfile.BadZipFile as err:
+        raise ValueError(f"{archive} is not a zip file ({err}); download it again.") from err
+    with opened:
+        infos = opened.infolist()
+        _check_members((info.filename for info in infos), archive)
+        prefix = _csv_prefix((info.filename for info in infos), archive)
+        keep = _skip_lowercase_duplicates(infos, prefix)
+
+        def write(tmp: Path) -> None:
+            _extract(opened, keep, tmp)
+            load_metadata(tmp / prefix)  # every listed image is there
+
+        write_folder_atomically(dest, write, lambda d: _folder_with_csv(d) is not None)
+    return dest / prefix if prefix else dest
+
+
 # --------------------------------------------------------------------------- DermaMNIST as a folder
 #
 # DermaMNIST (MedMNIST+) holds HAM10000's images, resized, as arrays. Written out in HAM10000's
@@ -1210,31 +1343,6 @@ DERMAMNIST_SIZES = (28, 64, 128, 224)
 DERMAMNIST_ZENODO = "https://zenodo.org/records/10519652"
 DERMAMNIST_SPLITS = ("train", "val", "test")
 _DERMAMNIST_MARKER = "dermamnist.json"
-
-
-def write_folder_atomically(root: Path, write: Callable[[Path], None],
-                            finished: Callable[[Path], bool]) -> Path:
-    """Run ``write(tmp)`` in a new hidden folder beside ``root``, then rename it to ``root``.
-
-    A half-written folder is never seen under ``root``: on any error the temporary folder is
-    removed. An empty ``root`` is replaced; when another process finished ``root`` first
-    (``finished(root)`` is true), its folder is kept and ours dropped.
-    """
-    root.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{root.name}-", dir=root.parent))
-    try:
-        write(tmp)
-        tmp.chmod(0o755)  # mkdtemp made it private
-        if root.is_dir() and not any(root.iterdir()):
-            root.rmdir()
-        try:
-            tmp.rename(root)
-        except OSError:
-            if not finished(root):
-                raise
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    return root
 
 
 def dermamnist_file_name(size: int = 224) -> str:
@@ -1269,17 +1377,11 @@ def _dermamnist_marker(npz: Path) -> dict[str, object]:
 
 def _is_converted_dermamnist(root: Path, marker: dict[str, object]) -> bool:
     """True when ``root`` holds this npz converted; raise when it holds another one."""
-    path = root / _DERMAMNIST_MARKER
-    if not path.is_file():
-        return False
-    found = json.loads(path.read_text())
-    if found != marker:
-        raise FileExistsError(
-            f"{root} holds DermaMNIST converted from another file ({found.get('npz')}, "
-            f"{found.get('bytes')} bytes); asked for {marker['npz']} ({marker['bytes']} bytes). "
-            f"Delete {root} to convert again, or pass another folder."
-        )
-    return True
+    return _has_marker(root, _DERMAMNIST_MARKER, marker, lambda found: (
+        f"{root} holds DermaMNIST converted from another file ({found.get('npz')}, "
+        f"{found.get('bytes')} bytes); asked for {marker['npz']} ({marker['bytes']} bytes). "
+        f"Delete {root} to convert again, or pass another folder."
+    ))
 
 
 def _refuse_foreign_folder(root: Path) -> None:
