@@ -22,7 +22,8 @@ import pandas as pd
 import torch
 
 from helpers.config import load_config
-from helpers.data import CLASSES, lesion_split, make_loaders, prepare_metadata
+from helpers.data import CLASSES, lesion_split, make_loaders
+from helpers.demo import prepare_metadata
 from helpers.models import build_model
 from helpers.train import evaluate, fit, predict, seed_everything
 

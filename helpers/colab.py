@@ -138,7 +138,8 @@ def _report_demo() -> None:
 
 def _use_kaggle(base: Path) -> Path:
     """HAM10000 from Kaggle with kagglehub, linked at ``base/HAM10000``."""
-    from .data import KAGGLE_HANDLE, download_ham10000
+    from .data import KAGGLE_HANDLE
+    from .sources import download_ham10000
 
     root = download_ham10000(base / "HAM10000")
     print(f"HAM10000 downloaded from Kaggle ({KAGGLE_HANDLE}) and linked at {root}.")
@@ -196,7 +197,7 @@ def find_zip(zip_path: str | Path | None = None) -> Path:
 
 def _use_zip(base: Path, zip_path: str | Path | None) -> Path:
     """HAM10000 from a zip of the Kaggle archive, extracted into ``base/HAM10000``."""
-    from .data import existing_extraction, extract_ham10000_zip
+    from .sources import existing_extraction, extract_ham10000_zip
 
     dest = base / "HAM10000"
     if dest.exists() or dest.is_symlink():  # extracted before: no zip, no upload needed
@@ -212,7 +213,7 @@ def _use_zip(base: Path, zip_path: str | Path | None) -> Path:
 
 def _use_dermamnist(base: Path) -> Path:
     """DermaMNIST 224 px via medmnist, written as a HAM10000-layout folder."""
-    from .data import dermamnist_to_folder, download_dermamnist
+    from .sources import dermamnist_to_folder, download_dermamnist
 
     npz = download_dermamnist(base / "dermamnist", size=224)
     root = dermamnist_to_folder(npz, base / "DermaMNIST-224")

@@ -13,8 +13,9 @@ full      real HAM10000 (``HAM10000_DIR``) or         ResNet-50, ImageNet weight
 ========  ==========================================  ==========================================
 
 With no settings the profile is ``full`` when real data is found and ``demo`` otherwise.
-Environment variables: ``TUTORIAL_PROFILE`` (profile), ``HAM10000_DIR`` (real data folder),
-``TUTORIAL_CACHE`` (where the demo set and resized images are cached).
+Environment variables: ``TUTORIAL_PROFILE`` (profile), ``TUTORIAL_SEED`` (the seed of the split,
+the demo set and training; 0 when unset), ``HAM10000_DIR`` (real data folder), ``TUTORIAL_CACHE``
+(where the demo set and resized images are cached).
 """
 
 from __future__ import annotations
@@ -67,6 +68,19 @@ def find_real_data() -> Path | None:
         return Path(os.environ["HAM10000_DIR"]).expanduser()
     candidate = project_root() / "data" / "HAM10000"
     return candidate if candidate.is_dir() else None
+
+
+def default_seed() -> int:
+    """``TUTORIAL_SEED`` as an int (0 when unset); a value that is not an integer is an error."""
+    text = os.environ.get("TUTORIAL_SEED", "").strip()
+    if not text:
+        return 0
+    try:
+        return int(text)
+    except ValueError:
+        raise ValueError(
+            f"TUTORIAL_SEED={text!r} is not an integer; set it to 0, 1, 2, ... or unset it."
+        ) from None
 
 
 def default_device() -> str:
@@ -138,6 +152,7 @@ def load_config(**overrides: object) -> RunConfig:
     if profile == "full":
         settings["data_dir"] = real
     settings["device"] = default_device()
+    settings["seed"] = default_seed()
     settings.update(overrides)
     if settings["dataset"] not in DATASETS:
         raise ValueError(

@@ -24,7 +24,8 @@ import torchvision
 from torch import nn
 
 from .config import RunConfig, load_config, project_root
-from .data import CLASSES, IMAGENET_MEAN, IMAGENET_STD, lesion_split, make_loaders, prepare_metadata
+from .data import CLASSES, IMAGENET_MEAN, IMAGENET_STD, lesion_split, make_loaders
+from .demo import prepare_metadata
 from .train import evaluate, fit, predict, seed_everything
 
 # torchvision's weights API: the ImageNet weights each architecture uses when pretrained.

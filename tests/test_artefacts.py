@@ -12,10 +12,11 @@ import pytest
 from PIL import Image
 
 from helpers import data as D
+from helpers import demo as DM
 from helpers.config import load_config
 
 N, SIZE = 60, 64
-SPEC = D.ArtefactSpec()  # ink on 90 % of mel, 5 % elsewhere
+SPEC = DM.ArtefactSpec()  # ink on 90 % of mel, 5 % elsewhere
 
 
 def digest(root: Path) -> dict[str, str]:
@@ -27,8 +28,8 @@ def digest(root: Path) -> dict[str, str]:
 def folders(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     base = tmp_path_factory.mktemp("artefacts")
     return {
-        "clean": D.make_demo_dataset(base / "clean", N, SIZE, seed=0),
-        "ink": D.make_demo_dataset(base / "ink", N, SIZE, seed=0, artefact=SPEC),
+        "clean": DM.make_demo_dataset(base / "clean", N, SIZE, seed=0),
+        "ink": DM.make_demo_dataset(base / "ink", N, SIZE, seed=0, artefact=SPEC),
     }
 
 
@@ -44,23 +45,23 @@ def read(path: str) -> np.ndarray:
 
 def test_spec_checks_and_tag() -> None:
     assert SPEC.on == ("mel",) and SPEC.tag == "ink-mel-90-5"
-    assert D.ArtefactSpec(kind="ruler", on="nv", share=0.5, elsewhere=0).tag == "ruler-nv-50-0"
-    assert D.ArtefactSpec(on=("bcc", "nv")).on == ("bcc", "nv")
+    assert DM.ArtefactSpec(kind="ruler", on="nv", share=0.5, elsewhere=0).tag == "ruler-nv-50-0"
+    assert DM.ArtefactSpec(on=("bcc", "nv")).on == ("bcc", "nv")
     for bad in (dict(kind="glitter"), dict(on="melanoma"), dict(on=()), dict(share=1.5),
                 dict(elsewhere=-0.1)):
         with pytest.raises(ValueError):
-            D.ArtefactSpec(**bad)
+            DM.ArtefactSpec(**bad)
 
 
 def test_flags_exact_shares_and_seeded() -> None:
     rows = D.packaged_metadata()
-    flags = D.artefact_flags(rows, SPEC, seed=3)
+    flags = DM.artefact_flags(rows, SPEC, seed=3)
     for code, part in rows.assign(flag=flags).groupby("dx"):
         share = 0.9 if code == "mel" else 0.05
         assert part["flag"].sum() == round(share * len(part)), code
-    backwards = D.artefact_flags(rows.iloc[::-1], SPEC, seed=3)[::-1]
+    backwards = DM.artefact_flags(rows.iloc[::-1], SPEC, seed=3)[::-1]
     assert np.array_equal(flags, backwards)  # the row order does not matter
-    assert not np.array_equal(flags, D.artefact_flags(rows, SPEC, seed=4))
+    assert not np.array_equal(flags, DM.artefact_flags(rows, SPEC, seed=4))
 
 
 def test_artefact_set_layout_masks_and_columns(folders: dict[str, Path], ink: pd.DataFrame) -> None:
@@ -69,10 +70,10 @@ def test_artefact_set_layout_masks_and_columns(folders: dict[str, Path], ink: pd
     assert list(csv.columns) == [*D.METADATA_COLUMNS, "artefact"]
     assert set(csv["artefact"]) <= {0, 1} and ink["artefact"].equals(csv["artefact"])
     marker = json.loads((root / D._DEMO_MARKER).read_text())["artefact"]
-    assert marker == {**SPEC.as_dict(), "renderer": D._ARTEFACT_RENDERER}
+    assert marker == {**SPEC.as_dict(), "renderer": DM._ARTEFACT_RENDERER}
     assert "artefact_mask_path" not in D.load_metadata(folders["clean"])
     assert ink["artefact_mask_path"].notna().all()
-    assert ink["artefact"].to_numpy().astype(bool).tolist() == D.artefact_flags(ink, SPEC).tolist()
+    assert ink["artefact"].to_numpy().astype(bool).tolist() == DM.artefact_flags(ink, SPEC).tolist()
     crop = D.mask_transform(SIZE)
     for _, row in ink.iterrows():
         art, lesion = read(row["artefact_mask_path"]), read(row["mask_path"])
@@ -111,16 +112,16 @@ def test_artefact_is_purple_ink_and_the_rest_is_unchanged(folders: dict[str, Pat
 def test_artefact_same_seed_same_bytes_and_subset(tmp_path: Path,
                                                   folders: dict[str, Path],
                                                   ink: pd.DataFrame) -> None:
-    again = D.make_demo_dataset(tmp_path / "again", N, SIZE, seed=0, artefact=SPEC)
+    again = DM.make_demo_dataset(tmp_path / "again", N, SIZE, seed=0, artefact=SPEC)
     assert digest(again) == digest(folders["ink"])
-    copied = D.make_demo_dataset(tmp_path / "copied", N, SIZE, seed=0, artefact=SPEC,
+    copied = DM.make_demo_dataset(tmp_path / "copied", N, SIZE, seed=0, artefact=SPEC,
                                  base=folders["clean"])  # unmarked images copied, not rendered
     assert digest(copied) == digest(folders["ink"])
     with pytest.raises(FileExistsError, match="another demo set"):
-        D.make_demo_dataset(tmp_path / "wrong", N, 48, seed=0, artefact=SPEC,
+        DM.make_demo_dataset(tmp_path / "wrong", N, 48, seed=0, artefact=SPEC,
                             base=folders["clean"])
     lesions = sorted(set(D.lesion_split(ink, seed=0)["test"]["lesion_id"]))
-    part = D.make_demo_dataset(tmp_path / "part", N, SIZE, seed=0, artefact=SPEC,
+    part = DM.make_demo_dataset(tmp_path / "part", N, SIZE, seed=0, artefact=SPEC,
                                lesion_ids=lesions)
     sub = D.load_metadata(part)
     assert sorted(sub["lesion_id"].unique()) == lesions
@@ -129,15 +130,15 @@ def test_artefact_same_seed_same_bytes_and_subset(tmp_path: Path,
         assert Path(row["mask_path"]).read_bytes() == Path(
             full.at[row["image_id"], "mask_path"]).read_bytes()
     with pytest.raises(FileExistsError, match="another demo set"):
-        D.make_demo_dataset(part, N, SIZE, seed=0, artefact=SPEC)  # the full set, same folder
+        DM.make_demo_dataset(part, N, SIZE, seed=0, artefact=SPEC)  # the full set, same folder
     with pytest.raises(ValueError, match="not in this demo set"):
-        D.make_demo_dataset(tmp_path / "bad", N, SIZE, seed=0, lesion_ids=["HAM_9999999"])
+        DM.make_demo_dataset(tmp_path / "bad", N, SIZE, seed=0, lesion_ids=["HAM_9999999"])
 
 
 def test_moved_artefact_spares_melanoma(tmp_path: Path, ink: pd.DataFrame) -> None:
-    moved = D.ArtefactSpec(on="nv", share=0.9, elsewhere=0)
+    moved = DM.ArtefactSpec(on="nv", share=0.9, elsewhere=0)
     lesions = D.lesion_split(ink, seed=0)["test"]["lesion_id"]
-    root = D.make_demo_dataset(tmp_path / "moved", N, SIZE, seed=0, artefact=moved,
+    root = DM.make_demo_dataset(tmp_path / "moved", N, SIZE, seed=0, artefact=moved,
                                lesion_ids=lesions)
     df = D.load_metadata(root)
     assert df.loc[df["dx"] != "nv", "artefact"].sum() == 0
@@ -146,31 +147,31 @@ def test_moved_artefact_spares_melanoma(tmp_path: Path, ink: pd.DataFrame) -> No
 
 def test_artefact_cache_folders(tmp_path: Path) -> None:
     cfg = load_config(profile="smoke", cache_dir=tmp_path, num_workers=0)
-    biased = D.artefact_dataset_dir(cfg, SPEC)
-    assert biased != D.demo_dataset_dir(cfg)
-    assert biased.name.startswith(D.demo_dataset_dir(cfg).name) and SPEC.tag in biased.name
-    assert D.artefact_dataset_dir(cfg, SPEC, "test") != biased
-    df = D.prepare_artefact_metadata(cfg, SPEC)
+    biased = DM.artefact_dataset_dir(cfg, SPEC)
+    assert biased != DM.demo_dataset_dir(cfg)
+    assert biased.name.startswith(DM.demo_dataset_dir(cfg).name) and SPEC.tag in biased.name
+    assert DM.artefact_dataset_dir(cfg, SPEC, "test") != biased
+    df = DM.prepare_artefact_metadata(cfg, SPEC)
     assert len(df) == cfg.n_demo_images and biased.is_dir()
     assert {"artefact", "artefact_mask_path"} <= set(df.columns)
     with pytest.raises(ValueError, match="part="):
-        D.prepare_artefact_metadata(cfg, SPEC, lesion_ids=df["lesion_id"])
+        DM.prepare_artefact_metadata(cfg, SPEC, lesion_ids=df["lesion_id"])
 
 
 def test_nevus_looking_melanomas(tmp_path: Path, folders: dict[str, Path]) -> None:
-    spec = D.ArtefactSpec(mel_as_nv=0.5)
+    spec = DM.ArtefactSpec(mel_as_nv=0.5)
     assert spec.tag == "ink-mel-90-5-melnv50" and spec.as_dict()["mel_as_nv"] == 0.5
     assert "mel_as_nv" not in SPEC.as_dict()  # sets written before the option keep their marker
     with pytest.raises(ValueError, match="mel_as_nv"):
-        D.ArtefactSpec(mel_as_nv=1.5)
+        DM.ArtefactSpec(mel_as_nv=1.5)
     rows = D.packaged_metadata()
     n_mel = rows.loc[rows["dx"] == "mel", "lesion_id"].nunique()
-    chosen = D.nevus_looking_lesions(rows, 0.5, seed=0)
-    assert len(chosen) == round(0.5 * n_mel) and chosen == D.nevus_looking_lesions(rows, 0.5)
+    chosen = DM.nevus_looking_lesions(rows, 0.5, seed=0)
+    assert len(chosen) == round(0.5 * n_mel) and chosen == DM.nevus_looking_lesions(rows, 0.5)
     assert set(rows.loc[rows["lesion_id"].isin(chosen), "dx"]) == {"mel"}
 
-    every = D.ArtefactSpec(mel_as_nv=1.0)
-    root = D.make_demo_dataset(tmp_path / "melnv", N, SIZE, seed=0, artefact=every,
+    every = DM.ArtefactSpec(mel_as_nv=1.0)
+    root = DM.make_demo_dataset(tmp_path / "melnv", N, SIZE, seed=0, artefact=every,
                                base=folders["clean"])
     df = D.load_metadata(root).set_index("image_id")
     assert (df["drawn_as"] == df["dx"].where(df["dx"] != "mel", "nv")).all()
@@ -179,8 +180,8 @@ def test_nevus_looking_melanomas(tmp_path: Path, folders: dict[str, Path]) -> No
         same = Path(row["path"]).read_bytes() == Path(clean.at[image_id, "path"]).read_bytes()
         assert same == (row["dx"] != "mel" and not row["artefact"]), image_id
     lesions = D.lesion_split(df.reset_index(), seed=0)["test"]["lesion_id"]
-    moved = D.ArtefactSpec(on="nv", share=0.9, elsewhere=0, mel_as_nv=1.0)
-    part = D.load_metadata(D.make_demo_dataset(tmp_path / "moved", N, SIZE, seed=0,
+    moved = DM.ArtefactSpec(on="nv", share=0.9, elsewhere=0, mel_as_nv=1.0)
+    part = D.load_metadata(DM.make_demo_dataset(tmp_path / "moved", N, SIZE, seed=0,
                                                artefact=moved, lesion_ids=lesions))
     assert (part["drawn_as"].to_numpy() == df.loc[part["image_id"], "drawn_as"].to_numpy()).all()
     unmarked = part[part["artefact"] == 0].set_index("image_id")

@@ -11,7 +11,7 @@ from helpers.config import PROFILES, RunConfig, load_config
 
 @pytest.fixture(autouse=True)
 def _clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    for var in ("TUTORIAL_PROFILE", "HAM10000_DIR", "TUTORIAL_CACHE"):
+    for var in ("TUTORIAL_PROFILE", "TUTORIAL_SEED", "HAM10000_DIR", "TUTORIAL_CACHE"):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.chdir(tmp_path)  # no data/HAM10000 here
 
@@ -78,3 +78,15 @@ def test_config_is_frozen_and_describes_itself() -> None:
 @pytest.mark.parametrize("profile", PROFILES)
 def test_every_profile_builds(profile: str) -> None:
     assert isinstance(load_config(profile=profile), RunConfig)
+
+
+def test_seed_env_var_and_override(monkeypatch) -> None:
+    assert load_config().seed == 0
+    monkeypatch.setenv("TUTORIAL_SEED", "2")
+    assert load_config().seed == 2 and load_config(seed=5).seed == 5
+
+
+def test_seed_env_var_must_be_an_integer(monkeypatch) -> None:
+    monkeypatch.setenv("TUTORIAL_SEED", "one")
+    with pytest.raises(ValueError, match="TUTORIAL_SEED='one' is not an integer"):
+        load_config()

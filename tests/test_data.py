@@ -14,6 +14,8 @@ import torch
 from PIL import Image
 
 from helpers import data as D
+from helpers import demo as DM
+from helpers import sources as S
 from helpers.config import load_config
 
 README_COUNTS = {  # images, lesions per class: /work/shared/data/README.md
@@ -34,7 +36,7 @@ def meta() -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return D.make_demo_dataset(tmp_path_factory.mktemp("demo") / "demo", 60, 48, seed=0)
+    return DM.make_demo_dataset(tmp_path_factory.mktemp("demo") / "demo", 60, 48, seed=0)
 
 
 @pytest.fixture(scope="module")
@@ -181,7 +183,7 @@ def test_demo_layout_and_masks(demo: Path, demo_meta: pd.DataFrame) -> None:
     assert not [p for p in demo.parent.iterdir() if p.name.startswith(".")]  # temp folder gone
     for _, row in demo_meta.iterrows():
         number = int(row["image_id"][5:])
-        assert Path(row["path"]).parent.name == D._demo_part(row["image_id"])
+        assert Path(row["path"]).parent.name == DM._demo_part(row["image_id"])
         assert (number <= 29305) == Path(row["path"]).parent.name.endswith("1")
         assert Image.open(row["path"]).size == (64, 48)
     masks = [np.asarray(Image.open(p)) for p in demo_meta["mask_path"]]
@@ -202,13 +204,13 @@ def test_demo_rows_are_whole_real_lesions(demo_meta: pd.DataFrame, meta: pd.Data
 
 
 def test_demo_same_seed_same_bytes(tmp_path: Path, demo: Path) -> None:
-    again = D.make_demo_dataset(tmp_path / "again", 60, 48, seed=0)
+    again = DM.make_demo_dataset(tmp_path / "again", 60, 48, seed=0)
 
     def digest(root: Path) -> dict[str, str]:
         return {str(p.relative_to(root)): sha256(p) for p in sorted(root.rglob("*")) if p.is_file()}
 
     assert digest(again) == digest(demo)
-    other = D.make_demo_dataset(tmp_path / "other", 60, 48, seed=1)
+    other = DM.make_demo_dataset(tmp_path / "other", 60, 48, seed=1)
     assert digest(other) != digest(demo)
 
 
@@ -227,37 +229,37 @@ def test_demo_classes_differ_in_lesion_colour(demo_meta: pd.DataFrame) -> None:
 
 def test_demo_returns_existing_and_refuses_foreign_folders(tmp_path: Path, demo: Path) -> None:
     stamp = (demo / D._DEMO_MARKER).stat().st_mtime_ns
-    assert D.make_demo_dataset(demo, 60, 48, seed=0) == demo
+    assert DM.make_demo_dataset(demo, 60, 48, seed=0) == demo
     assert (demo / D._DEMO_MARKER).stat().st_mtime_ns == stamp
     with pytest.raises(FileExistsError, match="another demo set"):
-        D.make_demo_dataset(demo, 61, 48, seed=0)
+        DM.make_demo_dataset(demo, 61, 48, seed=0)
     real = tmp_path / "real"
     real.mkdir()
     (real / D.METADATA_FILE).write_text("lesion_id\n")
     with pytest.raises(FileExistsError, match="holds HAM10000 data"):
-        D.make_demo_dataset(real / "demo", 30, 32)
+        DM.make_demo_dataset(real / "demo", 30, 32)
     busy = tmp_path / "busy"
     busy.mkdir()
     (busy / "notes.txt").write_text("mine")
     with pytest.raises(FileExistsError, match="not empty"):
-        D.make_demo_dataset(busy, 30, 32)
+        DM.make_demo_dataset(busy, 30, 32)
     with pytest.raises(ValueError, match="n_images"):
-        D.make_demo_dataset(tmp_path / "tiny", 10, 32)
+        DM.make_demo_dataset(tmp_path / "tiny", 10, 32)
 
 
 def test_demo_split_has_every_class_everywhere(tmp_path: Path) -> None:
     cfg = load_config(profile="smoke", cache_dir=tmp_path, num_workers=0)
-    df = D.prepare_metadata(cfg)
-    assert D.demo_dataset_dir(cfg).is_dir() and len(df) == cfg.n_demo_images
+    df = DM.prepare_metadata(cfg)
+    assert DM.demo_dataset_dir(cfg).is_dir() and len(df) == cfg.n_demo_images
     for part in D.lesion_split(df, seed=cfg.seed).values():
         assert set(part["dx"]) == set(D.CLASSES)
 
 
 def test_prepare_metadata_other_datasets(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError, match="data_dir"):
-        D.prepare_metadata(load_config(profile="full", dataset="ham10000", data_dir=None))
+        DM.prepare_metadata(load_config(profile="full", dataset="ham10000", data_dir=None))
     with pytest.raises(NotImplementedError, match="load_dermamnist"):
-        D.prepare_metadata(load_config(profile="smoke", dataset="dermamnist"))
+        DM.prepare_metadata(load_config(profile="smoke", dataset="dermamnist"))
 
 
 # --------------------------------------------------------------------------- torch side
@@ -355,21 +357,21 @@ def test_download_with_fake_kagglehub(tmp_path: Path, monkeypatch: pytest.Monkey
 
     monkeypatch.setitem(sys.modules, "kagglehub", types.SimpleNamespace(
         dataset_download=dataset_download))
-    assert D.download_ham10000() == fetched
-    dest = D.download_ham10000(tmp_path / "data" / "HAM10000")
+    assert S.download_ham10000() == fetched
+    dest = S.download_ham10000(tmp_path / "data" / "HAM10000")
     assert dest.resolve() == fetched.resolve() and calls == [D.KAGGLE_HANDLE] * 2
-    assert D.download_ham10000(dest) == dest
+    assert S.download_ham10000(dest) == dest
 
 
 def test_download_failures(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "kagglehub", None)  # import fails
     with pytest.raises(RuntimeError, match="10.7910/DVN/DBW86T"):
-        D.download_ham10000(tmp_path)
+        S.download_ham10000(tmp_path)
 
     def refuse(handle: str) -> str:
         raise PermissionError("401 unauthorised")
 
     monkeypatch.setitem(sys.modules, "kagglehub", types.SimpleNamespace(dataset_download=refuse))
     with pytest.raises(RuntimeError, match="401 unauthorised") as err:
-        D.download_ham10000(tmp_path)
+        S.download_ham10000(tmp_path)
     assert D.KAGGLE_HANDLE in str(err.value) and "HAM10000_images_part_1" in str(err.value)

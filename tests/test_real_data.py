@@ -21,6 +21,7 @@ from PIL import Image
 
 from helpers import colab as C
 from helpers import data as D
+from helpers import sources as S
 from helpers.config import load_config
 
 SIZE = 32
@@ -126,7 +127,7 @@ def hidden_leftovers(folder: Path) -> list[str]:
 
 def test_dermamnist_folder_runs_the_pipeline(tmp_path: Path) -> None:
     arrays = write_npz(tmp_path / "dermamnist_224.npz")
-    root = D.dermamnist_to_folder(tmp_path / "dermamnist_224.npz", tmp_path / "derma")
+    root = S.dermamnist_to_folder(tmp_path / "dermamnist_224.npz", tmp_path / "derma")
     assert root == tmp_path / "derma" and not hidden_leftovers(tmp_path)
     meta = D.load_metadata(root)
     n = sum(SPLIT_PER_CLASS.values()) * len(D.CLASSES)
@@ -152,14 +153,14 @@ def test_dermamnist_folder_runs_the_pipeline(tmp_path: Path) -> None:
 
 def test_dermamnist_folder_is_written_once(tmp_path: Path) -> None:
     write_npz(tmp_path / "a.npz")
-    root = D.dermamnist_to_folder(tmp_path / "a.npz", tmp_path / "derma")
+    root = S.dermamnist_to_folder(tmp_path / "a.npz", tmp_path / "derma")
     csv = root / D.METADATA_FILE
     stamp, content = csv.stat().st_mtime_ns, csv.read_bytes()
-    assert D.dermamnist_to_folder(tmp_path / "a.npz", root) == root
+    assert S.dermamnist_to_folder(tmp_path / "a.npz", root) == root
     assert csv.stat().st_mtime_ns == stamp and csv.read_bytes() == content
     write_npz(tmp_path / "b.npz", seed=1)
     with pytest.raises(FileExistsError, match="another file"):
-        D.dermamnist_to_folder(tmp_path / "b.npz", root)
+        S.dermamnist_to_folder(tmp_path / "b.npz", root)
 
 
 def test_dermamnist_folder_refusals(tmp_path: Path) -> None:
@@ -168,15 +169,15 @@ def test_dermamnist_folder_refusals(tmp_path: Path) -> None:
     busy.mkdir()
     (busy / "notes.txt").write_text("mine")
     with pytest.raises(FileExistsError, match="not empty"):
-        D.dermamnist_to_folder(tmp_path / "d.npz", busy)
+        S.dermamnist_to_folder(tmp_path / "d.npz", busy)
     assert [p.name for p in busy.iterdir()] == ["notes.txt"]
     with pytest.raises(FileNotFoundError, match="pip install medmnist"):
-        D.dermamnist_to_folder(tmp_path / "missing.npz", tmp_path / "out")
+        S.dermamnist_to_folder(tmp_path / "missing.npz", tmp_path / "out")
     with np.load(tmp_path / "d.npz") as npz:
         gray = {k: npz[k][..., 0] if k.endswith("images") else npz[k] for k in npz.files}
     np.savez(tmp_path / "gray.npz", **gray)
     with pytest.raises(ValueError, match="train_images"):
-        D.dermamnist_to_folder(tmp_path / "gray.npz", tmp_path / "out")
+        S.dermamnist_to_folder(tmp_path / "gray.npz", tmp_path / "out")
     assert not (tmp_path / "out").exists() and not hidden_leftovers(tmp_path)
 
 
@@ -185,23 +186,23 @@ def test_download_dermamnist_with_fake_medmnist(
 ) -> None:
     calls: list[dict[str, object]] = []
     monkeypatch.setitem(sys.modules, "medmnist", fake_medmnist(calls))
-    npz = D.download_dermamnist(tmp_path / "new" / "folder", size=224)
+    npz = S.download_dermamnist(tmp_path / "new" / "folder", size=224)
     assert npz == tmp_path / "new" / "folder" / "dermamnist_224.npz" and npz.is_file()
     assert calls == [{"split": "val", "download": True, "size": 224,
                       "root": str(tmp_path / "new" / "folder")}]
     assert set(D.load_dermamnist(npz)) == {"train", "val", "test"}
-    assert D.dermamnist_file_name(28) == "dermamnist.npz"
+    assert S.dermamnist_file_name(28) == "dermamnist.npz"
     with pytest.raises(ValueError, match="sizes"):
-        D.download_dermamnist(tmp_path, size=100)
+        S.download_dermamnist(tmp_path, size=100)
 
 
 def test_download_dermamnist_failures(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "medmnist", None)  # import fails
     with pytest.raises(RuntimeError, match="pip install medmnist"):
-        D.download_dermamnist(tmp_path)
+        S.download_dermamnist(tmp_path)
     monkeypatch.setitem(sys.modules, "medmnist", fake_medmnist([], fail=True))
     with pytest.raises(RuntimeError, match="went wrong") as err:
-        D.download_dermamnist(tmp_path)
+        S.download_dermamnist(tmp_path)
     assert D.DERMAMNIST_ZENODO in str(err.value) and "dermamnist_224.npz" in str(err.value)
 
 
