@@ -22,6 +22,10 @@ Four families, each with its paper:
   and, for the model-randomisation sanity check of Adebayo et al. 2018 ("Sanity Checks for
   Saliency Maps", NeurIPS), :func:`randomized_copy` and :func:`cascade_randomizations`.
   Re-initialising weights is not training: the given model is never modified.
+* **Baselines and uncertainty**: maps that ignore the model (:func:`baseline_maps`: uniform,
+  random, centre Gaussian, Sobel edges, the lesion mask itself), scores image by image
+  (:func:`per_image_scores`), percentile bootstrap intervals (:func:`bootstrap_ci`,
+  :func:`summarize_with_intervals`) and paired comparisons (:func:`paired_difference`).
 """
 
 from __future__ import annotations
@@ -66,6 +70,15 @@ __all__ = [
     "maps_by_method",
     "cascade_maps",
     "cascade_similarity",
+    "uniform_maps",
+    "random_maps",
+    "centre_gaussian_maps",
+    "edge_maps",
+    "baseline_maps",
+    "bootstrap_ci",
+    "paired_difference",
+    "per_image_scores",
+    "summarize_with_intervals",
 ]
 
 
@@ -747,3 +760,214 @@ def cascade_similarity(steps: Mapping[str, Mapping[str, Tensor]]) -> pd.DataFram
         for k, step in enumerate(names) for method, maps in steps[step].items()
     ]
     return pd.DataFrame(rows)
+
+
+# ----------------------------------------------------------------------------------------------
+# Baselines: maps that ignore the model
+# ----------------------------------------------------------------------------------------------
+
+
+def uniform_maps(batch: int, height: int, width: int) -> Tensor:
+    """All-ones maps ``(B, H, W)``: no preference anywhere.
+
+    Its explanation map is the image itself (Average Drop 0); its energy share on a mask is the
+    mask's area fraction, the chance level of the energy pointing game. Its maximum is the first
+    pixel (row-major ``argmax``), so it never wins the pointing game.
+    """
+    return torch.ones(batch, height, width)
+
+
+def random_maps(batch: int, height: int, width: int, seed: int = 0) -> Tensor:
+    """Uniform noise in [0, 1), ``(B, H, W)``, seeded (the global random state is untouched).
+
+    Its peak falls on a mask with probability equal to the mask's area fraction: the chance
+    level of the pointing game.
+    """
+    generator = torch.Generator().manual_seed(seed)
+    return torch.rand(batch, height, width, generator=generator)
+
+
+def centre_gaussian_maps(batch: int, height: int, width: int, sigma: float = 0.25) -> Tensor:
+    r"""A Gaussian bump at the image centre, the same for every image, ``(B, H, W)``.
+
+    .. math:: G(x, y) = \exp\!\left(-\frac{x^2 + y^2}{2 \sigma^2}\right)
+
+    with :math:`x, y \in [-1, 1]` the pixel centres relative to the half-width and half-height.
+    The baseline for data whose objects sit near the centre ("centre bias"): a method must beat
+    it to show that it looks at *this* image.
+    """
+    if sigma <= 0:
+        raise ValueError(f"sigma must be > 0, got {sigma}")
+    y = (torch.arange(height, dtype=torch.float64) + 0.5) / height * 2 - 1
+    x = (torch.arange(width, dtype=torch.float64) + 0.5) / width * 2 - 1
+    bump = torch.exp(-(y[:, None] ** 2 + x[None, :] ** 2) / (2 * sigma**2)).float()
+    return bump.expand(batch, height, width).clone()
+
+
+def edge_maps(images: Tensor) -> Tensor:
+    r"""Sobel gradient magnitude of each image's grey level, min-max scaled to [0, 1].
+
+    .. math:: E = \sqrt{(S_x * I)^2 + (S_y * I)^2},\quad
+              S_x = \begin{pmatrix}-1&0&1\\-2&0&2\\-1&0&1\end{pmatrix},\ S_y = S_x^\top
+
+    :math:`I` is the mean over the channels (replicate padding). A saliency map that ignores
+    the model: borders, hairs and ink light up, whatever the class.
+    """
+    if images.dim() != 4:
+        raise ValueError(f"images must be (B, C, H, W), got shape {tuple(images.shape)}")
+    grey = images.detach().float().cpu().mean(dim=1, keepdim=True)
+    sx = torch.tensor([[-1.0, 0.0, 1.0], [-2.0, 0.0, 2.0], [-1.0, 0.0, 1.0]])
+    kernels = torch.stack([sx, sx.T]).unsqueeze(1)
+    grad = F.conv2d(F.pad(grey, (1, 1, 1, 1), mode="replicate"), kernels)
+    magnitude = grad.pow(2).sum(dim=1).sqrt()
+    low = magnitude.flatten(1).amin(dim=1)[:, None, None]
+    span = magnitude.flatten(1).amax(dim=1)[:, None, None] - low
+    return torch.where(span > 0, (magnitude - low) / span.clamp_min(1e-12), 0.0)
+
+
+def baseline_maps(images: Tensor, masks: Tensor | None = None, seed: int = 0,
+                  sigma: float = 0.25) -> dict[str, Tensor]:
+    """The model-free baselines for ``images`` ``(B, C, H, W)``: ``{name: (B, H, W)}``.
+
+    ``uniform``, ``random`` (seeded), ``centre Gaussian`` (``sigma``), ``edges (Sobel)`` and,
+    with ``masks``, ``lesion mask`` (the mask itself as a map: the upper reference of the
+    localisation metrics, not an explanation).
+    """
+    batch, _, height, width = images.shape
+    out = {
+        "uniform": uniform_maps(batch, height, width),
+        "random": random_maps(batch, height, width, seed),
+        "centre Gaussian": centre_gaussian_maps(batch, height, width, sigma),
+        "edges (Sobel)": edge_maps(images),
+    }
+    if masks is not None:
+        out["lesion mask"] = (_check_maps(torch.as_tensor(masks), "masks") > 0).float().cpu()
+    return out
+
+
+# ----------------------------------------------------------------------------------------------
+# Uncertainty: bootstrap intervals and paired comparisons, by image
+# ----------------------------------------------------------------------------------------------
+
+
+def _finite_values(values: Sequence[float] | Tensor, name: str = "values") -> Tensor:
+    data = torch.as_tensor(values, dtype=torch.float64).flatten().cpu()
+    data = data[~torch.isnan(data)]
+    if data.numel() == 0:
+        raise ValueError(f"{name} has no value that is not NaN")
+    if torch.isinf(data).any():
+        raise ValueError(f"{name} holds an infinite value")
+    return data
+
+
+def bootstrap_ci(values: Sequence[float] | Tensor, level: float = 0.95, n_boot: int = 10_000,
+                 seed: int = 0) -> tuple[float, float, float]:
+    r"""The mean and its percentile bootstrap interval: ``(mean, low, high)``.
+
+    Resample the :math:`n` values with replacement ``n_boot`` times, take each resample's mean
+    :math:`\bar x^*_b`, and report the :math:`\tfrac{1-\text{level}}{2}` and
+    :math:`\tfrac{1+\text{level}}{2}` quantiles of the :math:`\bar x^*_b` (Efron & Tibshirani,
+    *An Introduction to the Bootstrap*, 1993, ch. 13). NaN values (e.g. images without a mask)
+    are left out. Seeded: the same call gives the same interval.
+    """
+    if not 0 < level < 1:
+        raise ValueError(f"level must be in (0, 1), got {level}")
+    data = _finite_values(values)
+    generator = torch.Generator().manual_seed(seed)
+    picks = torch.randint(0, data.numel(), (n_boot, data.numel()), generator=generator)
+    means = data[picks].mean(dim=1)
+    tail = (1 - level) / 2
+    low, high = torch.quantile(means, torch.tensor([tail, 1 - tail], dtype=torch.float64))
+    return data.mean().item(), low.item(), high.item()
+
+
+def paired_difference(a: Sequence[float] | Tensor, b: Sequence[float] | Tensor,
+                      level: float = 0.95, n_boot: int = 10_000,
+                      seed: int = 0) -> dict[str, float]:
+    r"""Compare two methods scored on the same images: the mean of :math:`d_i = a_i - b_i`.
+
+    Returns ``mean``, ``low``, ``high`` (the percentile bootstrap interval of the mean
+    difference, :func:`bootstrap_ci` on :math:`d`), ``p`` (two-sided sign-flip permutation test
+    of "no difference": each :math:`d_i` keeps or flips its sign at random, ``n_boot`` times;
+    :math:`p = (1 + \#\{|\bar d^*| \ge |\bar d|\}) / (1 + n_\text{boot})`) and ``n``. Pairs with
+    a NaN on either side are left out. All differences 0 gives ``p = 1``.
+    """
+    first = torch.as_tensor(a, dtype=torch.float64).flatten().cpu()
+    second = torch.as_tensor(b, dtype=torch.float64).flatten().cpu()
+    if first.shape != second.shape:
+        raise ValueError(f"a has {first.numel()} values, b {second.numel()}: pair them by image")
+    diff = _finite_values(first - second, "a - b")
+    mean, low, high = bootstrap_ci(diff, level, n_boot, seed)
+    generator = torch.Generator().manual_seed(seed + 1)
+    signs = torch.randint(0, 2, (n_boot, diff.numel()), generator=generator) * 2.0 - 1
+    flipped = (signs * diff).mean(dim=1).abs()
+    extreme = (flipped >= abs(mean) - 1e-12).sum().item()
+    return {"mean": mean, "low": low, "high": high,
+            "p": (1 + extreme) / (1 + n_boot), "n": diff.numel()}
+
+
+def per_image_scores(
+    model: nn.Module,
+    x: Tensor,
+    maps_by_method: Mapping[str, Tensor],
+    class_idx: ClassIndex = None,
+    masks: Mapping[str, Tensor] | Tensor | None = None,
+    *,
+    batch_size: int = 64,
+) -> pd.DataFrame:
+    """The metrics of :func:`method_table`, image by image: one row per (method, image).
+
+    Columns: ``method``, ``image``, ``drop %`` (:func:`relative_drop` clipped at 0, times 100;
+    its mean is the Average Drop), ``increase %`` (100 when the explanation map raised the
+    confidence; its mean is Increase in Confidence), and for each mask set in ``masks``
+    (a tensor means ``{"lesion": masks}``) ``pointing (<name>)`` (1.0 hit, 0.0 miss) and
+    ``energy (<name>)`` (:func:`energy_share`), NaN where that image's mask is empty. Feed it to
+    :func:`summarize_with_intervals` and :func:`paired_difference`.
+    """
+    idx = _class_indices(class_idx, x.shape[0])
+    if idx is None:
+        idx = _predicted(model, x, batch_size)
+    mask_sets = {"lesion": masks} if isinstance(masks, Tensor) else dict(masks or {})
+    p_orig = class_probabilities(model, x, idx, batch_size)
+    frames = []
+    for name, maps in maps_by_method.items():
+        maps = _check_maps(maps).detach().cpu()
+        p_expl = class_probabilities(model, explanation_map(x, maps), idx, batch_size)
+        frame = pd.DataFrame({
+            "method": name, "image": range(x.shape[0]),
+            "drop %": (100 * relative_drop(p_orig, p_expl).clamp_min(0)).numpy(),
+            "increase %": (100.0 * (p_expl.double() > p_orig.double())).numpy(),
+        })
+        for mask_name, mask in mask_sets.items():
+            mask = _check_maps(torch.as_tensor(mask), "masks").cpu()
+            has = mask.flatten(1).gt(0).any(dim=1)
+            hits = pointing_hits(maps, mask).double()
+            frame[f"pointing ({mask_name})"] = torch.where(has, hits, math.nan).numpy()
+            frame[f"energy ({mask_name})"] = torch.where(
+                has, energy_share(maps, mask), math.nan).numpy()
+        frames.append(frame)
+    return pd.concat(frames, ignore_index=True)
+
+
+def summarize_with_intervals(scores: pd.DataFrame, level: float = 0.95, n_boot: int = 10_000,
+                             seed: int = 0) -> pd.DataFrame:
+    """Mean and bootstrap interval of every score column, per method: ``"0.42 [0.37, 0.47]"``.
+
+    ``scores``: :func:`per_image_scores`' frame. Each cell is the mean over the images where the
+    score is defined, with its percentile bootstrap interval (:func:`bootstrap_ci`, resampling
+    images); ``attrs["numeric"]`` holds the numbers as a (method, column) -> (mean, low, high)
+    dict.
+    """
+    columns = [c for c in scores.columns if c not in ("method", "image")]
+    cells: dict[str, dict[str, str]] = {}
+    numeric: dict[tuple[str, str], tuple[float, float, float]] = {}
+    for method, group in scores.groupby("method", sort=False):
+        cells[method] = {}
+        for column in columns:
+            mean, low, high = bootstrap_ci(group[column].to_numpy(), level, n_boot, seed)
+            numeric[(method, column)] = (mean, low, high)
+            digits = 1 if column.endswith("%") else 2
+            cells[method][column] = f"{mean:.{digits}f} [{low:.{digits}f}, {high:.{digits}f}]"
+    table = pd.DataFrame.from_dict(cells, orient="index").rename_axis("method")
+    table.attrs["numeric"] = numeric
+    return table
