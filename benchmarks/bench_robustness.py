@@ -2,14 +2,16 @@
 
 Another CPU's floating-point kernels train another model from the same seed. This benchmark
 disturbs the arithmetic the same way on one machine: it executes the notebooks that train
-models (02: the demo model; 05: the biased and clean models of the shortcut test) under
+models or measure them (02: the demo model; 03: its Grad-CAM++ weights; 05: the sanity checks,
+and the biased and clean models of the shortcut test) under
 ``TUTORIAL_SEED`` = 0, 1, 2 and 1 or 2 threads (``OMP_NUM_THREADS``), each run in a folder of
 its own (its own checkpoints), collects every ``helpers.claims.claim`` the notebooks make, and
 prints each claim's minimum, median and maximum beside its bound, with the worst-case margin.
 It also prints the demo model's test balanced accuracy and confusion matrix per run.
 
-    python benchmarks/bench_robustness.py                          # 6 runs of notebooks 02, 05
+    python benchmarks/bench_robustness.py                          # 6 runs of notebooks 02-05
     python benchmarks/bench_robustness.py --seeds 0 --threads 2 --notebooks 05
+    (a run's folder keeps its checkpoints: running only 05 again reuses 02's model there)
     python benchmarks/bench_robustness.py --report outputs/robustness   # only print the tables
 
 About 7 minutes a run on a 2-core CPU with 2 threads; ``--jobs 2`` runs two at once.
@@ -45,14 +47,16 @@ def run_dir(out: Path, seed: int, threads: int) -> Path:
 def execute(notebooks: list[Path], folder: Path, seed: int, threads: int) -> float:
     """Run ``notebooks`` in order in ``folder`` (copies; outputs/ inside it); return seconds."""
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / "claims.jsonl").unlink(missing_ok=True)
     env = {**os.environ, "TUTORIAL_SEED": str(seed), "OMP_NUM_THREADS": str(threads),
            "MKL_NUM_THREADS": str(threads), "TUTORIAL_PROFILE": "demo", "MPLBACKEND": "Agg",
-           CLAIMS_ENV: str(folder / "claims.jsonl"), MODE_ENV: "record",
+           MODE_ENV: "record",
            "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
     env.pop("HAM10000_DIR", None)
     start = time.perf_counter()
     for notebook in notebooks:
+        log = folder / f"claims-{notebook.name[:2]}.jsonl"  # a rerun replaces its own claims
+        log.unlink(missing_ok=True)
+        env[CLAIMS_ENV] = str(log)
         copy = folder / notebook.name  # no pyproject.toml above it: outputs/ lands in folder
         shutil.copy(notebook, copy)
         done = subprocess.run(
@@ -66,11 +70,9 @@ def execute(notebooks: list[Path], folder: Path, seed: int, threads: int) -> flo
 
 def claims_table(folders: list[Path]) -> pd.DataFrame:
     """One row per claim: bound, min / median / max over the runs, and the worst-case margin."""
-    rows = []
-    for folder in folders:
-        log = folder / "claims.jsonl"
-        for entry in read_claims(log) if log.is_file() else []:
-            rows.append({**entry, "run": folder.name})
+    rows = [{**entry, "run": folder.name}
+            for folder in folders for log in sorted(folder.glob("claims-*.jsonl"))
+            for entry in read_claims(log)]
     frame = pd.DataFrame(rows)
     if frame.empty:
         return frame
@@ -105,13 +107,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     parser.add_argument("--threads", nargs="+", type=int, default=[1, 2])
-    parser.add_argument("--notebooks", nargs="+", default=["02", "05"])
+    parser.add_argument("--notebooks", nargs="+", default=["02", "03", "05"])
     parser.add_argument("--out", type=Path, default=ROOT / "outputs" / "robustness")
     parser.add_argument("--jobs", type=int, default=1)
     parser.add_argument("--report", type=Path, help="only print the tables of a finished --out")
     args = parser.parse_args()
     if args.report:
-        folders = sorted(p for p in args.report.iterdir() if (p / "claims.jsonl").is_file())
+        folders = sorted(p for p in args.report.iterdir() if any(p.glob("claims-*.jsonl")))
     else:
         snapshot = args.out / "notebooks"  # frozen now: edits during the runs don't leak in
         snapshot.mkdir(parents=True, exist_ok=True)

@@ -913,6 +913,7 @@ def per_image_scores(
     class_idx: ClassIndex = None,
     masks: Mapping[str, Tensor] | Tensor | None = None,
     *,
+    steps: int | None = None,
     batch_size: int = 64,
 ) -> pd.DataFrame:
     """The metrics of :func:`method_table`, image by image: one row per (method, image).
@@ -921,7 +922,8 @@ def per_image_scores(
     its mean is the Average Drop), ``increase %`` (100 when the explanation map raised the
     confidence; its mean is Increase in Confidence), and for each mask set in ``masks``
     (a tensor means ``{"lesion": masks}``) ``pointing (<name>)`` (1.0 hit, 0.0 miss) and
-    ``energy (<name>)`` (:func:`energy_share`), NaN where that image's mask is empty. Feed it to
+    ``energy (<name>)`` (:func:`energy_share`), NaN where that image's mask is empty; with
+    ``steps``, ``deletion AUC`` and ``insertion AUC``. Feed it to
     :func:`summarize_with_intervals` and :func:`paired_difference`.
     """
     idx = _class_indices(class_idx, x.shape[0])
@@ -945,6 +947,11 @@ def per_image_scores(
             frame[f"pointing ({mask_name})"] = torch.where(has, hits, math.nan).numpy()
             frame[f"energy ({mask_name})"] = torch.where(
                 has, energy_share(maps, mask), math.nan).numpy()
+        if steps:
+            frame["deletion AUC"] = deletion_auc(model, x, maps, idx, steps,
+                                                 batch_size=batch_size).numpy()
+            frame["insertion AUC"] = insertion_auc(model, x, maps, idx, steps,
+                                                   batch_size=batch_size).numpy()
         frames.append(frame)
     return pd.concat(frames, ignore_index=True)
 

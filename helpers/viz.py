@@ -396,3 +396,23 @@ def save_gif(frames, path: Path | str, duration_ms: int = 900, *, loop: int = 0,
     same_size[0].save(path, save_all=True, append_images=same_size[1:], duration=duration_ms,
                       loop=loop, optimize=False)
     return path
+
+
+def plot_reliability(tables: dict[str, pd.DataFrame], ax=None) -> plt.Axes:
+    """Reliability diagram: per bin, accuracy against mean confidence, one line per table.
+
+    ``tables``: name -> :func:`helpers.calibration.reliability_table`. The dashed diagonal is
+    perfect calibration; points below it are over-confident bins, above it under-confident.
+    Marker area grows with the bin's share of images.
+    """
+    if ax is None:
+        _, ax = plt.subplots(figsize=(4.6, 4.4))
+    ax.plot([0, 1], [0, 1], ls="--", color="grey", lw=1, label="perfect calibration")
+    for name, table in tables.items():
+        share = table["count"] / table["count"].sum()
+        ax.plot(table["confidence"], table["accuracy"], marker="o", label=name)
+        ax.scatter(table["confidence"], table["accuracy"], s=400 * share, alpha=0.3)
+    ax.set(xlim=(0, 1), ylim=(0, 1), xlabel="confidence (mean top probability in the bin)",
+           ylabel="accuracy in the bin", title="Reliability diagram (test split)")
+    ax.legend(loc="upper left", fontsize=8)
+    return ax

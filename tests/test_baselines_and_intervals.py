@@ -136,6 +136,12 @@ def test_per_image_scores_and_summary_match_the_table_metrics() -> None:
         assert rows["pointing (lesion)"].mean() == pytest.approx(table.at[name, "pointing game"])
         assert np.isnan(rows["energy (lesion)"].iloc[5])  # no mask: not scored
     assert scores.loc[scores["method"] == "top", "energy (lesion)"].iloc[:5].eq(1.0).all()
+    with_auc = metrics.per_image_scores(model, x, maps, class_idx=0, steps=4)
+    table = metrics.method_table(model, x, maps, class_idx=0, reference=None, steps=4)
+    for name in maps:
+        rows = with_auc[with_auc["method"] == name]
+        assert rows["deletion AUC"].mean() == pytest.approx(table.at[name, "deletion AUC"])
+        assert rows["insertion AUC"].mean() == pytest.approx(table.at[name, "insertion AUC"])
     summary = metrics.summarize_with_intervals(scores, n_boot=500)
     assert summary.at["top", "energy (lesion)"] == "1.00 [1.00, 1.00]"
     mean, low, high = summary.attrs["numeric"][("random", "drop %")]
