@@ -133,6 +133,8 @@ def _mask_index(root: Path, folder_name: str = MASK_FOLDER,
 _OPTIONAL_MASKS = {
     "artefact_mask_path": (ARTEFACT_FOLDER, "_artefact.png"),
     "evidence_path": (EVIDENCE_FOLDER, "_evidence.png"),
+    "lesion1_mask_path": (MASK_FOLDER, "_lesion1.png"),
+    "lesion2_mask_path": (MASK_FOLDER, "_lesion2.png"),
 }
 
 
@@ -140,8 +142,9 @@ def load_metadata(root: str | Path) -> pd.DataFrame:
     """HAM10000 metadata of the data in ``root`` plus ``path``, ``label`` and ``mask_path``.
 
     Rows keep the CSV's order and extra columns (a demo set with an artefact has ``artefact``,
-    0/1, and gains ``artefact_mask_path``); a missing age stays NaN. Demo sets also gain
-    ``evidence_path`` (:mod:`helpers.demo`'s evidence masks). Raises FileNotFoundError
+    0/1, and gains ``artefact_mask_path``); a missing age stays NaN. Generated sets also gain
+    ``evidence_path`` (:mod:`helpers.demo`'s evidence masks) and, for the multi-lesion set,
+    ``lesion1_mask_path`` and ``lesion2_mask_path``. Raises FileNotFoundError
     naming what is missing (folder, CSV or image files) and ValueError for a wrong schema.
     """
     root = Path(root).expanduser()

@@ -4,7 +4,8 @@ Rows are drawn from the real metadata (grouped by lesion, so HAM10000's lesion s
 sites and class imbalance are kept); the pixels are dermatoscope-like drawings whose look depends
 on the class, with lesion masks, evidence masks (where the class-specific structures are drawn:
 ground truth for explanations, which real data lacks), and optional artefacts (skin-marker ink,
-a ruler) whose masks are known pixel for pixel.
+a ruler) whose masks are known pixel for pixel. A second set, for explanations only, shows two
+lesions of one class per image, each with its own mask.
 """
 
 from __future__ import annotations
@@ -863,3 +864,162 @@ def prepare_metadata(cfg: RunConfig) -> pd.DataFrame:
 
 
 
+
+# --------------------------------------------------------------------------- demo: two lesions
+#
+# A test set for explanations with several instances of one class, the setting Grad-CAM++ was
+# made for: each image shows two lesions of its class, apart, the second smaller and fainter.
+
+_MULTI_GENERATOR = "helpers.demo.make_multi_lesion_set"
+_MULTI_VERSION = 1  # bump when the folder's content changes; older cached sets are rewritten
+_MULTI_SALT = 0x2E51  # keeps the multi-lesion set's generators apart from the demo set's
+
+
+def _sample_multi_rows(meta: pd.DataFrame, n_images: int, seed: int) -> pd.DataFrame:
+    """``n_images`` real rows, each the first image of another lesion, the classes dealt
+    evenly (the first ``n_images % 7`` classes of ``CLASSES`` get one more)."""
+    lesion_dx = meta.groupby("lesion_id")["dx"].first()
+    most = int(lesion_dx.value_counts().reindex(CLASSES).min()) * len(CLASSES)
+    if not len(CLASSES) <= n_images <= most:
+        raise ValueError(f"n_images must be in [{len(CLASSES)}, {most}] (at least one image of "
+                         f"each class, each of another lesion), got {n_images}.")
+    first = meta.sort_values("image_id").groupby("lesion_id")["image_id"].first()
+    rng = np.random.default_rng([seed, _MULTI_SALT])
+    picked: list[str] = []
+    for k, dx in enumerate(CLASSES):
+        count = n_images // len(CLASSES) + (k < n_images % len(CLASSES))
+        lesions = np.sort(lesion_dx.index[lesion_dx == dx].to_numpy())
+        picked += [str(i) for i in rng.permutation(lesions)[:count]]
+    rows = meta[meta["image_id"].isin(set(first[picked]))]
+    return rows.sort_values("image_id").reset_index(drop=True)
+
+
+def _extent(lesion: _Lesion) -> float:
+    """The largest radius of ``lesion``'s border (lesion frame), sampled every half degree."""
+    theta = np.linspace(0, 2 * np.pi, 720, endpoint=False)
+    order, amp, phase = lesion.harmonics.T
+    wobble = (amp[:, None] * np.cos(order[:, None] * theta + phase[:, None])).sum(axis=0)
+    return float(lesion.radius * np.maximum(1 + wobble, 0.3).max())
+
+
+def _place_pair(extents: tuple[float, float], rng: np.random.Generator,
+                ) -> list[tuple[float, float, np.ndarray]]:
+    """Angle, scale and centre (image frame) of two lesions side by side, as ``_view_at``
+    takes them.
+
+    The first reaches 0.28-0.38 height units from its centre, the second 0.55-0.8 times as
+    far; a gap of 0.06-0.2 lies between their reaches, on an axis at a random angle through a
+    point near the centre. If the pair does not fit in the centre square (|x|, |y| <= 0.95,
+    which eval_transform keeps), all of it shrinks about the image centre until it does.
+    """
+    reach = rng.uniform(0.28, 0.38)
+    reaches = (reach, reach * rng.uniform(0.55, 0.8))
+    gap = rng.uniform(0.06, 0.2)
+    phi = rng.uniform(0, 2 * np.pi)
+    axis, middle = np.array([np.cos(phi), np.sin(phi)]), rng.normal(0, 0.05, 2)
+    centres = (middle + (reaches[0] + gap / 2) * axis, middle - (reaches[1] + gap / 2) * axis)
+    shrink = min(1.0, 0.95 / max(np.abs(c).max() + r for c, r in zip(centres, reaches,
+                                                                       strict=True)))
+    return [(rng.uniform(0, 2 * np.pi), r * shrink / extent, (c * shrink).astype(np.float32))
+            for c, r, extent in zip(centres, reaches, extents, strict=True)]
+
+
+def _render_pair(lesions: tuple[_Lesion, _Lesion], height: int, width: int,
+                 rng: np.random.Generator) -> tuple[np.ndarray, list[np.ndarray], np.ndarray]:
+    """Two lesions in one view: RGB uint8 (H, W, 3), each lesion's mask and the evidence mask
+    of both (uint8 (H, W), 255 = inside), thresholded as in :func:`_render`.
+
+    The second lesion is placed smaller (see :func:`_place_pair`) and drawn at 45-70 % of its
+    opacity, so it is the weaker instance. Skin, hair and lighting are one view's, on the first
+    lesion's skin tone.
+    """
+    places = _place_pair((_extent(lesions[0]), _extent(lesions[1])), rng)
+    contrast = rng.uniform(0.45, 0.7)
+    views = [_view_at(height, width, *place) for place in places]
+    img = _skin(lesions[0].skin, views[0], rng)
+    masks, evidence = [], np.zeros((height, width), bool)
+    for lesion, view, opacity in zip(lesions, views, (1.0, contrast), strict=True):
+        inside, rel, alpha = _outline(lesion, view)
+        paint, weight = _paint(lesion, view, rel, _bilinear(lesion.noise, view.u, view.v))
+        img = img + (paint - img) * (alpha * opacity)[..., None]
+        masks.append(_as_mask(inside))
+        evidence |= inside & (weight > 0.5)
+    _hair(views[0], img, rng)
+    return _light(views[0], img, rng), masks, _as_mask(evidence)
+
+
+def _multi_marker(n_images: int, image_size: int, seed: int) -> dict[str, object]:
+    return {"generator": _MULTI_GENERATOR, "version": _MULTI_VERSION, "n_images": n_images,
+            "image_size": image_size, "seed": seed}
+
+
+def make_multi_lesion_set(root: str | Path, n_images: int = 70, image_size: int = 224,
+                          seed: int = 0) -> Path:
+    """Write (once) a test set of images with two lesions of one class each; return ``root``.
+
+    Rows: ``n_images`` real metadata rows, one image each of distinct lesions, the classes
+    dealt evenly (``n_images`` from 7 to 511: df has 73 lesions). Each image shows two lesions
+    drawn as the row's class, as in :func:`make_demo_dataset`: the first larger, the second
+    0.55-0.8 times its size and fainter (45-70 % opacity), apart, both inside the centre
+    square that ``eval_transform`` keeps. Files, in the HAM10000 layout (``load_metadata``
+    reads it): the images, ``HAM10000_segmentations_lesion/<image_id>_lesion1.png`` and
+    ``_lesion2.png`` (each lesion, 255 = inside; disjoint), ``<image_id>_segmentation.png``
+    (their union), and ``HAM10000_segmentations_evidence/<image_id>_evidence.png`` (the
+    class-specific structures of both, see :func:`make_demo_dataset`). Same arguments, same
+    bytes; written atomically; a finished set is returned untouched.
+    """
+    if n_images < len(CLASSES):
+        raise ValueError(f"n_images must be >= {len(CLASSES)} (one image per class), "
+                         f"got {n_images}.")
+    if image_size < 32:
+        raise ValueError(f"image_size must be >= 32 pixels, got {image_size}.")
+    root = Path(root).expanduser().absolute()
+    marker = _multi_marker(n_images, image_size, seed)
+    _drop_older_version(root, marker)
+    if _is_complete_demo(root, marker):
+        return root
+    _refuse_real_data(root)
+    rows = _sample_multi_rows(packaged_metadata(), n_images, seed)
+    height, width = image_size, round(image_size * 4 / 3)
+
+    def write(tmp: Path) -> None:
+        rows[list(METADATA_COLUMNS)].to_csv(tmp / METADATA_FILE, index=False)
+        for name in (*IMAGE_FOLDERS, MASK_FOLDER, EVIDENCE_FOLDER):
+            (tmp / name).mkdir()
+        for row in tqdm(list(rows.itertuples()), desc="multi-lesion images", unit="img"):
+            number, image_id = _lesion_number(str(row.lesion_id)), str(row.image_id)
+            lesions = tuple(_draw_lesion(str(row.dx), np.random.default_rng(
+                [seed, number, _MULTI_SALT, j])) for j in (1, 2))
+            rgb, (first, second), evidence = _render_pair(
+                lesions, height, width, np.random.default_rng([seed, number, _MULTI_SALT]))
+            Image.fromarray(rgb).save(tmp / _demo_part(image_id) / f"{image_id}.jpg", quality=90)
+            masks = tmp / MASK_FOLDER
+            Image.fromarray(first).save(masks / f"{image_id}_lesion1.png")
+            Image.fromarray(second).save(masks / f"{image_id}_lesion2.png")
+            Image.fromarray(first | second).save(masks / f"{image_id}_segmentation.png")
+            Image.fromarray(evidence).save(tmp / EVIDENCE_FOLDER / f"{image_id}_evidence.png")
+        (tmp / "README.txt").write_text(
+            "Synthetic two-lesion test set written by helpers.demo.make_multi_lesion_set.\n"
+            "Metadata rows are real (CC BY-NC 4.0, doi:10.7910/DVN/DBW86T); pixels are not.\n"
+        )
+        (tmp / _DEMO_MARKER).write_text(json.dumps(marker, indent=1))
+
+    return write_folder_atomically(root, write, lambda done: _is_complete_demo(done, marker))
+
+
+def multi_lesion_dir(cfg: RunConfig, n_images: int = 70) -> Path:
+    """Where the multi-lesion set for ``cfg`` is cached:
+    ``<cache_dir>/multi-n<n>-s<size>-seed<seed>``."""
+    return Path(cfg.cache_dir) / f"multi-n{n_images}-s{cfg.image_size}-seed{cfg.seed}"
+
+
+def prepare_multi_lesion_metadata(cfg: RunConfig, n_images: int = 70) -> pd.DataFrame:
+    """The metadata of the multi-lesion test set for ``cfg`` (generated once into the cache):
+    ``path``, ``label``, ``mask_path`` (both lesions), ``lesion1_mask_path``,
+    ``lesion2_mask_path`` and ``evidence_path``, at ``cfg.image_size`` with ``cfg.seed``.
+
+    Always synthetic, whatever ``cfg.dataset``: real images with two lesions and their masks
+    do not exist in HAM10000. See :func:`make_multi_lesion_set`.
+    """
+    return load_metadata(make_multi_lesion_set(multi_lesion_dir(cfg, n_images), n_images,
+                                               cfg.image_size, cfg.seed))

@@ -1,5 +1,5 @@
 """Tests for the demo's ground truth for explanations (helpers.demo): the evidence masks of
-the demo set."""
+the demo set and the multi-lesion test set."""
 
 from __future__ import annotations
 
@@ -14,8 +14,10 @@ from PIL import Image
 
 from helpers import data as D
 from helpers import demo as DM
+from helpers.config import load_config
 
 N, SIZE = 60, 64  # the demo set
+N_MULTI = 21  # the multi-lesion set: 3 images per class
 
 
 def digest(root: Path) -> dict[str, str]:
@@ -35,12 +37,18 @@ def short_hash(array: np.ndarray) -> str:
 @pytest.fixture(scope="module")
 def folders(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     base = tmp_path_factory.mktemp("masks")
-    return {"demo": DM.make_demo_dataset(base / "demo", N, SIZE, seed=0)}
+    return {"demo": DM.make_demo_dataset(base / "demo", N, SIZE, seed=0),
+            "multi": DM.make_multi_lesion_set(base / "multi", N_MULTI, SIZE, seed=0)}
 
 
 @pytest.fixture(scope="module")
 def demo(folders: dict[str, Path]) -> pd.DataFrame:
     return D.load_metadata(folders["demo"])
+
+
+@pytest.fixture(scope="module")
+def multi(folders: dict[str, Path]) -> pd.DataFrame:
+    return D.load_metadata(folders["multi"])
 
 
 # --------------------------------------------------------------------------- pixels unchanged
@@ -96,6 +104,7 @@ def test_evidence_masks_inside_lesion_and_nonempty(folders: dict[str, Path],
         shares[row["dx"]].append((evidence > 0).sum() / (lesion > 0).sum())
     for dx, found in shares.items():  # structures inside the lesion, not the lesion itself
         assert 0.005 < np.mean(found) < 0.8, (dx, np.mean(found))
+    assert "lesion1_mask_path" not in demo  # one lesion per image here
 
 
 def test_evidence_comes_from_the_structures() -> None:
@@ -121,6 +130,89 @@ def test_artefact_is_not_evidence(tmp_path: Path, folders: dict[str, Path]) -> N
     ev = D.EVIDENCE_FOLDER
     assert {k: v for k, v in digest(ink).items() if k.startswith(ev)} == {
         k: v for k, v in digest(folders["demo"]).items() if k.startswith(ev)}
+
+
+# --------------------------------------------------------------------------- multi-lesion set
+
+
+def test_multi_lesion_rows_and_layout(folders: dict[str, Path], multi: pd.DataFrame) -> None:
+    root = folders["multi"]
+    assert len(multi) == N_MULTI and multi["dx"].value_counts().to_dict() == dict.fromkeys(
+        D.CLASSES, N_MULTI // len(D.CLASSES))
+    assert multi["lesion_id"].is_unique and multi["image_id"].is_unique
+    real = D.packaged_metadata().set_index("image_id")
+    for column in D.METADATA_COLUMNS[:1] + D.METADATA_COLUMNS[2:]:  # the real rows
+        assert multi[column].equals(real.loc[multi["image_id"], column].reset_index(drop=True))
+    assert list(pd.read_csv(root / D.METADATA_FILE).columns) == list(D.METADATA_COLUMNS)
+    for column in ("mask_path", "lesion1_mask_path", "lesion2_mask_path", "evidence_path"):
+        assert multi[column].notna().all(), column
+    marker = json.loads((root / D._DEMO_MARKER).read_text())
+    assert marker["generator"] == "helpers.demo.make_multi_lesion_set"
+    assert not [p for p in root.parent.iterdir() if p.name.startswith(".")]  # temp folder gone
+
+
+def test_multi_lesion_masks(multi: pd.DataFrame) -> None:
+    crop = D.mask_transform(SIZE)
+    stronger = []
+    for _, row in multi.iterrows():
+        one, two, union, evidence = (read(row[c]) > 0 for c in (
+            "lesion1_mask_path", "lesion2_mask_path", "mask_path", "evidence_path"))
+        assert Path(row["lesion2_mask_path"]).name == f"{row['image_id']}_lesion2.png"
+        assert one.any() and two.any() and not (one & two).any()  # two lesions, apart
+        assert (union == (one | two)).all()
+        assert evidence.any() and not (evidence & ~union).any()
+        assert two.sum() < one.sum()  # the second is the smaller one
+        for name in ("lesion1_mask_path", "lesion2_mask_path"):  # inside what the model sees
+            with Image.open(row[name]) as img:
+                assert crop(img).sum() == (read(row[name]) > 0).sum()
+        rgb = read(row["path"]).astype(float)
+        centre = np.zeros_like(union)  # the centre square: inside the vignette
+        centre[:, (union.shape[1] - SIZE) // 2:][:, :SIZE] = True
+        skin = np.median(rgb[centre & ~union], axis=0)
+        stronger.append(np.abs(rgb[one] - skin).mean() > np.abs(rgb[two] - skin).mean())
+    assert np.mean(stronger) > 0.8  # the second is fainter, too
+    by_class = multi.assign(ev=[(read(p) > 0).sum() for p in multi["evidence_path"]])
+    assert (by_class.groupby("dx")["ev"].min() > 0).all()
+
+
+def test_multi_lesion_same_bytes_per_seed(tmp_path: Path, folders: dict[str, Path]) -> None:
+    again = DM.make_multi_lesion_set(tmp_path / "again", N_MULTI, SIZE, seed=0)
+    assert digest(again) == digest(folders["multi"])
+    other = DM.make_multi_lesion_set(tmp_path / "other", N_MULTI, SIZE, seed=1)
+    assert digest(other) != digest(folders["multi"])
+    stamp = (again / D._DEMO_MARKER).stat().st_mtime_ns  # a finished set is kept
+    assert DM.make_multi_lesion_set(again, N_MULTI, SIZE, seed=0) == again
+    assert (again / D._DEMO_MARKER).stat().st_mtime_ns == stamp
+
+
+def test_multi_lesion_bad_arguments(tmp_path: Path, folders: dict[str, Path]) -> None:
+    with pytest.raises(ValueError, match="n_images must be >= 7"):
+        DM.make_multi_lesion_set(tmp_path / "few", 6, SIZE)
+    with pytest.raises(ValueError, match=r"n_images must be in \[7, 511\]"):
+        DM.make_multi_lesion_set(tmp_path / "many", 512, SIZE)
+    with pytest.raises(ValueError, match="image_size"):
+        DM.make_multi_lesion_set(tmp_path / "small", 14, 16)
+    assert not list(tmp_path.iterdir())  # nothing written
+    with pytest.raises(FileExistsError, match="another demo set"):
+        DM.make_multi_lesion_set(folders["multi"], N_MULTI + 7, SIZE)
+    with pytest.raises(FileExistsError, match="another demo set"):
+        DM.make_demo_dataset(folders["multi"], N, SIZE)
+    real = tmp_path / "real"
+    real.mkdir()
+    (real / D.METADATA_FILE).write_text("lesion_id\n")
+    with pytest.raises(FileExistsError, match="holds HAM10000 data"):
+        DM.make_multi_lesion_set(real / "multi", 14, SIZE)
+
+
+def test_prepare_multi_lesion_metadata(tmp_path: Path) -> None:
+    cfg = load_config(profile="smoke", cache_dir=tmp_path, num_workers=0)
+    df = DM.prepare_multi_lesion_metadata(cfg, n_images=14)
+    root = DM.multi_lesion_dir(cfg, 14)
+    assert root.is_dir() and root.parent == tmp_path and len(df) == 14
+    assert root != DM.multi_lesion_dir(cfg) != DM.demo_dataset_dir(cfg)
+    assert {"lesion1_mask_path", "lesion2_mask_path", "evidence_path"} <= set(df.columns)
+    with Image.open(df["path"].iloc[0]) as img:
+        assert img.height == cfg.image_size
 
 
 # --------------------------------------------------------------------------- cache upgrades
