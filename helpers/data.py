@@ -52,6 +52,7 @@ METADATA_FILE = "HAM10000_metadata.csv"
 IMAGE_FOLDERS = ("HAM10000_images_part_1", "HAM10000_images_part_2")
 MASK_FOLDER = "HAM10000_segmentations_lesion"
 ARTEFACT_FOLDER = "HAM10000_segmentations_artefact"  # demo sets with an artefact only
+EVIDENCE_FOLDER = "HAM10000_segmentations_evidence"  # demo sets: class-specific structures
 KAGGLE_HANDLE = "kmader/skin-cancer-mnist-ham10000"
 HOW_TO_GET = (
     "Get HAM10000 from Harvard Dataverse (https://doi.org/10.7910/DVN/DBW86T) or Kaggle "
@@ -116,21 +117,34 @@ def _image_index(root: Path) -> tuple[dict[str, Path], list[Path]]:
     return index, [*folders, root]
 
 
-def _mask_index(root: Path) -> dict[str, Path]:
-    """image_id -> mask file from ``HAM10000_segmentations_lesion*`` folders (any case)."""
+def _mask_index(root: Path, folder_name: str = MASK_FOLDER,
+                suffix: str = "_segmentation.png") -> dict[str, Path]:
+    """image_id -> ``<image_id><suffix>`` from the folders named ``folder_name*`` (any case)."""
     index: dict[str, Path] = {}
     for folder in sorted(root.iterdir()):
-        if folder.is_dir() and folder.name.lower().startswith(MASK_FOLDER.lower()):
-            for path in sorted(folder.rglob("*_segmentation.png")):
-                index.setdefault(path.name[: -len("_segmentation.png")], path)
+        if folder.is_dir() and folder.name.lower().startswith(folder_name.lower()):
+            for path in sorted(folder.rglob(f"*{suffix}")):
+                index.setdefault(path.name[: -len(suffix)], path)
     return index
+
+
+# Per-image masks that only generated sets have (helpers.demo): column -> (folder, suffix). A
+# column is added when its folder holds at least one such file.
+_OPTIONAL_MASKS = {
+    "artefact_mask_path": (ARTEFACT_FOLDER, "_artefact.png"),
+    "evidence_path": (EVIDENCE_FOLDER, "_evidence.png"),
+    "lesion1_mask_path": (MASK_FOLDER, "_lesion1.png"),
+    "lesion2_mask_path": (MASK_FOLDER, "_lesion2.png"),
+}
 
 
 def load_metadata(root: str | Path) -> pd.DataFrame:
     """HAM10000 metadata of the data in ``root`` plus ``path``, ``label`` and ``mask_path``.
 
     Rows keep the CSV's order and extra columns (a demo set with an artefact has ``artefact``,
-    0/1, and gains ``artefact_mask_path``); a missing age stays NaN. Raises FileNotFoundError
+    0/1, and gains ``artefact_mask_path``); a missing age stays NaN. Generated sets also gain
+    ``evidence_path`` (:mod:`helpers.demo`'s evidence masks) and, for the multi-lesion set,
+    ``lesion1_mask_path`` and ``lesion2_mask_path``. Raises FileNotFoundError
     naming what is missing (folder, CSV or image files) and ValueError for a wrong schema.
     """
     root = Path(root).expanduser()
@@ -151,12 +165,11 @@ def load_metadata(root: str | Path) -> pd.DataFrame:
     meta["path"] = [str(images[i].resolve()) for i in meta["image_id"]]
     meta["label"] = meta["dx"].map(CLASSES.index).astype(int)
     meta["mask_path"] = [str(masks[i].resolve()) if i in masks else None for i in meta["image_id"]]
-    if (root / ARTEFACT_FOLDER).is_dir():  # a demo set with an artefact (make_demo_dataset)
-        art = root / ARTEFACT_FOLDER
-        meta["artefact_mask_path"] = [
-            str((art / f"{i}_artefact.png").resolve()) if (art / f"{i}_artefact.png").is_file()
-            else None for i in meta["image_id"]
-        ]
+    for column, (folder, suffix) in _OPTIONAL_MASKS.items():
+        found = _mask_index(root, folder, suffix)
+        if found:
+            meta[column] = [str(found[i].resolve()) if i in found else None
+                            for i in meta["image_id"]]
     return meta
 
 

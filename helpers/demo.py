@@ -2,8 +2,10 @@
 
 Rows are drawn from the real metadata (grouped by lesion, so HAM10000's lesion structure, ages,
 sites and class imbalance are kept); the pixels are dermatoscope-like drawings whose look depends
-on the class, with lesion masks, and optional artefacts (skin-marker ink, a ruler) whose masks are
-known pixel for pixel.
+on the class, with lesion masks, evidence masks (where the class-specific structures are drawn:
+ground truth for explanations, which real data lacks), and optional artefacts (skin-marker ink,
+a ruler) whose masks are known pixel for pixel. A second set, for explanations only, shows two
+lesions of one class per image, each with its own mask.
 """
 
 from __future__ import annotations
@@ -11,10 +13,11 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
+import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -30,6 +33,7 @@ from .data import (
     _PART_1_LAST_ID,
     ARTEFACT_FOLDER,
     CLASSES,
+    EVIDENCE_FOLDER,
     HOW_TO_GET,
     IMAGE_FOLDERS,
     MASK_FOLDER,
@@ -251,20 +255,28 @@ class _View:
 
 
 def _make_view(height: int, width: int, rng: np.random.Generator) -> _View:
+    angle, scale = rng.uniform(0, 2 * np.pi), rng.uniform(0.85, 1.15)
+    shift = rng.normal(0, 0.06, 2).astype(np.float32)
+    return _view_at(height, width, angle, scale, shift)
+
+
+def _view_at(height: int, width: int, angle: float, scale: float, shift: np.ndarray) -> _View:
+    """The view that shows the lesion frame turned by ``angle``, scaled, centred at ``shift``."""
     px = 2.0 / height
     x = (np.arange(width, dtype=np.float32) + 0.5 - width / 2) * px
     y = (np.arange(height, dtype=np.float32) + 0.5 - height / 2) * px
     xx, yy = np.meshgrid(x, y)
-    angle, scale = rng.uniform(0, 2 * np.pi), rng.uniform(0.85, 1.15)
-    shift = rng.normal(0, 0.06, 2).astype(np.float32)
     c, s = float(np.cos(angle)), float(np.sin(angle))
     dx, dy = (xx - shift[0]) / scale, (yy - shift[1]) / scale
     return _View(xx, yy, c * dx + s * dy, -s * dx + c * dy, angle, scale, shift)
 
 
 def _stamp(view: _View, img: np.ndarray, centres: np.ndarray, radii: np.ndarray,
-           colours: np.ndarray, soft: float = 1.0) -> None:
-    """Paint anti-aliased discs (image coordinates) onto ``img`` in place, one window each."""
+           colours: np.ndarray, soft: float = 1.0, weight: np.ndarray | None = None) -> None:
+    """Paint anti-aliased discs (image coordinates) onto ``img`` in place, one window each.
+
+    ``weight`` (H, W): raised in place to each disc's coverage (> 0.5 inside its radius).
+    """
     height = img.shape[0]
     px = 2.0 / height
     x0, y0 = view.x[0, 0], view.y[0, 0]
@@ -276,11 +288,16 @@ def _stamp(view: _View, img: np.ndarray, centres: np.ndarray, radii: np.ndarray,
         d = np.hypot(view.x[i0:i1, j0:j1] - cx, view.y[i0:i1, j0:j1] - cy)
         cover = np.clip((r - d) / (px * soft) + 0.5, 0, 1)
         img[i0:i1, j0:j1] = _mix(img[i0:i1, j0:j1], colour, cover)
+        if weight is not None:
+            np.maximum(weight[i0:i1, j0:j1], cover, out=weight[i0:i1, j0:j1])
 
 
 def _strokes(view: _View, img: np.ndarray, segments: np.ndarray, colour: Iterable[float],
-             opacity: float = 1.0) -> None:
-    """Paint anti-aliased line segments (x0, y0, x1, y1, half-width) onto ``img`` in place."""
+             opacity: float = 1.0, weight: np.ndarray | None = None) -> None:
+    """Paint anti-aliased line segments (x0, y0, x1, y1, half-width) onto ``img`` in place.
+
+    ``weight`` (H, W): raised in place to each segment's coverage, before ``opacity``.
+    """
     height, width = img.shape[:2]
     px = 2.0 / height
     xs, ys = view.x[0, 0], view.y[0, 0]
@@ -295,8 +312,10 @@ def _strokes(view: _View, img: np.ndarray, segments: np.ndarray, colour: Iterabl
         ex, ey = bx - ax, by - ay
         t = np.clip((px_x * ex + px_y * ey) / max(ex * ex + ey * ey, 1e-12), 0, 1)
         d = np.hypot(px_x - t * ex, px_y - t * ey)
-        cover = np.clip((w - d) / px + 0.5, 0, 1) * opacity
-        img[i0:i1, j0:j1] = _mix(img[i0:i1, j0:j1], colour, cover)
+        line = np.clip((w - d) / px + 0.5, 0, 1)
+        img[i0:i1, j0:j1] = _mix(img[i0:i1, j0:j1], colour, line * opacity)
+        if weight is not None:
+            np.maximum(weight[i0:i1, j0:j1], line, out=weight[i0:i1, j0:j1])
 
 
 def _segments_to_image(view: _View, segments: np.ndarray) -> np.ndarray:
@@ -304,65 +323,83 @@ def _segments_to_image(view: _View, segments: np.ndarray) -> np.ndarray:
     return np.column_stack([a, b, segments[:, 4] * view.scale])
 
 
-def _paint(lesion: _Lesion, view: _View, rel: np.ndarray, noise: np.ndarray) -> np.ndarray:
-    """The lesion's colours (H, W, 3) over the whole view; ``rel`` = radius / border radius."""
+def _paint(lesion: _Lesion, view: _View, rel: np.ndarray, noise: np.ndarray,
+           ) -> tuple[np.ndarray, np.ndarray]:
+    """The lesion's colours (H, W, 3) over the whole view and its evidence weights (H, W);
+    ``rel`` = radius / border radius.
+
+    The evidence weights are, per pixel, the largest coverage of the class-specific structures
+    (0 = none, 1 = fully drawn; their opacity left out): the pigment network of an nv; the
+    blue-white veil, dark blotches and irregular black dots of a mel; the comedo-like openings
+    and milia-like cysts of a bkl; the arborising vessels and blue-grey ovoid nests of a bcc;
+    the white-yellow scale and scale flakes of an akiec; the central white scar patch of a df;
+    the red to purple lacunae of a vasc. The lesion's base colour, shading, colour
+    variegation and texture noise are not evidence.
+    """
     n0, n1, n2, n3 = (noise[..., k] for k in range(4))
     base = np.broadcast_to(lesion.colour.astype(np.float32), (*rel.shape, 3)).copy()
+    weight = np.zeros(rel.shape, np.float32)
     dx, e = lesion.dx, lesion.extra
     if dx == "nv":
         img = base * (0.92 + 0.16 * n0[..., None]) * (1 - 0.18 * (1 - rel) ** 2)[..., None]
         f = e["freq"]
         net = np.exp(-np.sin(f * view.u + 3 * n1) ** 2 / 0.08) + np.exp(
             -np.sin(f * view.v + 3 * n2) ** 2 / 0.08)
-        return img * (1 - 0.22 * np.clip(net, 0, 1) * _smoothstep(1.0, 0.6, rel))[..., None]
+        lines, fade = np.clip(net, 0, 1), _smoothstep(1.0, 0.6, rel)
+        return img * (1 - 0.22 * lines * fade)[..., None], lines * fade
     if dx == "mel":
         tilt = np.cos(np.arctan2(view.v, view.u) - e["tilt"]) * np.clip(rel, 0, 1)
         img = base * (1 + 0.35 * tilt + 0.3 * (n3 - 0.5))[..., None]
         img = _mix(img, (0.62, 0.40, 0.26), _smoothstep(0.55, 0.7, n2))
-        img = _mix(img, (0.08, 0.06, 0.07), _smoothstep(0.52, 0.66, n0))
-        img = _mix(img, (0.42, 0.48, 0.58), 0.7 * _smoothstep(0.6, 0.72, n1)
-                   * _smoothstep(0.9, 0.5, rel))
+        blotch = _smoothstep(0.52, 0.66, n0)
+        img = _mix(img, (0.08, 0.06, 0.07), blotch)
+        veil, centre = _smoothstep(0.6, 0.72, n1), _smoothstep(0.9, 0.5, rel)
+        img = _mix(img, (0.42, 0.48, 0.58), 0.7 * veil * centre)
+        weight = np.maximum(blotch, veil * centre)
         spots = view.to_image(lesion.spots[:, :2])
         _stamp(view, img, spots, lesion.spots[:, 2] * view.scale,
-               np.tile([0.07, 0.05, 0.05], (len(spots), 1)))
-        return img
+               np.tile([0.07, 0.05, 0.05], (len(spots), 1)), weight=weight)
+        return img, weight
     if dx == "bkl":
         ridges = np.exp(-np.sin(e["freq"] * (n0 * 1.5 + 0.3 * view.u)) ** 2 / 0.06)
         img = base * (0.9 + 0.2 * n1 - 0.28 * ridges)[..., None]
         img = _mix(img, (0.93, 0.86, 0.70), 0.35 * _smoothstep(0.6, 0.75, n2))  # waxy sheen
         _stamp(view, img, view.to_image(lesion.spots[:, :2]), lesion.spots[:, 2] * view.scale,
-               lesion.spot_colours)
-        return img
+               lesion.spot_colours, weight=weight)
+        return img, weight
     if dx == "bcc":
         img = _mix(base * (0.95 + 0.1 * n0)[..., None], (0.97, 0.92, 0.92),
                    0.5 * _smoothstep(0.55, 0.75, n1))
         nests = view.to_image(lesion.spots[:, :2])
         _stamp(view, img, nests, lesion.spots[:, 2] * view.scale,
-               np.tile([0.40, 0.44, 0.54], (len(nests), 1)), soft=6.0)
-        _strokes(view, img, _segments_to_image(view, lesion.segments), (0.80, 0.08, 0.12))
-        return img
+               np.tile([0.40, 0.44, 0.54], (len(nests), 1)), soft=6.0, weight=weight)
+        _strokes(view, img, _segments_to_image(view, lesion.segments), (0.80, 0.08, 0.12),
+                 weight=weight)
+        return img, weight
     if dx == "akiec":
         img = base * (0.8 + 0.4 * n0)[..., None]
         img = _mix(img, (0.72, 0.16, 0.18), 0.6 * _smoothstep(0.5, 0.7, n1))  # strawberry red
         specks = _bilinear(lesion.fine, view.u, view.v)[..., 0]
         scale = _smoothstep(0.6, 0.8, specks) * _smoothstep(0.42, 0.58, n2)
         img = _mix(img, (0.96, 0.92, 0.80), 0.85 * scale)  # rough white-yellow scale
+        weight = scale.astype(np.float32)  # a copy: the flakes raise it in place
         flakes = view.to_image(lesion.spots[:, :2])
         _stamp(view, img, flakes, lesion.spots[:, 2] * view.scale,
-               np.tile([0.98, 0.95, 0.86], (len(flakes), 1)))
-        return img
+               np.tile([0.98, 0.95, 0.86], (len(flakes), 1)), weight=weight)
+        return img, weight
     if dx == "df":
         theta = np.arctan2(view.v, view.u)
         scar = e["scar"] * (1 + e["depth"] * np.cos(e["lobes"] * theta + e["phase"])
                             + 0.4 * (n0 - 0.5))
         ring = base * (0.9 + 0.2 * n1)[..., None] * (1 - 0.25 * _smoothstep(0.5, 0.85, rel))[
             ..., None]
-        return _mix(ring, (0.95, 0.91, 0.88), _smoothstep(scar + 0.08, scar - 0.08, rel))
+        patch = _smoothstep(scar + 0.08, scar - 0.08, rel)
+        return _mix(ring, (0.95, 0.91, 0.88), patch), patch
     if dx == "vasc":
         img = _mix(base, (0.55, 0.08, 0.16), 0.5 * n0)
         _stamp(view, img, view.to_image(lesion.spots[:, :2]), lesion.spots[:, 2] * view.scale,
-               lesion.spot_colours, soft=2.0)
-        return img
+               lesion.spot_colours, soft=2.0, weight=weight)
+        return img, weight
     raise ValueError(f"Unknown class {dx!r}")  # pragma: no cover
 
 
@@ -509,43 +546,71 @@ def _artefact(view: _View, img: np.ndarray, lesion_alpha: np.ndarray, kind: str,
     return np.where(cover > 0.5, 255, 0).astype(np.uint8)
 
 
-def _render(lesion: _Lesion, height: int, width: int, rng: np.random.Generator,
-            artefact: tuple[str, np.random.Generator] | None = None,
-            ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-    """One view of ``lesion``: RGB uint8 (H, W, 3), its mask uint8 (H, W) in {0, 255} and,
-    with ``artefact=(kind, generator)``, the artefact's mask (else None).
+class _Rendered(NamedTuple):
+    """One rendered image: RGB uint8 (H, W, 3) and masks uint8 (H, W) in {0, 255}."""
 
-    The artefact draws from its own generator, so the rest of the view is the same with or
-    without it.
-    """
-    view = _make_view(height, width, rng)
+    rgb: np.ndarray
+    mask: np.ndarray  # the lesion
+    artefact: np.ndarray | None  # the artefact, when one was asked for
+    evidence: np.ndarray  # the class-specific structures, inside the lesion
+
+
+def _outline(lesion: _Lesion, view: _View) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``lesion``'s shape in ``view``: inside its border (bool), radius / border radius, and
+    its opacity (soft at the border)."""
     rho = np.hypot(view.u, view.v)
     theta = np.arctan2(view.v, view.u)
     order, amp, phase = lesion.harmonics.T.astype(np.float32)
     wobble = (amp[:, None, None] * np.cos(order[:, None, None] * theta + phase[:, None, None]))
     border = lesion.radius * np.maximum(1 + wobble.sum(axis=0), 0.3)
-    rel = rho / border
     alpha = 1 / (1 + np.exp(np.minimum((rho - border) / (lesion.edge * view.scale), 40)))
     if lesion.dx == "bcc":
         alpha = alpha * 0.88  # translucent, pearly
-    # skin: the patient's tone with this view's own fine texture (brightness, redness)
+    return rho < border, rho / border, alpha
+
+
+def _skin(tone: np.ndarray, view: _View, rng: np.random.Generator) -> np.ndarray:
+    """The patient's skin ``tone`` with this view's own fine texture (brightness, redness)."""
     skin_noise = _bilinear(_noise_grid(rng, (9, 33), 2), view.x, view.y) - 0.5
-    skin = lesion.skin * (1 + 0.07 * skin_noise[..., :1]) + np.array(
+    return tone * (1 + 0.07 * skin_noise[..., :1]) + np.array(
         [0.03, -0.01, -0.01], np.float32) * skin_noise[..., 1:]
-    img = skin + (_paint(lesion, view, rel, _bilinear(lesion.noise, view.u, view.v))
-                  - skin) * alpha[..., None]
-    _hair(view, img, rng)
-    art_mask = None if artefact is None else _artefact(view, img, alpha, *artefact)
-    # lighting: brightness, colour cast, fall-off and the dermatoscope's dark circular vignette
+
+
+def _light(view: _View, img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Brightness, colour cast, fall-off, the dermatoscope's dark circular vignette, sensor
+    noise and gamma: the finished RGB uint8."""
     r_img = np.hypot(view.x, view.y)
     rim = rng.uniform(1.15, 1.7)
     light = (1 - 0.12 * r_img**2) * (1 - 0.92 * _smoothstep(rim - 0.08, rim + 0.04, r_img))
     cast = (rng.uniform(0.88, 1.08) * (1 + rng.normal(0, 0.03, 3))).astype(np.float32)
     img = img * light[..., None] * cast + rng.standard_normal(img.shape, np.float32) * 0.012
     gamma = ((np.arange(256) / 255) ** rng.uniform(0.9, 1.1) * 255 + 0.5).astype(np.uint8)
-    rgb = gamma[(np.clip(img, 0, 1) * 255 + 0.5).astype(np.uint8)]
-    mask = np.where(rho < border, 255, 0).astype(np.uint8)
-    return rgb, mask, art_mask
+    return gamma[(np.clip(img, 0, 1) * 255 + 0.5).astype(np.uint8)]
+
+
+def _as_mask(inside: np.ndarray) -> np.ndarray:
+    return np.where(inside, 255, 0).astype(np.uint8)
+
+
+def _render(lesion: _Lesion, height: int, width: int, rng: np.random.Generator,
+            artefact: tuple[str, np.random.Generator] | None = None) -> _Rendered:
+    """One view of ``lesion``: its RGB, lesion mask, with ``artefact=(kind, generator)`` the
+    artefact's mask (else None), and its evidence mask.
+
+    The evidence mask is the lesion's evidence weights (see :func:`_paint`) above 0.5, inside
+    the lesion mask: the pixels that its class-specific structures cover at least half. Hair
+    drawn over them stays evidence. The artefact draws from its own generator, so the rest of
+    the view is the same with or without it.
+    """
+    view = _make_view(height, width, rng)
+    inside, rel, alpha = _outline(lesion, view)
+    skin = _skin(lesion.skin, view, rng)
+    paint, weight = _paint(lesion, view, rel, _bilinear(lesion.noise, view.u, view.v))
+    img = skin + (paint - skin) * alpha[..., None]
+    _hair(view, img, rng)
+    art_mask = None if artefact is None else _artefact(view, img, alpha, *artefact)
+    return _Rendered(_light(view, img, rng), _as_mask(inside), art_mask,
+                     _as_mask(inside & (weight > 0.5)))
 
 
 # --------------------------------------------------------------------------- demo: folder
@@ -563,7 +628,8 @@ def _demo_part(image_id: str) -> str:
 
 def _write_demo_files(rows: pd.DataFrame, folder: Path, image_size: int, seed: int,
                       artefact: ArtefactSpec | None = None, base: Path | None = None) -> None:
-    """Render every row's image and mask into ``folder`` (HAM10000 layout).
+    """Render every row's image, lesion mask and evidence mask into ``folder`` (HAM10000
+    layout; evidence masks in ``EVIDENCE_FOLDER``).
 
     With ``artefact``, the rows flagged in ``rows["artefact"]`` get it, and every image gets
     an artefact mask in ``ARTEFACT_FOLDER`` (all zeros when it has none). ``base``: a clean
@@ -571,7 +637,8 @@ def _write_demo_files(rows: pd.DataFrame, folder: Path, image_size: int, seed: i
     same bytes as rendering them again, in a fraction of the time).
     """
     height, width = image_size, round(image_size * 4 / 3)
-    folders = (*IMAGE_FOLDERS, MASK_FOLDER) + ((ARTEFACT_FOLDER,) if artefact else ())
+    folders = (*IMAGE_FOLDERS, MASK_FOLDER, EVIDENCE_FOLDER) + (
+        (ARTEFACT_FOLDER,) if artefact else ())
     for name in folders:
         (folder / name).mkdir(parents=True, exist_ok=True)
     flagged = set(rows.loc[rows["artefact"] == 1, "image_id"]) if artefact else set()
@@ -583,7 +650,8 @@ def _write_demo_files(rows: pd.DataFrame, folder: Path, image_size: int, seed: i
         lesion = None
         for k, image_id in enumerate(ids):
             files = (f"{_demo_part(image_id)}/{image_id}.jpg",
-                     f"{MASK_FOLDER}/{image_id}_segmentation.png")
+                     f"{MASK_FOLDER}/{image_id}_segmentation.png",
+                     f"{EVIDENCE_FOLDER}/{image_id}_evidence.png")
             if base is not None and image_id not in flagged and looks[lesion_id] == group[
                     "dx"].iloc[0]:
                 for name in files:
@@ -594,10 +662,11 @@ def _write_demo_files(rows: pd.DataFrame, folder: Path, image_size: int, seed: i
                                                 np.random.default_rng([seed, number]))
                 extra = ((artefact.kind, np.random.default_rng([seed, number, k, 0xA47E]))
                          if artefact and image_id in flagged else None)
-                rgb, mask, art = _render(lesion, height, width,
-                                         np.random.default_rng([seed, number, k]), extra)
+                rgb, mask, art, evidence = _render(lesion, height, width,
+                                                   np.random.default_rng([seed, number, k]), extra)
                 Image.fromarray(rgb).save(folder / files[0], quality=90)
                 Image.fromarray(mask).save(folder / files[1])
+                Image.fromarray(evidence).save(folder / files[2])
             if artefact:
                 art = np.zeros((height, width), np.uint8) if art is None else art
                 Image.fromarray(art).save(folder / ARTEFACT_FOLDER / f"{image_id}_artefact.png")
@@ -605,9 +674,15 @@ def _write_demo_files(rows: pd.DataFrame, folder: Path, image_size: int, seed: i
     bar.close()
 
 
+# Bump when a demo folder's content changes; an older cached set is then written again (2:
+# evidence masks). The pixels of version 1's images are kept.
+_DEMO_VERSION = 2
+
+
 def _demo_marker(n_images: int, image_size: int, seed: int, artefact: ArtefactSpec | None = None,
                  lesion_ids: list[str] | None = None) -> dict[str, object]:
-    marker: dict[str, object] = {"generator": "helpers.data.make_demo_dataset", "version": 1,
+    marker: dict[str, object] = {"generator": "helpers.data.make_demo_dataset",
+                                 "version": _DEMO_VERSION,
                                  "n_images": n_images, "image_size": image_size, "seed": seed}
     if artefact is not None:
         marker["artefact"] = {**artefact.as_dict(), "renderer": _ARTEFACT_RENDERER}
@@ -620,6 +695,31 @@ def _demo_marker(n_images: int, image_size: int, seed: int, artefact: ArtefactSp
 def _is_complete_demo(root: Path, marker: dict[str, object]) -> bool:
     return _has_marker(root, _DEMO_MARKER, marker, lambda found: (
         f"{root} holds another demo set ({found}); asked for {marker}."))
+
+
+def _drop_older_version(root: Path, marker: dict[str, object]) -> None:
+    """Remove ``root`` when its marker is an older version of ``marker``'s generator (a cache
+    written by an earlier release of this package), so that it is written again in its place.
+
+    The old folder is first renamed away (atomic), then deleted; anything else is left alone.
+    """
+    path = root / _DEMO_MARKER
+    try:
+        found = json.loads(path.read_text())
+    except (FileNotFoundError, NotADirectoryError, ValueError):
+        return  # no marker, or a damaged one: the usual checks deal with it
+    if not isinstance(found, dict) or found.get("generator") != marker["generator"]:
+        return
+    version, current = found.get("version"), marker["version"]
+    if not (isinstance(version, int) and isinstance(current, int) and version < current):
+        return
+    trash = Path(tempfile.mkdtemp(prefix=f".{root.name}-old-", dir=root.parent))
+    try:
+        root.rename(trash / root.name)
+    except FileNotFoundError:  # another process replaced it first
+        pass
+    finally:
+        shutil.rmtree(trash, ignore_errors=True)
 
 
 def _refuse_real_data(root: Path) -> None:
@@ -646,7 +746,13 @@ def make_demo_dataset(
     Pixels: synthetic dermatoscope views (skin, hair, vignette) whose lesion colour, border
     and texture depend on the class; the images of one lesion are views of the same lesion.
     Images are ``image_size`` high and 4:3 wide; masks (255 = lesion) go to
-    ``HAM10000_segmentations_lesion/``. Same arguments, same bytes. Written to a temporary
+    ``HAM10000_segmentations_lesion/``, evidence masks to
+    ``HAM10000_segmentations_evidence/<image_id>_evidence.png`` (255 = the class-specific
+    structures, inside the lesion: a nevus's pigment network, a melanoma's blue-white veil,
+    dark blotches and irregular dots, a bcc's arborising vessels and blue-grey nests, a bkl's
+    comedo-like openings and milia-like cysts, an akiec's scale, a df's central white scar
+    patch, a vascular lesion's lacunae; see ``_paint``), each where its drawing covers a
+    pixel at least half. Same arguments, same bytes. Written to a temporary
     folder and renamed, so a half-written set is never seen; an existing complete set is
     returned untouched.
 
@@ -655,14 +761,17 @@ def make_demo_dataset(
     artefact mask ``HAM10000_segmentations_artefact/<image_id>_artefact.png`` (255 =
     artefact). Everything else is the same pixels as the set without it, except, with
     ``artefact.mel_as_nv``, the nevus-looking melanomas (a column ``drawn_as`` says how each
-    lesion was drawn). ``lesion_ids``:
+    lesion was drawn; their evidence is the nevus network they show). ``lesion_ids``:
     write only the images of these lesions (of the ``n_images`` rows), e.g. one test split.
     ``base``: the finished demo set of the same ``n_images``, ``image_size`` and ``seed``
     without artefact; the images that get none are copied from it instead of rendered.
+
+    A folder written by an older version of this function is written again in its place.
     """
     root = Path(root).expanduser().absolute()
     subset = None if lesion_ids is None else sorted({str(i) for i in lesion_ids})
     marker = _demo_marker(n_images, image_size, seed, artefact, subset)
+    _drop_older_version(root, marker)
     if _is_complete_demo(root, marker):
         return root
     _refuse_real_data(root)
@@ -754,3 +863,163 @@ def prepare_metadata(cfg: RunConfig) -> pd.DataFrame:
     raise ValueError(f"Unknown dataset {cfg.dataset!r}.")
 
 
+
+
+# --------------------------------------------------------------------------- demo: two lesions
+#
+# A test set for explanations with several instances of one class, the setting Grad-CAM++ was
+# made for: each image shows two lesions of its class, apart, the second smaller and fainter.
+
+_MULTI_GENERATOR = "helpers.demo.make_multi_lesion_set"
+_MULTI_VERSION = 1  # bump when the folder's content changes; older cached sets are rewritten
+_MULTI_SALT = 0x2E51  # keeps the multi-lesion set's generators apart from the demo set's
+
+
+def _sample_multi_rows(meta: pd.DataFrame, n_images: int, seed: int) -> pd.DataFrame:
+    """``n_images`` real rows, each the first image of another lesion, the classes dealt
+    evenly (the first ``n_images % 7`` classes of ``CLASSES`` get one more)."""
+    lesion_dx = meta.groupby("lesion_id")["dx"].first()
+    most = int(lesion_dx.value_counts().reindex(CLASSES).min()) * len(CLASSES)
+    if not len(CLASSES) <= n_images <= most:
+        raise ValueError(f"n_images must be in [{len(CLASSES)}, {most}] (at least one image of "
+                         f"each class, each of another lesion), got {n_images}.")
+    first = meta.sort_values("image_id").groupby("lesion_id")["image_id"].first()
+    rng = np.random.default_rng([seed, _MULTI_SALT])
+    picked: list[str] = []
+    for k, dx in enumerate(CLASSES):
+        count = n_images // len(CLASSES) + (k < n_images % len(CLASSES))
+        lesions = np.sort(lesion_dx.index[lesion_dx == dx].to_numpy())
+        picked += [str(i) for i in rng.permutation(lesions)[:count]]
+    rows = meta[meta["image_id"].isin(set(first[picked]))]
+    return rows.sort_values("image_id").reset_index(drop=True)
+
+
+def _extent(lesion: _Lesion) -> float:
+    """The largest radius of ``lesion``'s border (lesion frame), sampled every half degree."""
+    theta = np.linspace(0, 2 * np.pi, 720, endpoint=False)
+    order, amp, phase = lesion.harmonics.T
+    wobble = (amp[:, None] * np.cos(order[:, None] * theta + phase[:, None])).sum(axis=0)
+    return float(lesion.radius * np.maximum(1 + wobble, 0.3).max())
+
+
+def _place_pair(extents: tuple[float, float], rng: np.random.Generator,
+                ) -> list[tuple[float, float, np.ndarray]]:
+    """Angle, scale and centre (image frame) of two lesions side by side, as ``_view_at``
+    takes them.
+
+    The first reaches 0.28-0.38 height units from its centre, the second 0.55-0.8 times as
+    far; a gap of 0.06-0.2 lies between their reaches, on an axis at a random angle through a
+    point near the centre. If the pair does not fit in the centre square (|x|, |y| <= 0.95,
+    which eval_transform keeps), all of it shrinks about the image centre until it does.
+    """
+    reach = rng.uniform(0.28, 0.38)
+    reaches = (reach, reach * rng.uniform(0.55, 0.8))
+    gap = rng.uniform(0.06, 0.2)
+    phi = rng.uniform(0, 2 * np.pi)
+    axis, middle = np.array([np.cos(phi), np.sin(phi)]), rng.normal(0, 0.05, 2)
+    centres = (middle + (reaches[0] + gap / 2) * axis, middle - (reaches[1] + gap / 2) * axis)
+    shrink = min(1.0, 0.95 / max(np.abs(c).max() + r for c, r in zip(centres, reaches,
+                                                                       strict=True)))
+    return [(rng.uniform(0, 2 * np.pi), r * shrink / extent, (c * shrink).astype(np.float32))
+            for c, r, extent in zip(centres, reaches, extents, strict=True)]
+
+
+def _render_pair(lesions: tuple[_Lesion, _Lesion], height: int, width: int,
+                 rng: np.random.Generator) -> tuple[np.ndarray, list[np.ndarray], np.ndarray]:
+    """Two lesions in one view: RGB uint8 (H, W, 3), each lesion's mask and the evidence mask
+    of both (uint8 (H, W), 255 = inside), thresholded as in :func:`_render`.
+
+    The second lesion is placed smaller (see :func:`_place_pair`) and drawn at 45-70 % of its
+    opacity, so it is the weaker instance. Skin, hair and lighting are one view's, on the first
+    lesion's skin tone.
+    """
+    places = _place_pair((_extent(lesions[0]), _extent(lesions[1])), rng)
+    contrast = rng.uniform(0.45, 0.7)
+    views = [_view_at(height, width, *place) for place in places]
+    img = _skin(lesions[0].skin, views[0], rng)
+    masks, evidence = [], np.zeros((height, width), bool)
+    for lesion, view, opacity in zip(lesions, views, (1.0, contrast), strict=True):
+        inside, rel, alpha = _outline(lesion, view)
+        paint, weight = _paint(lesion, view, rel, _bilinear(lesion.noise, view.u, view.v))
+        img = img + (paint - img) * (alpha * opacity)[..., None]
+        masks.append(_as_mask(inside))
+        evidence |= inside & (weight > 0.5)
+    _hair(views[0], img, rng)
+    return _light(views[0], img, rng), masks, _as_mask(evidence)
+
+
+def _multi_marker(n_images: int, image_size: int, seed: int) -> dict[str, object]:
+    return {"generator": _MULTI_GENERATOR, "version": _MULTI_VERSION, "n_images": n_images,
+            "image_size": image_size, "seed": seed}
+
+
+def make_multi_lesion_set(root: str | Path, n_images: int = 70, image_size: int = 224,
+                          seed: int = 0) -> Path:
+    """Write (once) a test set of images with two lesions of one class each; return ``root``.
+
+    Rows: ``n_images`` real metadata rows, one image each of distinct lesions, the classes
+    dealt evenly (``n_images`` from 7 to 511: df has 73 lesions). Each image shows two lesions
+    drawn as the row's class, as in :func:`make_demo_dataset`: the first larger, the second
+    0.55-0.8 times its size and fainter (45-70 % opacity), apart, both inside the centre
+    square that ``eval_transform`` keeps. Files, in the HAM10000 layout (``load_metadata``
+    reads it): the images, ``HAM10000_segmentations_lesion/<image_id>_lesion1.png`` and
+    ``_lesion2.png`` (each lesion, 255 = inside; disjoint), ``<image_id>_segmentation.png``
+    (their union), and ``HAM10000_segmentations_evidence/<image_id>_evidence.png`` (the
+    class-specific structures of both, see :func:`make_demo_dataset`). Same arguments, same
+    bytes; written atomically; a finished set is returned untouched.
+    """
+    if n_images < len(CLASSES):
+        raise ValueError(f"n_images must be >= {len(CLASSES)} (one image per class), "
+                         f"got {n_images}.")
+    if image_size < 32:
+        raise ValueError(f"image_size must be >= 32 pixels, got {image_size}.")
+    root = Path(root).expanduser().absolute()
+    marker = _multi_marker(n_images, image_size, seed)
+    _drop_older_version(root, marker)
+    if _is_complete_demo(root, marker):
+        return root
+    _refuse_real_data(root)
+    rows = _sample_multi_rows(packaged_metadata(), n_images, seed)
+    height, width = image_size, round(image_size * 4 / 3)
+
+    def write(tmp: Path) -> None:
+        rows[list(METADATA_COLUMNS)].to_csv(tmp / METADATA_FILE, index=False)
+        for name in (*IMAGE_FOLDERS, MASK_FOLDER, EVIDENCE_FOLDER):
+            (tmp / name).mkdir()
+        for row in tqdm(list(rows.itertuples()), desc="multi-lesion images", unit="img"):
+            number, image_id = _lesion_number(str(row.lesion_id)), str(row.image_id)
+            lesions = tuple(_draw_lesion(str(row.dx), np.random.default_rng(
+                [seed, number, _MULTI_SALT, j])) for j in (1, 2))
+            rgb, (first, second), evidence = _render_pair(
+                lesions, height, width, np.random.default_rng([seed, number, _MULTI_SALT]))
+            Image.fromarray(rgb).save(tmp / _demo_part(image_id) / f"{image_id}.jpg", quality=90)
+            masks = tmp / MASK_FOLDER
+            Image.fromarray(first).save(masks / f"{image_id}_lesion1.png")
+            Image.fromarray(second).save(masks / f"{image_id}_lesion2.png")
+            Image.fromarray(first | second).save(masks / f"{image_id}_segmentation.png")
+            Image.fromarray(evidence).save(tmp / EVIDENCE_FOLDER / f"{image_id}_evidence.png")
+        (tmp / "README.txt").write_text(
+            "Synthetic two-lesion test set written by helpers.demo.make_multi_lesion_set.\n"
+            "Metadata rows are real (CC BY-NC 4.0, doi:10.7910/DVN/DBW86T); pixels are not.\n"
+        )
+        (tmp / _DEMO_MARKER).write_text(json.dumps(marker, indent=1))
+
+    return write_folder_atomically(root, write, lambda done: _is_complete_demo(done, marker))
+
+
+def multi_lesion_dir(cfg: RunConfig, n_images: int = 70) -> Path:
+    """Where the multi-lesion set for ``cfg`` is cached:
+    ``<cache_dir>/multi-n<n>-s<size>-seed<seed>``."""
+    return Path(cfg.cache_dir) / f"multi-n{n_images}-s{cfg.image_size}-seed{cfg.seed}"
+
+
+def prepare_multi_lesion_metadata(cfg: RunConfig, n_images: int = 70) -> pd.DataFrame:
+    """The metadata of the multi-lesion test set for ``cfg`` (generated once into the cache):
+    ``path``, ``label``, ``mask_path`` (both lesions), ``lesion1_mask_path``,
+    ``lesion2_mask_path`` and ``evidence_path``, at ``cfg.image_size`` with ``cfg.seed``.
+
+    Always synthetic, whatever ``cfg.dataset``: real images with two lesions and their masks
+    do not exist in HAM10000. See :func:`make_multi_lesion_set`.
+    """
+    return load_metadata(make_multi_lesion_set(multi_lesion_dir(cfg, n_images), n_images,
+                                               cfg.image_size, cfg.seed))
