@@ -424,7 +424,6 @@ def open_image(path: str | Path, mode: str = "RGB", draft: int | None = None) ->
                       f"{_damaged_hint(path)}") from err
 
 
-
 class LesionDataset(Dataset):
     """Images of a metadata frame: ``(image, label)``, or ``(image, label, mask)``.
 

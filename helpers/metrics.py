@@ -161,6 +161,8 @@ def class_probabilities(
     predicted class. Runs in eval mode without gradients; the model's train/eval flags are
     restored afterwards. Inputs are moved to the model's device and fed in ``batch_size`` chunks.
     """
+    checks.finite(x, "x", hint="A NaN or inf input gives no meaningful probability; find where "
+                  "it came from (a broken image, a division by zero in preprocessing).")
     idx = _class_indices(class_idx, x.shape[0])
     device = _model_device(model, x.device)
     out = []

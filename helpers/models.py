@@ -236,12 +236,12 @@ def _unreadable(path: Path, err: Exception) -> str:
     if head.startswith(_ZIP_MAGIC) and "Weights only load failed" in str(err):
         return (f"Refusing to load {path}: it holds pickled Python objects, not just weights and "
                 "plain metadata, and unpickling could run arbitrary code. Save checkpoints with "
-                "helpers.models.save_checkpoint.")
+                "helpers.models.save_checkpoint (an older version of it could store NumPy "
+                f"numbers this way). {_DELETE_IT}")
     what = "an empty file" if not head else (
         "a damaged or truncated checkpoint" if head.startswith(_ZIP_MAGIC)
         else "not a checkpoint (a git-lfs pointer? an HTML error page? an unfinished download?)")
     return f"{path} is {what}: torch.load says {type(err).__name__}: {str(err)[:200]}. {_DELETE_IT}"
-
 
 
 def checkpoint_path(cfg: RunConfig) -> Path:

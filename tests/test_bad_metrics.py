@@ -70,6 +70,14 @@ def test_class_probabilities_refuses_a_bad_class(class_idx, error, phrase) -> No
     assert phrase in str(info.value)
 
 
+@pytest.mark.parametrize("bad", [NAN, INF], ids=["nan", "inf"])
+def test_class_probabilities_refuses_a_non_finite_input(bad) -> None:
+    x = torch.randn(2, 2, 4, 4)
+    x[1, 0, 2, 2] = bad
+    with pytest.raises(ValueError, match="x holds NaN or inf .*index 1"):
+        M.class_probabilities(_classifier(), x, 0)
+
+
 def test_class_probabilities_takes_ints_and_tensors() -> None:
     x, model = torch.randn(2, 2, 4, 4), _classifier()
     a = M.class_probabilities(model, x, 3)
