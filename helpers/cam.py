@@ -12,16 +12,22 @@ to weigh the activations :math:`A^k` (``weights``), in a few lines under its for
 The map of class :math:`c` is :math:`L^c = \mathrm{ReLU}(\sum_k w_k^c A^k)` at the layer's
 resolution (or :math:`\mathrm{ReLU}(\sum_k W^c_k \odot A^k)` for the elementwise methods
 LayerCAM and HiResCAM); ``cam(x)`` then upsamples it bilinearly (``align_corners=False``) to the
-input's height and width and min-max normalises each image to [0, 1]; a constant map (e.g. all
-zero) becomes all zero. The result is a detached float tensor on the input's device.
+input's height and width and min-max normalises each image to [0, 1]; a map that is constant at
+the layer's resolution (all zero, or a single position, e.g. layer4 of a 32-px input), up to float
+rounding, becomes all zero. The result is a detached float tensor on the input's device.
+Refused with an error that says what to do: an input with NaN or inf, a non-float input, a model
+that returns anything but finite logits ``(B, num_classes)`` (a tuple, say), a ``class_idx``
+that is not an int (``3.7`` is not rounded).
 
 Contract kept by every call: the model runs in eval mode and its own train/eval flags are
 restored afterwards; hooks are removed before the call returns, also when it raises; gradients
 are taken with ``torch.autograd.grad`` with respect to the activations only, so no parameter gets
 a ``.grad`` and back-propagation stops at the target layer (the input needs no ``requires_grad``);
-a call inside ``torch.no_grad()`` works. The forward pass records no autograd graph below the
-layer, which saves time and memory. The activations are the layer's own output: the hook
-hands a copy downstream, so a later in-place op (``ReLU(inplace=True)``) cannot change them.
+a call inside ``torch.no_grad()`` or ``torch.inference_mode()`` works (autograd is switched
+back on for the call; the model must not have been made inside inference mode). The forward
+pass records no autograd graph below the layer, which saves time and memory. The activations
+are the layer's own output: the hook hands a copy downstream, so a later in-place op
+(``ReLU(inplace=True)``) cannot change them.
 
 For teaching, :meth:`BaseCAM.compute_raw` returns the layer-resolution map before upsampling and
 normalisation, and each call leaves ``last_activations``, ``last_gradients``, ``last_weights`` and
@@ -37,6 +43,8 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
+
+from . import checks
 
 __all__ = [
     "BaseCAM",
@@ -103,37 +111,32 @@ def resolve_class_idx(class_idx: ClassIdx, logits: Tensor) -> Tensor:
     batch, n_classes = logits.shape
     if class_idx is None:
         return logits.argmax(dim=1)
-    if isinstance(class_idx, bool):
-        raise ValueError(f"class_idx={class_idx!r}: give None, an int or one int per image")
-    usage = f"class_idx={class_idx!r}: give None, an int or one int per image"
-    try:
-        idx = torch.as_tensor(class_idx, device=logits.device)
-    except (TypeError, ValueError, RuntimeError) as err:
-        raise ValueError(usage) from err
-    if idx.is_floating_point() or idx.is_complex() or idx.dtype == torch.bool or idx.dim() > 1:
-        raise ValueError(usage)
-    if idx.dim() == 0:
-        idx = idx.expand(batch)
-    elif len(idx) != batch:
-        raise ValueError(
-            f"class_idx has {len(idx)} entries but the batch has {batch} images: "
-            "give one int for all images or exactly one per image"
-        )
-    bad = (idx < 0) | (idx >= n_classes)
-    if bad.any():
-        raise ValueError(
-            f"class_idx {idx[bad].tolist()} out of range: the model has {n_classes} classes, "
-            f"valid indices are 0..{n_classes - 1}"
-        )
-    return idx.long()
+    return checks.class_indices(class_idx, batch, n_classes, device=logits.device)
+
+
+#: a map whose span is at most this share of its largest magnitude counts as constant: float
+#: rounding (bilinear weights that sum to 1 only up to an ulp) must not be stretched to [0, 1]
+FLAT_RTOL = 1e-5
+
+
+def flat_maps(maps: Tensor) -> Tensor:
+    """``(B,)`` bool: which maps of a ``(B, ...)`` tensor are constant up to :data:`FLAT_RTOL`."""
+    flat = maps.flatten(1)
+    high, low = flat.max(dim=1).values, flat.min(dim=1).values
+    return (high - low) <= FLAT_RTOL * torch.maximum(high.abs(), low.abs())
 
 
 def normalize_maps(maps: Tensor) -> Tensor:
-    """Min-max normalise each map of a ``(B, H, W)`` tensor to [0, 1]; constant maps become 0."""
+    """Min-max normalise each map of a ``(B, H, W)`` tensor to [0, 1]; constant maps become 0.
+
+    Constant means up to float rounding (:func:`flat_maps`): an all-zero map stays zero, and a
+    map that rounding noise alone makes uneven becomes zero too, not noise stretched to [0, 1].
+    """
     flat = maps.flatten(1)
     low = flat.min(dim=1).values.view(-1, 1, 1)
     span = (flat.max(dim=1).values.view(-1, 1, 1) - low)
-    return torch.where(span > 0, (maps - low) / span.clamp_min(torch.finfo(maps.dtype).tiny), 0.0)
+    keep = (span > 0) & ~flat_maps(maps).view(-1, 1, 1)
+    return torch.where(keep, (maps - low) / span.clamp_min(torch.finfo(maps.dtype).tiny), 0.0)
 
 
 def _channel_minmax(maps: Tensor) -> tuple[Tensor, Tensor]:
@@ -141,6 +144,38 @@ def _channel_minmax(maps: Tensor) -> tuple[Tensor, Tensor]:
     flat = maps.flatten(2)
     low = flat.min(dim=2).values[..., None, None]
     return low, flat.max(dim=2).values[..., None, None] - low
+
+
+def _check_input(x: Any) -> Tensor:
+    """``x`` as a finite float batch ``(B, C, H, W)`` (an image ``(C, H, W)`` gains ``B = 1``)."""
+    if not isinstance(x, Tensor):
+        raise TypeError(f"expected the input as a torch.Tensor (B, C, H, W), got "
+                        f"{type(x).__name__}; eval_transform(size)(image)[None] makes one")
+    if not x.is_floating_point():
+        raise TypeError(f"expected a float input, got {x.dtype}: normalise the image first, e.g. "
+                        "with helpers.data.eval_transform")
+    x = x.unsqueeze(0) if x.dim() == 3 else x
+    checks.finite(x, "the input", hint=(
+        "A CAM of such an input would be meaningless: find where the NaN/inf came from "
+        "(a broken image, a division by zero in preprocessing)."))
+    return x
+
+
+def _check_logits(out: Any) -> Tensor:
+    """The model's output when it is finite logits ``(B, num_classes)``; else a clear error."""
+    if not isinstance(out, Tensor):
+        logits = getattr(out, "logits", None)
+        pick = "self.model(x).logits" if isinstance(logits, Tensor) else "self.model(x)[0]"
+        hint = f"wrap it in a small nn.Module whose forward returns `{pick}`"
+        raise TypeError(f"the model returned a {type(out).__name__}, but a CAM needs a tensor "
+                        f"of logits (B, num_classes); {hint}")
+    if out.dim() != 2:
+        raise ValueError(f"the model's output has shape {tuple(out.shape)}; a CAM needs logits "
+                         "(B, num_classes) from a classifier")
+    checks.finite(out, "the model's output (logits)", hint=(
+        "The input was finite, so the model itself produces NaN/inf: its weights are damaged "
+        "or training diverged; reload or retrain it."))
+    return out
 
 
 # --- the base class -----------------------------------------------------------------------------
@@ -182,15 +217,19 @@ class BaseCAM:
 
     def __call__(self, x: Tensor, class_idx: ClassIdx = None) -> Tensor:
         """Heatmaps ``(B, H, W)`` in [0, 1] at the input's size, on the input's device."""
-        x = x.unsqueeze(0) if x.dim() == 3 else x
-        raw = self.compute_raw(x, class_idx)
+        raw = self.compute_raw(x, class_idx)  # checks x
         up = F.interpolate(raw[:, None], size=x.shape[-2:], mode="bilinear", align_corners=False)
-        return normalize_maps(up[:, 0])
+        maps = normalize_maps(up[:, 0])
+        # constant at the layer's resolution (a 1x1 map too): zero, whatever upsampling made of it
+        return torch.where(flat_maps(raw).view(-1, 1, 1), 0.0, maps)
 
     def compute_raw(self, x: Tensor, class_idx: ClassIdx = None) -> Tensor:
         """:math:`\\mathrm{ReLU}(\\sum_k w_k A^k)` at the layer's resolution ``(B, h, w)``."""
+        x = _check_input(x)
         if x.dim() != 4:
             raise ValueError(f"expected an image batch (B, C, H, W), got shape {tuple(x.shape)}")
+        if torch.is_inference_mode_enabled() or x.is_inference():
+            return self._outside_inference_mode(x, class_idx)
         modes = [(m, m.training) for m in self.model.modules()]
         self.model.eval()
         try:
@@ -206,12 +245,28 @@ class BaseCAM:
                 w = self.weights(acts, grads, inputs=x, class_idx=cls)
                 weighted = w[..., None, None] * acts if w.dim() == 2 else w * acts
                 raw = F.relu(weighted.sum(dim=1)).float()
+            checks.finite(raw, "the map", hint=(
+                "The input and the logits were finite, so the layer's activations or gradients "
+                "overflowed; check the model's weights."))
         finally:
             for module, training in modes:
                 module.training = training
         self.last_activations, self.last_gradients = acts, grads
         self.last_weights, self.last_class_idx = w, cls
         return raw
+
+    def _outside_inference_mode(self, x: Tensor, class_idx: ClassIdx) -> Tensor:
+        """:meth:`compute_raw` for a call inside ``torch.inference_mode()`` (or on a tensor made
+        there): autograd is switched back on for this call and ``x`` copied out of it."""
+        inference_params = [n for n, p in self.model.named_parameters() if p.is_inference()]
+        if inference_params and self.uses_gradients:
+            raise RuntimeError(
+                f"{type(self).__name__} needs gradients, but the model's parameters (e.g. "
+                f"{inference_params[0]}) were made inside torch.inference_mode(), which records "
+                "no gradients for them. Build or load the model outside inference_mode (use "
+                "torch.no_grad() where you want to save memory).")
+        with torch.inference_mode(False):
+            return self.compute_raw(x.clone(), class_idx)
 
     def _forward(self, x: Tensor) -> tuple[Tensor, Tensor]:
         """Logits and the layer's output, hooked for this forward pass only."""
@@ -233,6 +288,7 @@ class BaseCAM:
                 logits = self.model(x)
         finally:
             handle.remove()
+        logits = _check_logits(logits)
         if not captured:
             raise RuntimeError("the target layer was not used in the model's forward pass")
         if captured[-1].dim() != 4:

@@ -22,11 +22,18 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import checks
+
 PROFILES = ("smoke", "demo", "full")
 DATASETS = ("demo", "ham10000", "dermamnist")
+#: the architectures helpers.models can build (names only: config imports no torch models)
+ARCHS = ("resnet18", "resnet34", "resnet50")
+#: below this many pixels a ResNet's layer4 (1/32 of the input) has a single position
+MIN_IMAGE_SIZE = 32
 
 # What differs between profiles; everything else is shared (see RunConfig's defaults).
 _PROFILE_SETTINGS: dict[str, dict[str, object]] = {
@@ -133,7 +140,10 @@ def load_config(**overrides: object) -> RunConfig:
     """The config for this run: profile defaults, then environment, then ``overrides``.
 
     Profile: ``overrides['profile']``, else ``TUTORIAL_PROFILE``, else ``full`` when real data
-    is found (``HAM10000_DIR`` or ``data/HAM10000``) and ``demo`` otherwise.
+    is found (``HAM10000_DIR`` or ``data/HAM10000``) and ``demo`` otherwise. Every setting is
+    checked here (``arch`` in :data:`ARCHS`, ``image_size >= 32``, positive ``epochs``,
+    ``batch_size`` and ``lr``, a device this machine has, ...): a wrong one raises an error that
+    names it, instead of failing later far from the cause.
 
     >>> load_config(profile="smoke").epochs
     1
@@ -144,11 +154,13 @@ def load_config(**overrides: object) -> RunConfig:
             f"Unknown setting(s) {unknown}. Valid settings: {', '.join(_field_names())}."
         )
     real = find_real_data()
-    profile = str(overrides.get("profile") or os.environ.get("TUTORIAL_PROFILE")
-                  or ("full" if real is not None else "demo"))
+    given = overrides.pop("profile", None)  # None: as if not given
+    profile = given if given is not None else (
+        os.environ.get("TUTORIAL_PROFILE") or ("full" if real is not None else "demo"))
     if profile not in PROFILES:
-        raise ValueError(f"Unknown profile {profile!r}. Valid profiles: {', '.join(PROFILES)}.")
-    settings: dict[str, object] = {"profile": profile, **_PROFILE_SETTINGS[profile]}
+        raise ValueError(f"Unknown profile {profile!r}. Valid profiles: {', '.join(PROFILES)}"
+                         " (or leave it out: the profile then follows the data found).")
+    settings: dict[str, object] = {"profile": str(profile), **_PROFILE_SETTINGS[str(profile)]}
     if profile == "full":
         settings["data_dir"] = real
     settings["device"] = default_device()
@@ -161,4 +173,49 @@ def load_config(**overrides: object) -> RunConfig:
     for key in ("data_dir", "cache_dir", "output_dir"):
         if settings.get(key) is not None:
             settings[key] = Path(settings[key]).expanduser()  # type: ignore[arg-type]
-    return RunConfig(**settings)  # type: ignore[arg-type]
+    cfg = RunConfig(**settings)  # type: ignore[arg-type]
+    _check_settings(cfg)
+    return cfg
+
+
+_DEVICE = re.compile(r"cpu|mps|cuda(:\d+)?")
+
+
+def check_device(device: object) -> str:
+    """``device`` when it names a device this machine has: cpu, cuda, cuda:N or mps."""
+    if not isinstance(device, str) or not _DEVICE.fullmatch(device):
+        raise ValueError(f"device={device!r}: expected 'cpu', 'cuda', 'cuda:N' or 'mps' "
+                         "(leave it out to use the GPU when there is one).")
+    if device == "cpu":
+        return device
+    import torch  # lazily: only for a GPU request
+
+    if device.startswith("cuda"):
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        number = int(device.partition(":")[2] or 0)
+        if number >= count:
+            raise ValueError(
+                f"device={device!r}, but this machine has {count} CUDA GPU(s). Use device='cpu'"
+                " (or leave it out); on Colab pick a GPU under Runtime > Change runtime type.")
+    elif not torch.backends.mps.is_available():
+        raise ValueError(f"device={device!r}, but MPS (Apple GPU) is not available here; "
+                         "use device='cpu'.")
+    return device
+
+
+def _check_settings(cfg: RunConfig) -> None:
+    """Refuse settings that would fail later, far from here; name the setting and the fix."""
+    checks.one_of(cfg.arch, "arch", ARCHS)
+    checks.integer(cfg.image_size, "image_size", minimum=MIN_IMAGE_SIZE,
+                   hint=f"A ResNet's layer4 has 1/32 of the input's size; {MIN_IMAGE_SIZE} px "
+                        "gives a 1x1 map, 224 px (the full profile) a 7x7 one.")
+    checks.integer(cfg.epochs, "epochs")
+    checks.integer(cfg.batch_size, "batch_size")
+    checks.integer(cfg.n_demo_images, "n_demo_images", minimum=0)
+    checks.integer(cfg.num_workers, "num_workers", minimum=0,
+                   hint="0 loads images in the main process.")
+    checks.integer(cfg.seed, "seed", minimum=0)
+    checks.positive_number(cfg.lr, "lr", hint="Typical: 1e-3 (fine-tuning) to 3e-3.")
+    if not isinstance(cfg.pretrained, bool):
+        raise TypeError(f"pretrained={cfg.pretrained!r}: expected True or False.")
+    check_device(cfg.device)

@@ -8,11 +8,13 @@ everything that needs only the table works offline. The images come from Harvard
 
 from __future__ import annotations
 
+import glob
 import hashlib
 import json
 import os
 import shutil
 import tempfile
+import uuid
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from importlib import resources
@@ -22,10 +24,12 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 import torch
-from PIL import Image
+from PIL import Image, UnidentifiedImageError
 from torch.utils.data import DataLoader, Dataset
 from torchvision import transforms as T
 from tqdm.auto import tqdm
+
+from . import checks
 
 if TYPE_CHECKING:  # pragma: no cover
     from .config import RunConfig
@@ -101,6 +105,18 @@ def _check_schema(meta: pd.DataFrame, source: Path) -> None:
     )
     if unknown:
         raise ValueError(f"{source}: unknown dx value(s) {unknown}; expected one of {CLASSES}.")
+    _refuse_duplicate_images(meta, source)
+
+
+def _refuse_duplicate_images(meta: pd.DataFrame, source: object) -> None:
+    """One row per image: a repeated ``image_id`` would count an image twice, maybe in two
+    splits (under two lesion ids)."""
+    repeated = meta.loc[meta["image_id"].duplicated(), "image_id"].unique()
+    if len(repeated):
+        raise ValueError(
+            f"{source}: image_id(s) listed more than once: {_list_some(repeated)}. Each image "
+            "must have one row; drop the repeats, e.g. df.drop_duplicates('image_id')."
+        )
 
 
 def _image_index(root: Path) -> tuple[dict[str, Path], list[Path]]:
@@ -144,12 +160,13 @@ def load_metadata(root: str | Path) -> pd.DataFrame:
     Rows keep the CSV's order and extra columns (a demo set with an artefact has ``artefact``,
     0/1, and gains ``artefact_mask_path``); a missing age stays NaN. Generated sets also gain
     ``evidence_path`` (:mod:`helpers.demo`'s evidence masks) and, for the multi-lesion set,
-    ``lesion1_mask_path`` and ``lesion2_mask_path``. Raises FileNotFoundError
-    naming what is missing (folder, CSV or image files) and ValueError for a wrong schema.
+    ``lesion1_mask_path`` and ``lesion2_mask_path``. Raises FileNotFoundError naming what is
+    missing (folder, CSV or image files), NotADirectoryError for a file given as ``root``, and
+    ValueError for a wrong schema or an ``image_id`` listed twice.
     """
-    root = Path(root).expanduser()
-    if not root.is_dir():
-        raise FileNotFoundError(f"Data folder {root} does not exist. {HOW_TO_GET}")
+    root = checks.folder(root, "Data folder", hint=(
+        "Give the folder that holds HAM10000_metadata.csv (unzip an archive first). "
+        + HOW_TO_GET))
     csv = _find_metadata_csv(root)
     meta = pd.read_csv(csv)
     _check_schema(meta, csv)
@@ -177,17 +194,40 @@ def load_metadata(root: str | Path) -> pd.DataFrame:
 
 
 def _check_splits(splits: dict[str, pd.DataFrame]) -> None:
-    """Raise if a lesion is in two splits or a class is missing from a split."""
+    """Raise if a lesion or an image is in two splits or a class is missing from a split."""
     names = list(splits)
     for i, a in enumerate(names):
         for b in names[i + 1 :]:
-            shared = sorted(set(splits[a]["lesion_id"]) & set(splits[b]["lesion_id"]))
-            if shared:
-                raise ValueError(f"Lesions in both {a} and {b}: {_list_some(shared)}")
+            for column, what in (("lesion_id", "Lesions"), ("image_id", "Images")):
+                if column not in splits[a] or column not in splits[b]:
+                    continue
+                shared = sorted(set(splits[a][column]) & set(splits[b][column]))
+                if shared:
+                    raise ValueError(f"{what} in both {a} and {b}: {_list_some(shared)}")
     for name, part in splits.items():
         absent = [c for c in CLASSES if c not in set(part["dx"])]
         if absent:
             raise ValueError(f"Split {name!r} has no image of class(es) {absent}.")
+
+
+def _check_split_request(df: pd.DataFrame, val: float, test: float,
+                         columns: tuple[str, ...]) -> None:
+    """The checks both splits share: a table with ``columns``, one row per image, and shares
+    that leave images to train on."""
+    if not isinstance(df, pd.DataFrame):
+        raise TypeError(f"df: expected the metadata DataFrame (load_metadata(root)), got "
+                        f"{type(df).__name__}.")
+    missing = [c for c in columns if c not in df.columns]
+    if missing:
+        raise ValueError(f"df lacks column(s) {missing}; give the table load_metadata returns.")
+    if "image_id" in df.columns:
+        _refuse_duplicate_images(df, "df")
+    val, test = checks.share(val, "val"), checks.share(test, "test")
+    if val + test >= 1:
+        raise ValueError(
+            f"val={val} + test={test} leaves no images to train on; keep val + test below 1 "
+            "(the usual: val=0.15, test=0.15)."
+        )
 
 
 def lesion_split(
@@ -196,8 +236,10 @@ def lesion_split(
     """Split by lesion: no ``lesion_id`` in two splits, stratified by ``dx``, every class in each.
 
     Within each class the lesions are shuffled (seeded) and dealt to test, then val, until each
-    holds its share of the class's images; the rest go to train. Needs >= 3 lesions per class.
+    holds its share of the class's images; the rest go to train. Needs >= 3 lesions per class,
+    shares ``val`` and ``test`` in (0, 1) that leave a training share, and one row per image.
     """
+    _check_split_request(df, val, test, ("lesion_id", "dx"))
     rng = np.random.default_rng(seed)
     lesion_dx = df.groupby("lesion_id")["dx"].first()
     sizes = df.groupby("lesion_id").size()
@@ -232,6 +274,7 @@ def random_image_split(
 
     Images of one lesion can land in train and test: see :func:`shared_lesion_count`.
     """
+    _check_split_request(df, val, test, ("dx",))
     rng = np.random.default_rng(seed)
     parts: dict[str, list[int]] = {"train": [], "val": [], "test": []}
     for dx in CLASSES:
@@ -258,10 +301,29 @@ def _has_marker(root: Path, name: str, marker: dict[str, object],
     path = root / name
     if not path.is_file():
         return False
-    found = json.loads(path.read_text())
+    try:
+        found = json.loads(path.read_text())
+    except (ValueError, UnicodeDecodeError) as err:
+        raise ValueError(f"{path} is damaged ({err}): delete the folder {root}, and the next "
+                         "run writes it again.") from err
     if found != marker:
         raise FileExistsError(mismatch(found))
     return True
+
+
+def write_file_atomically(path: Path, write: Callable[[Path], None]) -> Path:
+    """Run ``write(tmp)`` on a temporary file beside ``path``, then rename it to ``path``.
+
+    Readers see the old file or the new one, never half of one; on any error (an interrupt
+    too) the temporary file is removed and ``path`` is left as it was.
+    """
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path
 
 
 def write_folder_atomically(root: Path, write: Callable[[Path], None],
@@ -345,6 +407,36 @@ def mask_transform(size: int) -> Callable[[Image.Image], torch.Tensor]:
 # --------------------------------------------------------------------------- datasets
 
 
+def _damaged_hint(path: Path) -> str:
+    """What to do about an unreadable file: delete the cached demo set holding it, or fetch
+    the data again."""
+    for parent in path.parents:
+        if (parent / _DEMO_MARKER).is_file():
+            return (f"It belongs to the cached demo set {parent}: delete that folder, and the "
+                    "next run writes it again.")
+    return ("Download or extract the data again (an interrupted copy leaves such files), or "
+            "remove the image's row from the metadata.")
+
+
+def open_image(path: str | Path, mode: str = "RGB", draft: int | None = None) -> Image.Image:
+    """The image at ``path`` decoded and converted to ``mode``; a missing, truncated or damaged
+    file raises OSError naming the file and what to do (PIL's message alone names neither).
+
+    ``draft``: a JPEG may be decoded at a reduced scale whose short side is still >= ``draft``.
+    """
+    path = Path(path)
+    try:
+        with Image.open(path) as img:
+            if draft:
+                img.draft(mode, (draft, draft))
+            return img.convert(mode)
+    except FileNotFoundError as err:
+        raise FileNotFoundError(f"Image file {path} is missing. {_damaged_hint(path)}") from err
+    except (OSError, UnidentifiedImageError, SyntaxError) as err:
+        raise OSError(f"Cannot read image {path} ({err}): the file is damaged or incomplete. "
+                      f"{_damaged_hint(path)}") from err
+
+
 class LesionDataset(Dataset):
     """Images of a metadata frame: ``(image, label)``, or ``(image, label, mask)``.
 
@@ -365,16 +457,14 @@ class LesionDataset(Dataset):
         return len(self.df)
 
     def load_image(self, i: int) -> Image.Image:
-        """The ``i``-th image as an RGB PIL image, untransformed."""
-        with Image.open(self.df.at[i, "path"]) as img:
-            return img.convert("RGB")
+        """The ``i``-th image as an RGB PIL image, untransformed (see :func:`open_image`)."""
+        return open_image(self.df.at[i, "path"])
 
     def load_mask(self, i: int) -> Image.Image:
         """The ``i``-th lesion mask (mode L, 255 = lesion); all zeros when there is none."""
         path = self.df.at[i, "mask_path"] if "mask_path" in self.df else None
         if isinstance(path, str) and path:
-            with Image.open(path) as mask:
-                return mask.convert("L")
+            return open_image(path, "L")
         with Image.open(self.df.at[i, "path"]) as img:
             return Image.new("L", img.size, 0)
 
@@ -418,29 +508,42 @@ def make_loaders(splits: dict[str, pd.DataFrame], cfg: RunConfig,
 
 
 def _resize_one(src: str, dst: Path, size: int) -> None:
-    with Image.open(src) as img:
-        img.draft("RGB", (size, size))  # JPEG: decode at a reduced scale when possible
-        img = img.convert("RGB")
-        scale = size / min(img.size)
-        if scale < 1:
-            img = img.resize((round(img.width * scale), round(img.height * scale)),
-                             Image.Resampling.BICUBIC, reducing_gap=2.0)
-        tmp = dst.with_name(f".{dst.name}.{os.getpid()}.tmp")
-        img.save(tmp, format="JPEG", quality=95)
-        os.replace(tmp, dst)
+    img = open_image(src, draft=size)
+    scale = size / min(img.size)
+    if scale < 1:
+        img = img.resize((round(img.width * scale), round(img.height * scale)),
+                         Image.Resampling.BICUBIC, reducing_gap=2.0)
+    write_file_atomically(dst, lambda tmp: img.save(tmp, format="JPEG", quality=95))
+    for stale in dst.parent.glob(f"{glob.escape(dst.stem[:-9])}-{'?' * 8}.jpg"):
+        if stale != dst:  # an older version of this image, resized before its source changed
+            stale.unlink(missing_ok=True)
+
+
+def _source_stamp(path: str) -> str:
+    """8 hex digits that change when the file at ``path`` changes (size or modification time)."""
+    try:
+        info = os.stat(path)
+    except FileNotFoundError as err:
+        raise FileNotFoundError(f"Image file {path} is missing. {_damaged_hint(Path(path))}"
+                                ) from err
+    return hashlib.sha1(f"{info.st_size}-{info.st_mtime_ns}".encode()).hexdigest()[:8]
 
 
 def cache_resized(df: pd.DataFrame, size: int, cache_dir: str | Path) -> pd.DataFrame:
     """Resize every image once (short side ``size``, JPEG q95) into the cache; new ``path``s.
 
     Files already cached are skipped. The cache folder is keyed by the images' common folder,
-    so two datasets with the same image ids (real and demo) never mix.
+    so two datasets with the same image ids (real and demo) never mix, and each cached file by
+    its source's size and modification time (``<image_id>-<stamp>.jpg``), so an image that
+    changed is resized again (its old version is removed).
     """
+    size = checks.integer(size, "size")
     sources = df["path"].astype(str).tolist()
     key = hashlib.sha1(os.path.commonpath(sources).encode()).hexdigest()[:10]
     folder = Path(cache_dir).expanduser() / f"resized-{size}-{key}"
     folder.mkdir(parents=True, exist_ok=True)
-    targets = [folder / f"{image_id}.jpg" for image_id in df["image_id"]]
+    targets = [folder / f"{image_id}-{_source_stamp(src)}.jpg"
+               for image_id, src in zip(df["image_id"], sources, strict=True)]
     todo = [(s, t) for s, t in zip(sources, targets, strict=True) if not t.is_file()]
     if todo:
         with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:

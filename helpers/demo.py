@@ -836,7 +836,18 @@ def prepare_artefact_metadata(cfg: RunConfig, spec: ArtefactSpec,
     root = make_demo_dataset(artefact_dataset_dir(cfg, spec, part), cfg.n_demo_images,
                              cfg.image_size, cfg.seed, artefact=spec, lesion_ids=lesion_ids,
                              base=clean)
-    return load_metadata(root)
+    return _load_demo(root)
+
+
+def _load_demo(root: Path) -> pd.DataFrame:
+    """:func:`load_metadata` of a cached demo set; if it is damaged (a file missing or wrong),
+    the error says to delete the folder, not where to download HAM10000."""
+    try:
+        return load_metadata(root)
+    except (FileNotFoundError, ValueError) as err:
+        reason = str(err).replace(HOW_TO_GET, "").strip()
+        raise type(err)(f"The cached demo set {root} is damaged ({reason}). Delete that folder: "
+                        "the next run writes it again.") from err
 
 
 def prepare_metadata(cfg: RunConfig) -> pd.DataFrame:
@@ -847,7 +858,7 @@ def prepare_metadata(cfg: RunConfig) -> pd.DataFrame:
     if cfg.dataset == "demo":
         root = make_demo_dataset(demo_dataset_dir(cfg), cfg.n_demo_images, cfg.image_size,
                                  cfg.seed)
-        return load_metadata(root)
+        return _load_demo(root)
     if cfg.dataset == "ham10000":
         if cfg.data_dir is None:
             raise FileNotFoundError(

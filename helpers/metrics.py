@@ -4,7 +4,10 @@ Tensors in, floats out. Maps are ``(B, H, W)`` float tensors (what ``helpers.cam
 one map per image, non-negative, at the input's size); images are ``(B, C, H, W)``; masks are
 ``(B, H, W)`` with lesion pixels ``> 0`` (bool, ``{0, 1}`` or ``{0, 255}`` all work).
 Functions named for a quantity *per image* return a ``(B,)`` tensor on the CPU; the summary
-metrics (the numbers that go into a table) return a Python ``float``.
+metrics (the numbers that go into a table) return a Python ``float``. Inputs are checked where
+they enter (:mod:`helpers.checks`): maps must be finite, probabilities one per image in [0, 1]
+(not logits, not a ``(B, classes)`` matrix), class indices ints; anything else is an error that
+says so, never a plausible number.
 
 Four families, each with its paper:
 
@@ -33,6 +36,7 @@ from __future__ import annotations
 import copy
 import itertools
 import math
+import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Literal
@@ -41,6 +45,8 @@ import pandas as pd
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
+
+from . import checks
 
 ClassIndex = int | Sequence[int] | Tensor | None
 
@@ -108,20 +114,23 @@ def _class_indices(class_idx: ClassIndex, batch: int) -> Tensor | None:
     """``class_idx`` as a ``(B,)`` long tensor, or None for "the predicted class"."""
     if class_idx is None:
         return None
-    idx = torch.as_tensor(class_idx, dtype=torch.long).flatten().cpu()
-    if idx.numel() == 1:
-        idx = idx.expand(batch)
-    if idx.numel() != batch:
-        raise ValueError(f"class_idx has {idx.numel()} entries for {batch} images")
-    return idx
+    if isinstance(class_idx, Tensor) and class_idx.dim() == 1 and len(class_idx) == 1:
+        class_idx = class_idx[0]  # one class for all images, as a 1-element tensor
+    return checks.class_indices(class_idx, batch).cpu()
 
 
 def _check_maps(heatmaps: Tensor, name: str = "heatmaps") -> Tensor:
+    """``(B, H, W)`` (a single ``(H, W)`` map gains ``B = 1``), finite: a NaN map is refused,
+    never scored as a miss or as zero."""
+    if not isinstance(heatmaps, Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor (B, H, W), got {type(heatmaps).__name__}")
     if heatmaps.dim() == 2:
         heatmaps = heatmaps.unsqueeze(0)
     if heatmaps.dim() != 3:
         raise ValueError(f"{name} must be (B, H, W), got shape {tuple(heatmaps.shape)}")
-    return heatmaps
+    return checks.finite(heatmaps, name, hint=(
+        "Maps from helpers.cam are finite for a finite input; recompute them, or drop those "
+        "images."))
 
 
 def _check_pair(map_a: Tensor, map_b: Tensor) -> tuple[Tensor, Tensor]:
@@ -165,12 +174,16 @@ def class_probabilities(
     predicted class. Runs in eval mode without gradients; the model's train/eval flags are
     restored afterwards. Inputs are moved to the model's device and fed in ``batch_size`` chunks.
     """
+    checks.finite(x, "x", hint="A NaN or inf input gives no meaningful probability; find where "
+                  "it came from (a broken image, a division by zero in preprocessing).")
     idx = _class_indices(class_idx, x.shape[0])
     device = _model_device(model, x.device)
     out = []
     with _eval_mode(model):
         for start in range(0, x.shape[0], batch_size):
             probs = model(x[start : start + batch_size].to(device)).softmax(dim=1).float().cpu()
+            if idx is not None and start == 0:
+                checks.class_indices(idx, len(idx), probs.shape[1])  # in range for this model
             if idx is None:
                 out.append(probs.max(dim=1).values)
             else:
@@ -185,11 +198,18 @@ def relative_drop(p_orig: Tensor, p_expl: Tensor) -> Tensor:
     :math:`Y` is the class probability on the image, :math:`O` on its explanation map. Negative
     values mean the explanation map *raised* the confidence. Y is floored at 1e-12.
     """
-    y = torch.as_tensor(p_orig, dtype=torch.float64).flatten().cpu()
-    o = torch.as_tensor(p_expl, dtype=torch.float64).flatten().cpu()
-    if y.shape != o.shape:
-        raise ValueError(f"{y.numel()} original vs {o.numel()} explanation probabilities")
+    y, o = _probability_pair(p_orig, p_expl)
     return (y - o) / y.clamp_min(1e-12)
+
+
+def _probability_pair(p_orig: Tensor, p_expl: Tensor) -> tuple[Tensor, Tensor]:
+    """Both as 1-D float64 CPU tensors of probabilities in [0, 1], one per image, same length."""
+    y = checks.probabilities(p_orig, "p_orig")
+    o = checks.probabilities(p_expl, "p_expl")
+    if y.shape != o.shape:
+        raise ValueError(f"{y.numel()} original vs {o.numel()} explanation probabilities: give "
+                         "one of each per image, for the same images")
+    return y, o
 
 
 def average_drop(p_orig: Tensor, p_expl: Tensor) -> float:
@@ -208,10 +228,7 @@ def increase_in_confidence(p_orig: Tensor, p_expl: Tensor) -> float:
 
     Strictly greater: an unchanged probability is not an increase.
     """
-    y = torch.as_tensor(p_orig, dtype=torch.float64).flatten().cpu()
-    o = torch.as_tensor(p_expl, dtype=torch.float64).flatten().cpu()
-    if y.shape != o.shape:
-        raise ValueError(f"{y.numel()} original vs {o.numel()} explanation probabilities")
+    y, o = _probability_pair(p_orig, p_expl)
     return 100.0 * (o > y).double().mean().item()
 
 
@@ -412,9 +429,30 @@ def pointing_hits(heatmaps: Tensor, masks: Tensor, tolerance: int = 0) -> Tensor
     return (hit & (flat.amax(dim=1) > 0)).cpu()
 
 
+def _nonempty(masks: Tensor) -> Tensor:
+    """``(B,)`` bool on the CPU: which images have a lesion (a mask with a pixel > 0)."""
+    return _check_maps(torch.as_tensor(masks), "masks").flatten(1).gt(0).any(dim=1).cpu()
+
+
+def _with_mask(masks: Tensor, game: str) -> Tensor | None:
+    """``(B,)`` bool: the images whose mask is not empty; None (and a warning) when none is."""
+    found = _nonempty(masks)
+    if not found.any():
+        warnings.warn(f"{game}: no image has a non-empty mask, so nothing can be scored; "
+                      "returning NaN.", RuntimeWarning, stacklevel=3)
+        return None
+    return found
+
+
 def pointing_game(heatmaps: Tensor, masks: Tensor, tolerance: int = 0) -> float:
-    """Pointing-game accuracy: the share of images with :func:`pointing_hits`, in [0, 1]."""
-    return pointing_hits(heatmaps, masks, tolerance).double().mean().item()
+    """Pointing-game accuracy: the share of images with :func:`pointing_hits`, in [0, 1].
+
+    Only images with a lesion (a non-empty mask) count, as in :func:`method_table`: an image
+    without one cannot be pointed at. NaN (with a RuntimeWarning) when no image has a mask.
+    """
+    hits = pointing_hits(heatmaps, masks, tolerance)
+    found = _with_mask(masks, "pointing_game")
+    return math.nan if found is None else hits[found].double().mean().item()
 
 
 def energy_share(heatmaps: Tensor, masks: Tensor) -> Tensor:
@@ -424,8 +462,9 @@ def energy_share(heatmaps: Tensor, masks: Tensor) -> Tensor:
               {\sum_{(i,j)} L^c_{ij}}
 
     (Wang et al. 2020, Score-CAM, energy-based pointing game; there the mask is a bounding
-    box, here the lesion segmentation). An all-zero map has no energy and scores 0. Maps are
-    expected non-negative, as CAMs are after their ReLU.
+    box, here the lesion segmentation). An all-zero map has no energy and scores 0, and so does
+    any map on an image whose mask is empty (:func:`energy_pointing_game` leaves those out).
+    Maps are expected non-negative, as CAMs are after their ReLU.
     """
     heatmaps = _check_maps(heatmaps).detach().double()
     inside = _binary_masks(masks, heatmaps)
@@ -435,8 +474,14 @@ def energy_share(heatmaps: Tensor, masks: Tensor) -> Tensor:
 
 
 def energy_pointing_game(heatmaps: Tensor, masks: Tensor) -> float:
-    """Energy-based pointing game: the mean of :func:`energy_share` over images, in [0, 1]."""
-    return energy_share(heatmaps, masks).mean().item()
+    """Energy-based pointing game: the mean of :func:`energy_share` over images, in [0, 1].
+
+    Only images with a non-empty mask count (as in :func:`pointing_game`); NaN (with a
+    RuntimeWarning) when no image has one.
+    """
+    shares = energy_share(heatmaps, masks)
+    found = _with_mask(masks, "energy_pointing_game")
+    return math.nan if found is None else shares[found].mean().item()
 
 
 # ----------------------------------------------------------------------------------------------
@@ -637,7 +682,7 @@ def method_table(
     }
     with_mask = None
     if masks is not None:
-        with_mask = _check_maps(masks, "masks").flatten(1).gt(0).any(dim=1).cpu()
+        with_mask = _nonempty(masks)
     rows = {}
     for name, maps in maps_by_method.items():
         row = {

@@ -9,10 +9,13 @@ profile: it reuses the checkpoint notebook 02 saved, or trains one on the spot.
 
 from __future__ import annotations
 
+import datetime as dt
+import hashlib
+import io
+import json
 import os
 import pickle
 import time
-import uuid
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -23,9 +26,18 @@ import torch
 import torchvision
 from torch import nn
 
+from . import config
 from .config import RunConfig, load_config, project_root
-from .data import CLASSES, IMAGENET_MEAN, IMAGENET_STD, lesion_split, make_loaders
-from .demo import prepare_metadata
+from .data import (
+    CLASSES,
+    IMAGENET_MEAN,
+    IMAGENET_STD,
+    _find_metadata_csv,
+    lesion_split,
+    make_loaders,
+    write_file_atomically,
+)
+from .demo import _demo_marker, demo_dataset_dir, prepare_metadata
 from .train import evaluate, fit, predict, seed_everything
 
 # torchvision's weights API: the ImageNet weights each architecture uses when pretrained.
@@ -34,13 +46,19 @@ WEIGHTS = {
     "resnet34": "ResNet34_Weights.IMAGENET1K_V1",
     "resnet50": "ResNet50_Weights.IMAGENET1K_V2",
 }
-ARCHS = tuple(WEIGHTS)
+ARCHS = config.ARCHS  # the names load_config accepts; WEIGHTS has one entry for each
 
-# What a checkpoint must agree on with the config to be reused by load_or_train.
+# What a checkpoint must agree on with the config to be reused by load_or_train: these
+# settings, and the identity of the data (DATA_KEY: source, folder, fingerprint).
 CONFIG_KEYS = (
     "profile", "dataset", "arch", "pretrained", "image_size", "n_demo_images", "epochs",
     "batch_size", "lr", "seed",
 )
+DATA_KEY = "data"
+
+# The first bytes of the files torch.load may meet: torch.save's zip archive, a git-lfs pointer.
+_ZIP_MAGIC = b"PK\x03\x04"
+_LFS_POINTER = b"version https://git-lfs"
 
 
 class PretrainedWeightsUnavailable(RuntimeError):
@@ -75,24 +93,66 @@ def build_model(arch: str = "resnet50", num_classes: int = len(CLASSES),
     return model
 
 
-def _plain(value: Any) -> Any:
-    """``value`` as plain Python types (what ``torch.load(weights_only=True)`` accepts)."""
-    if value is None or isinstance(value, (bool, int, float, str)):
+def _plain(value: Any, where: str = "meta") -> Any:
+    """``value`` as plain Python types (what ``torch.load(weights_only=True)`` accepts).
+
+    Recursive: NumPy and pandas scalars become ``bool``/``int``/``float``/``str`` (also the
+    subclasses ``np.float64`` and ``np.str_``), arrays, tensors and tuples lists, Series and
+    DataFrames dicts of columns (the index a column), times ISO strings, durations seconds,
+    ``Path`` a string, ``NaT``/``NA`` None. Anything else raises TypeError naming ``where``.
+    """
+    if value is None or type(value) in (bool, int, float, str):
         return value
-    if isinstance(value, np.generic):
-        return value.item()
+    if value is pd.NaT or value is pd.NA:
+        return None
+    if isinstance(value, np.datetime64):
+        return None if np.isnat(value) else str(np.datetime_as_string(value))
+    if isinstance(value, np.timedelta64):
+        return None if np.isnat(value) else float(value / np.timedelta64(1, "s"))
+    if isinstance(value, (dt.datetime, dt.date, dt.time)):  # pd.Timestamp is a datetime
+        return value.isoformat()
+    if isinstance(value, dt.timedelta):  # pd.Timedelta too
+        return value.total_seconds()
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, np.generic):  # np.float64, np.int64, np.str_, ...
+        return _plain(value.item(), where)
+    for kind in (int, float, str):  # subclasses (IntEnum, ...) as the plain type
+        if isinstance(value, kind):
+            return kind(value)
     if isinstance(value, np.ndarray):
-        return value.tolist()
+        if value.ndim == 0:
+            return _plain(value[()], where)
+        if value.dtype.kind in "mMO":  # times and objects: element by element
+            return [_plain(v, where) for v in value]
+        return _plain(value.tolist(), where)
+    if isinstance(value, torch.Tensor):
+        return _plain(value.detach().cpu().tolist(), where)
     if isinstance(value, Path):
         return str(value)
-    if isinstance(value, pd.DataFrame):
-        return _plain(value.reset_index().to_dict(orient="list"))  # the index becomes a column
+    if isinstance(value, pd.Series):
+        value = value.to_frame()
+    if isinstance(value, pd.DataFrame):  # the index becomes a column
+        return _plain(value.reset_index().to_dict(orient="list"), where)
     if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    raise TypeError(f"Cannot store {type(value).__name__} in checkpoint metadata; "
+        return {str(k): _plain(v, f"{where}[{k!r}]") for k, v in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        items = sorted(value, key=repr) if isinstance(value, (set, frozenset)) else value
+        return [_plain(v, f"{where}[{i}]") for i, v in enumerate(items)]
+    raise TypeError(f"Cannot store {type(value).__name__} in checkpoint metadata ({where}); "
                     "use numbers, strings, lists, dicts, arrays or DataFrames.")
+
+
+def _check_loadable(meta: dict[str, Any]) -> None:
+    """Refuse ``meta`` unless ``torch.load(weights_only=True)`` reads it back (before writing)."""
+    buffer = io.BytesIO()
+    torch.save(meta, buffer)
+    buffer.seek(0)
+    try:
+        torch.load(buffer, weights_only=True)
+    except pickle.UnpicklingError as err:
+        raise TypeError(f"Checkpoint metadata would not load back ({err}); the file was not "
+                        "written. Store numbers, strings, lists and dicts.") from err
 
 
 def save_checkpoint(model: nn.Module, path: str | Path, **meta: Any) -> dict[str, Any]:
@@ -108,16 +168,11 @@ def save_checkpoint(model: nn.Module, path: str | Path, **meta: Any) -> dict[str
     meta.setdefault("classes", CLASSES)
     meta.setdefault("normalization", {"mean": IMAGENET_MEAN, "std": IMAGENET_STD})
     meta = _plain(meta)
+    _check_loadable(meta)  # never replace a good checkpoint with one load_checkpoint refuses
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
-    try:
-        torch.save({"state_dict": state, "meta": meta}, tmp)
-        os.replace(tmp, path)  # atomic: readers see the old file or the new one, never half
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    write_file_atomically(path, lambda tmp: torch.save({"state_dict": state, "meta": meta}, tmp))
     return meta
 
 
@@ -125,9 +180,10 @@ def load_checkpoint(path: str | Path, arch: str | None = None,
                     map_location: str = "cpu") -> tuple[nn.Module, dict[str, Any]]:
     """The model and metadata saved by :func:`save_checkpoint`, in ``eval`` mode.
 
-    Raises ``FileNotFoundError`` for a missing file and ``ValueError`` for a file that holds
-    pickled Python objects (refused: loading them could run code), for a checkpoint of another
-    class list, or of another ``arch`` than the one asked for.
+    Raises ``FileNotFoundError`` for a missing file and ``ValueError`` for a file that is no
+    checkpoint (a git-lfs pointer, a truncated download, random bytes), that holds pickled
+    Python objects (refused: loading them could run code), for a checkpoint of another class
+    list, or of another ``arch`` than the one asked for; each message says what to do.
     """
     path = Path(path)
     if not path.is_file():
@@ -137,14 +193,12 @@ def load_checkpoint(path: str | Path, arch: str | None = None,
         )
     try:
         payload = torch.load(path, map_location=map_location, weights_only=True)
-    except pickle.UnpicklingError as err:
-        raise ValueError(
-            f"Refusing to load {path}: it holds pickled Python objects, not just weights and "
-            "plain metadata, and unpickling could run arbitrary code. Save checkpoints with "
-            "helpers.models.save_checkpoint."
-        ) from err
-    if not (isinstance(payload, dict) and {"state_dict", "meta"} <= set(payload)):
-        raise ValueError(f"{path} is not a checkpoint written by helpers.models.save_checkpoint.")
+    except Exception as err:  # noqa: BLE001 - every way a file can fail to be a checkpoint
+        raise ValueError(_unreadable(path, err)) from err
+    if not (isinstance(payload, dict) and {"state_dict", "meta"} <= set(payload)
+            and isinstance(payload["meta"], dict)):
+        raise ValueError(f"{path} is not a checkpoint written by helpers.models.save_checkpoint "
+                         f"(no state_dict and meta). {_DELETE_IT}")
     meta = payload["meta"]
     if tuple(meta.get("classes", ())) != CLASSES:
         raise ValueError(
@@ -156,9 +210,38 @@ def load_checkpoint(path: str | Path, arch: str | None = None,
             f"{path} holds a {meta.get('arch')} model, not the {arch} asked for; "
             "delete it or retrain."
         )
+    if meta.get("arch") not in WEIGHTS:
+        raise ValueError(f"{path} names the architecture {meta.get('arch')!r}, which this code "
+                         f"cannot build ({', '.join(ARCHS)}). {_DELETE_IT}")
     model = build_model(meta["arch"], num_classes=len(CLASSES), pretrained=False)
-    model.load_state_dict(payload["state_dict"])
+    try:
+        model.load_state_dict(payload["state_dict"])
+    except (RuntimeError, TypeError) as err:
+        raise ValueError(f"{path}: its weights do not fit a {meta['arch']} ({err}). "
+                         f"{_DELETE_IT}") from err
     return model.eval(), meta
+
+
+_DELETE_IT = ("Delete the file: load_or_train(cfg) (or notebook 02) then trains and saves a new "
+              "one.")
+
+
+def _unreadable(path: Path, err: Exception) -> str:
+    """Why torch.load could not read ``path``, from the file's first bytes, and what to do."""
+    with path.open("rb") as f:
+        head = f.read(64)
+    if head.startswith(_LFS_POINTER):
+        return (f"{path} is a git-lfs pointer, not the checkpoint itself: run `git lfs pull` in "
+                f"the repository to fetch the file, or delete it and retrain. {_DELETE_IT}")
+    if head.startswith(_ZIP_MAGIC) and "Weights only load failed" in str(err):
+        return (f"Refusing to load {path}: it holds pickled Python objects, not just weights and "
+                "plain metadata, and unpickling could run arbitrary code. Save checkpoints with "
+                "helpers.models.save_checkpoint (an older version of it could store NumPy "
+                f"numbers this way). {_DELETE_IT}")
+    what = "an empty file" if not head else (
+        "a damaged or truncated checkpoint" if head.startswith(_ZIP_MAGIC)
+        else "not a checkpoint (a git-lfs pointer? an HTML error page? an unfinished download?)")
+    return f"{path} is {what}: torch.load says {type(err).__name__}: {str(err)[:200]}. {_DELETE_IT}"
 
 
 def checkpoint_path(cfg: RunConfig) -> Path:
@@ -166,10 +249,39 @@ def checkpoint_path(cfg: RunConfig) -> Path:
     return cfg.output_dir / "checkpoints" / f"{cfg.profile}-{cfg.arch}-{cfg.image_size}.pt"
 
 
+def data_identity(cfg: RunConfig) -> dict[str, Any]:
+    """Which data ``cfg`` trains on: ``source`` (the dataset), ``folder`` and ``fingerprint``.
+
+    The demo set's fingerprint is its generator's record (same record, same bytes), so it is
+    known before the set is written; real data's is the SHA-1 of its metadata CSV (None when
+    there is none yet). Two checkpoints of different data never share an identity.
+    """
+    if cfg.dataset == "demo":
+        folder = demo_dataset_dir(cfg)
+        record = json.dumps(_demo_marker(cfg.n_demo_images, cfg.image_size, cfg.seed),
+                            sort_keys=True).encode()
+        fingerprint: str | None = hashlib.sha1(record).hexdigest()
+    else:
+        folder = cfg.data_dir
+        fingerprint = None
+        if folder is not None and Path(folder).is_dir():
+            try:
+                csv = _find_metadata_csv(Path(folder))
+            except FileNotFoundError:
+                csv = None
+            if csv is not None:
+                fingerprint = hashlib.sha1(csv.read_bytes()).hexdigest()
+    where = None if folder is None else str(Path(folder).expanduser().absolute())
+    return {"source": cfg.dataset, "folder": where, "fingerprint": fingerprint}
+
+
 def checkpoint_meta(cfg: RunConfig, **extra: Any) -> dict[str, Any]:
-    """The metadata a profile's checkpoint carries: its config (see ``CONFIG_KEYS``) + extras."""
+    """The metadata a profile's checkpoint carries: its config (see ``CONFIG_KEYS``, and under
+    ``DATA_KEY`` the :func:`data_identity`) + extras."""
+    settings = {key: getattr(cfg, key) for key in CONFIG_KEYS}
+    settings[DATA_KEY] = data_identity(cfg)
     return dict(arch=cfg.arch, image_size=cfg.image_size, profile=cfg.profile,
-                config={key: getattr(cfg, key) for key in CONFIG_KEYS}, **extra)
+                config=settings, **extra)
 
 
 def _shown(path: Path) -> str:
@@ -181,17 +293,25 @@ def _shown(path: Path) -> str:
 
 
 def _config_mismatch(cfg: RunConfig, meta: Mapping[str, Any]) -> list[str]:
+    """What differs between ``cfg`` and the checkpoint's ``meta``, in words (empty: it fits)."""
     stored = meta.get("config", {})
-    return [key for key in CONFIG_KEYS if stored.get(key) != _plain(getattr(cfg, key))]
+    wanted = _plain(checkpoint_meta(cfg)["config"])
+    differs = [key for key in CONFIG_KEYS if stored.get(key) != wanted[key]]
+    old, new = stored.get(DATA_KEY) or {}, wanted[DATA_KEY]
+    if old != new:
+        parts = [f"{k} {old.get(k)!r} -> {new[k]!r}" for k in new if old.get(k) != new[k]]
+        differs.append(f"data ({'; '.join(parts)})")
+    return differs
 
 
 def load_or_train(cfg: RunConfig | None = None,
                   progress: bool = True) -> tuple[nn.Module, dict[str, Any]]:
     """The trained model for ``cfg`` and its metadata (metrics, history, config).
 
-    Loads ``checkpoint_path(cfg)`` when it exists and was made with the same settings;
-    otherwise trains the model as notebook 02 does (saying so, and how long it took),
-    evaluates it on the test split, saves the checkpoint and returns it.
+    Loads ``checkpoint_path(cfg)`` when it exists and was made with the same settings and
+    the same data (:func:`data_identity`: source, folder, fingerprint); otherwise trains the
+    model as notebook 02 does (saying so, and why, and how long it took), evaluates
+    it on the test split, saves the checkpoint and returns it.
     """
     cfg = cfg or load_config()
     path = checkpoint_path(cfg)
@@ -202,7 +322,8 @@ def load_or_train(cfg: RunConfig | None = None,
             print(f"Loaded {_shown(path)} (test balanced accuracy "
                   f"{meta['metrics']['balanced_accuracy']:.3f}).")
             return model.to(cfg.device), meta
-        print(f"{_shown(path)} was trained with other settings ({', '.join(differs)}); retraining.")
+        print(f"{_shown(path)} was trained with other settings or data ({', '.join(differs)}); "
+              "retraining.")
     print(f"Training {cfg.arch} ({cfg.profile} profile, {cfg.epochs} epochs, "
           f"{cfg.image_size} px) on {cfg.device}; the checkpoint will be saved to {_shown(path)}.")
     start = time.perf_counter()

@@ -36,7 +36,8 @@ from torch import nn
 from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
-from .config import RunConfig
+from . import checks
+from .config import RunConfig, check_device
 from .data import CLASSES, MALIGNANT
 
 MALIGNANT_LABELS = tuple(i for i, code in enumerate(CLASSES) if code in MALIGNANT)
@@ -110,10 +111,15 @@ def fit(
     Returns the history: one row per epoch with ``train_loss``, ``train_accuracy``,
     ``val_loss``, ``val_accuracy``, ``val_balanced_accuracy``, ``lr`` and ``seconds``.
     """
-    epochs = epochs if epochs is not None else (cfg.epochs if cfg else 5)
-    lr = lr if lr is not None else (cfg.lr if cfg else 1e-3)
-    device = device or (cfg.device if cfg else "cpu")
+    epochs = checks.integer(epochs if epochs is not None else (cfg.epochs if cfg else 5),
+                            "epochs")
+    lr = checks.positive_number(lr if lr is not None else (cfg.lr if cfg else 1e-3), "lr")
+    device = check_device(str(device or (cfg.device if cfg else "cpu")))
     seed = seed if seed is not None else (cfg.seed if cfg else 0)
+    missing = [name for name in ("train", "val") if name not in loaders]
+    if missing:
+        raise ValueError(f"loaders lacks {missing}: give a dict with 'train' and 'val' "
+                         "DataLoaders, e.g. make_loaders(lesion_split(df), cfg).")
     cuda = torch.device(device).type == "cuda"
     seed_everything(seed)
 
@@ -142,6 +148,11 @@ def fit(
             with torch.autocast(device_type="cuda", dtype=torch.float16, enabled=cuda):
                 logits = model(images)
                 loss = criterion(logits, labels)
+            if not torch.isfinite(loss):
+                raise FloatingPointError(
+                    f"The training loss became {loss.item()} in epoch {epoch}: training "
+                    f"diverged. Lower the learning rate (lr={lr}; try {lr / 10:g}), and check "
+                    "that the images are finite.")
             optimizer.zero_grad(set_to_none=True)
             scaler.scale(loss).backward()
             scaler.step(optimizer)
@@ -201,6 +212,23 @@ def predict(
     return np.concatenate(probs), np.concatenate(labels)
 
 
+def _check_predictions(probs: Any, labels: Any) -> tuple[np.ndarray, np.ndarray]:
+    """``probs`` ``(N, 7)`` finite in [0, 1] and ``labels`` ``(N,)`` class indices, as arrays."""
+    probs, labels = np.asarray(probs, dtype=float), np.asarray(labels)
+    if probs.ndim != 2 or probs.shape[1] != len(CLASSES) or len(probs) == 0:
+        raise ValueError(f"probs has shape {probs.shape}; expected (N, {len(CLASSES)}) softmax "
+                         "probabilities, one row per image (what predict returns).")
+    if not np.isfinite(probs).all() or probs.min() < -1e-6 or probs.max() > 1 + 1e-6:
+        raise ValueError("probs must be finite probabilities in [0, 1]; apply softmax to logits "
+                         "(predict does).")
+    if labels.shape != (len(probs),) or not np.issubdtype(labels.dtype, np.integer):
+        raise ValueError(f"labels must be {len(probs)} integer class indices (one per row of "
+                         f"probs), got shape {labels.shape} of {labels.dtype}.")
+    if ((labels < 0) | (labels >= len(CLASSES))).any():
+        raise ValueError(f"labels must lie in 0..{len(CLASSES) - 1} (indices into CLASSES).")
+    return probs, labels
+
+
 def evaluate(probs: np.ndarray, labels: np.ndarray) -> dict[str, Any]:
     """Classification metrics for 7-class probabilities, all from scikit-learn.
 
@@ -211,7 +239,7 @@ def evaluate(probs: np.ndarray, labels: np.ndarray) -> dict[str, Any]:
     support per class code), and ``malignant_sensitivity`` / ``malignant_specificity``: the
     prediction read as malignant (akiec, bcc, mel) or benign, compared with the truth.
     """
-    probs, labels = np.asarray(probs), np.asarray(labels)
+    probs, labels = _check_predictions(probs, labels)
     preds = probs.argmax(axis=1)
     every = list(range(len(CLASSES)))
     with warnings.catch_warnings():

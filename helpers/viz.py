@@ -377,7 +377,8 @@ def save_gif(frames, path: Path | str, duration_ms: int = 900, *, loop: int = 0,
 
     Frames smaller than the largest are centred on a white canvas of its size, so all frames
     have one size. Parent folders are created; an existing file is kept (``FileExistsError``)
-    unless ``overwrite=True``. ``loop=0`` repeats forever. Returns the path.
+    unless ``overwrite=True``, and then replaced atomically (a failed write leaves it intact).
+    ``loop=0`` repeats forever. Returns the path.
     """
     path = Path(path)
     if path.exists() and not overwrite:
@@ -393,9 +394,11 @@ def save_gif(frames, path: Path | str, duration_ms: int = 900, *, loop: int = 0,
         canvas.paste(im, ((width - im.width) // 2, (height - im.height) // 2))
         same_size.append(canvas)
     path.parent.mkdir(parents=True, exist_ok=True)
-    same_size[0].save(path, save_all=True, append_images=same_size[1:], duration=duration_ms,
-                      loop=loop, optimize=False)
-    return path
+    from .data import write_file_atomically
+
+    return write_file_atomically(path, lambda tmp: same_size[0].save(
+        tmp, format="GIF", save_all=True, append_images=same_size[1:], duration=duration_ms,
+        loop=loop, optimize=False))
 
 
 def plot_reliability(tables: dict[str, pd.DataFrame], ax=None) -> plt.Axes:

@@ -1,4 +1,4 @@
-"""Shared guard for the unit tests: none of them may leave the series' settings changed.
+"""Shared test fixtures: no test may leave the series' settings changed; disk snapshots.
 
 The notebooks run under nbval in the same pytest process after the unit tests, and their
 kernels inherit its environment; a leaked ``HAM10000_DIR`` or ``TUTORIAL_PROFILE`` would
@@ -8,8 +8,10 @@ such as OpenMP's, are not the tests' business.)
 
 from __future__ import annotations
 
+import hashlib
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 
@@ -29,3 +31,15 @@ def settings_unchanged() -> Iterator[None]:
         else:
             os.environ.pop(key, None)
     assert after == before, f"the test changed the series' settings: {before} -> {after}"
+
+
+def file_hashes(root: Path) -> dict[str, str]:
+    """Every file below ``root`` (relative path -> SHA-1): to show that nothing on disk changed."""
+    return {str(p.relative_to(root)): hashlib.sha1(p.read_bytes()).hexdigest()
+            for p in sorted(Path(root).rglob("*")) if p.is_file()}
+
+
+@pytest.fixture
+def disk_snapshot() -> Callable[[Path], dict[str, str]]:
+    """``disk_snapshot(folder)``: the files below ``folder`` and their hashes, to compare."""
+    return file_hashes

@@ -1,0 +1,164 @@
+"""Checks at the boundary: small validators that every public function shares.
+
+Each one takes the value and the argument's name, returns the value in the form the caller
+needs, and otherwise raises an error that names the argument, says what was given and what was
+expected, and (with ``hint``) what to do. No other module of ``helpers`` is imported, so every
+module may use these; torch is imported only inside the tensor checks, so :mod:`helpers.config`
+stays light.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections.abc import Collection
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # pragma: no cover
+    from torch import Tensor
+
+__all__ = [
+    "integer",
+    "positive_number",
+    "share",
+    "one_of",
+    "folder",
+    "finite",
+    "class_indices",
+    "probabilities",
+]
+
+
+def _then(hint: str) -> str:
+    return f" {hint}" if hint else ""
+
+
+def integer(value: Any, name: str, *, minimum: int | None = 1, hint: str = "") -> int:
+    """``value`` as an ``int`` (Python or NumPy integers; not bool, not 3.0) and ``>= minimum``."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name}={value!r}: expected a whole number (int).{_then(hint)}")
+    if minimum is not None and value < minimum:
+        raise ValueError(f"{name}={value!r}: expected a whole number >= {minimum}.{_then(hint)}")
+    return int(value)
+
+
+def positive_number(value: Any, name: str, *, hint: str = "") -> float:
+    """``value`` as a finite ``float > 0``."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name}={value!r}: expected a positive number.{_then(hint)}")
+    if not (math.isfinite(value) and value > 0):
+        raise ValueError(f"{name}={value!r}: expected a finite number > 0.{_then(hint)}")
+    return float(value)
+
+
+def share(value: Any, name: str, *, hint: str = "") -> float:
+    """``value`` as a ``float`` strictly between 0 and 1 (a share of something)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name}={value!r}: expected a share between 0 and 1.{_then(hint)}")
+    if not 0 < value < 1:
+        raise ValueError(f"{name}={value!r}: expected a share strictly between 0 and 1."
+                         f"{_then(hint)}")
+    return float(value)
+
+
+def one_of(value: Any, name: str, choices: Collection[str], *, hint: str = "") -> str:
+    """``value`` when it is one of ``choices`` (strings)."""
+    if not isinstance(value, str) or value not in choices:
+        raise ValueError(f"{name}={value!r}: expected one of {', '.join(choices)}.{_then(hint)}")
+    return value
+
+
+def folder(path: str | Path, name: str, *, hint: str = "") -> Path:
+    """``path`` (``~`` expanded) when it is an existing folder; a file or nothing is an error."""
+    path = Path(path).expanduser()
+    if path.is_file():
+        raise NotADirectoryError(
+            f"{name} {path} is a file; expected a folder.{_then(hint)}")
+    if not path.is_dir():
+        raise FileNotFoundError(f"{name} {path} does not exist.{_then(hint)}")
+    return path
+
+
+def finite(tensor: Tensor, name: str, *, hint: str = "") -> Tensor:
+    """``tensor`` when every value is finite; else ValueError naming the images (first dim)."""
+    import torch
+
+    bad = ~torch.isfinite(tensor.detach())
+    if bad.any():
+        where = bad.flatten(1).any(dim=1) if bad.dim() > 1 else bad
+        images = torch.nonzero(where).flatten().tolist()
+        shown = ", ".join(map(str, images[:5])) + (", ..." if len(images) > 5 else "")
+        raise ValueError(
+            f"{name} holds NaN or inf ({int(bad.sum())} values; index {shown} along its first "
+            f"dimension).{_then(hint)}"
+        )
+    return tensor
+
+
+_CLASS_USAGE = "give None, an int or one int per image"
+
+
+def class_indices(class_idx: Any, batch: int, n_classes: int | None = None,
+                  *, name: str = "class_idx", device: Any = None) -> Tensor:
+    """``class_idx`` (an int, or one int per image) as a ``(batch,)`` long tensor.
+
+    Floats (``3.7``), bools, strings and nested lists are refused, not rounded; with
+    ``n_classes`` the indices must lie in ``0 .. n_classes - 1``.
+    """
+    import torch
+
+    usage = f"{name}={class_idx!r}: {_CLASS_USAGE}"
+    if isinstance(class_idx, bool):
+        raise ValueError(usage)
+    try:
+        idx = torch.as_tensor(class_idx, device=device)
+    except (TypeError, ValueError, RuntimeError) as err:
+        raise ValueError(usage) from err
+    if idx.is_floating_point() or idx.is_complex() or idx.dtype == torch.bool or idx.dim() > 1:
+        raise ValueError(usage)
+    if idx.dim() == 0:
+        idx = idx.expand(batch)
+    elif len(idx) != batch:
+        raise ValueError(
+            f"{name} has {len(idx)} entries but the batch has {batch} images: "
+            "give one int for all images or exactly one per image"
+        )
+    if n_classes is not None:
+        bad = (idx < 0) | (idx >= n_classes)
+        if bad.any():
+            raise ValueError(
+                f"{name} {idx[bad].tolist()} out of range: the model has {n_classes} classes, "
+                f"valid indices are 0..{n_classes - 1}"
+            )
+    return idx.long()
+
+
+def probabilities(values: Any, name: str, *, hint: str = "") -> Tensor:
+    """``values``, one probability per image, as a 1-D float64 CPU tensor in [0, 1].
+
+    A matrix such as ``(B, 7)`` softmax outputs is refused: pick the target class's column.
+    """
+    import torch
+
+    try:
+        p = torch.as_tensor(values, dtype=torch.float64).detach().cpu()
+    except (TypeError, ValueError, RuntimeError) as err:
+        raise TypeError(f"{name}: expected one probability per image, got "
+                        f"{type(values).__name__}.{_then(hint)}") from err
+    if p.dim() == 0:
+        p = p.reshape(1)
+    if p.dim() != 1:
+        raise ValueError(
+            f"{name} has shape {tuple(p.shape)}; expected one probability per image, shape (B,). "
+            "For a (B, classes) matrix take the target class's column, e.g. "
+            "probs.gather(1, idx[:, None])[:, 0], or use class_probabilities(model, x, idx)."
+        )
+    finite(p, name, hint=hint or "Probabilities must be finite; were logits passed?")
+    if ((p < -1e-6) | (p > 1 + 1e-6)).any():  # float32 softmax may round past 1 by an ulp
+        raise ValueError(
+            f"{name} has values outside [0, 1] (min {p.min().item():.3g}, max "
+            f"{p.max().item():.3g}): expected probabilities, e.g. logits.softmax(dim=1), "
+            f"not logits.{_then(hint)}"
+        )
+    return p

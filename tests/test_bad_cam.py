@@ -1,0 +1,162 @@
+"""Bad inputs for helpers.cam: one row per case, refused with a message that names the fix, or
+answered correctly. After every failure the model is as it was: no hook, no ``.grad``, its
+train/eval flags and its weights unchanged."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from helpers import cam as C
+from helpers.models import build_model
+
+
+def _tiny_cnn() -> nn.Module:
+    torch.manual_seed(0)
+    return nn.Sequential(OrderedDict(
+        conv1=nn.Conv2d(3, 4, 3, padding=1), relu1=nn.ReLU(),
+        conv2=nn.Conv2d(4, 8, 3, padding=1), relu2=nn.ReLU(),
+        pool=nn.AdaptiveAvgPool2d(1), flat=nn.Flatten(), fc=nn.Linear(8, 7),
+    ))
+
+
+class TupleModel(nn.Module):
+    """A model that returns (logits, features), as some torchvision and timm models do."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.net = _tiny_cnn()
+
+    def forward(self, x):
+        return self.net(x), x.mean()
+
+
+class NaNModel(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.net = _tiny_cnn()
+
+    def forward(self, x):
+        return self.net(x) * float("nan")
+
+
+def _x() -> torch.Tensor:
+    torch.manual_seed(1)
+    return torch.randn(2, 3, 16, 16)
+
+
+def _with_nan() -> torch.Tensor:
+    x = _x()
+    x[1, 0, 3, 4] = float("nan")
+    return x
+
+
+def _with_inf() -> torch.Tensor:
+    x = _x()
+    x[0, 2, 0, 0] = float("-inf")
+    return x
+
+
+BAD_CALLS = [  # model, input, class_idx, error type, phrases
+    (_tiny_cnn, _with_nan, None, ValueError, ["the input holds NaN or inf", "index 1"]),
+    (_tiny_cnn, _with_inf, None, ValueError, ["the input holds NaN or inf", "index 0"]),
+    (_tiny_cnn, lambda: (_x() * 50).to(torch.uint8), None, TypeError,
+     ["expected a float input", "eval_transform"]),
+    (_tiny_cnn, lambda: _x().numpy(), None, TypeError, ["torch.Tensor", "ndarray"]),
+    (_tiny_cnn, lambda: _x()[0, 0], None, ValueError, ["(B, C, H, W)"]),
+    (_tiny_cnn, _x, 3.7, ValueError, ["class_idx=3.7", "one int per image"]),
+    (_tiny_cnn, _x, np.float64(2.0), ValueError, ["give None, an int"]),
+    (_tiny_cnn, _x, True, ValueError, ["give None, an int"]),
+    (_tiny_cnn, _x, 7, ValueError, ["out of range", "0..6"]),
+    (_tiny_cnn, _x, [1, 2, 3], ValueError, ["3 entries but the batch has 2"]),
+    (TupleModel, _x, None, TypeError, ["returned a tuple", "self.model(x)[0]"]),
+    (NaNModel, _x, None, ValueError, ["the model's output (logits) holds NaN", "retrain"]),
+]
+
+
+def _state(model: nn.Module) -> tuple:
+    return (
+        {k: v.clone() for k, v in model.state_dict().items()},
+        [m.training for m in model.modules()],
+        [p.grad for p in model.parameters()],
+        [len(m._forward_hooks) for m in model.modules()],
+    )
+
+
+@pytest.mark.parametrize("method", ["Grad-CAM", "Grad-CAM++", "CAM"])
+@pytest.mark.parametrize(("make_model", "make_x", "class_idx", "error", "phrases"), BAD_CALLS,
+                         ids=[f"{m.__name__}-{getattr(x, '__name__', 'x')}-{c}"
+                              for m, x, c, _, _ in BAD_CALLS])
+def test_bad_call_is_refused_and_leaves_the_model(method, make_model, make_x, class_idx, error,
+                                                  phrases) -> None:
+    model = make_model().train()
+    layer = "net.conv2" if hasattr(model, "net") else "conv2"
+    before = _state(model)
+    with pytest.raises(error) as info:
+        C.METHODS[method](model, layer)(make_x(), class_idx=class_idx)
+    for phrase in phrases:
+        assert phrase in str(info.value)
+    weights, modes, grads, hooks = _state(model)
+    assert modes == before[1] and hooks == before[3] and all(g is None for g in grads)
+    assert all(torch.equal(weights[k], v) for k, v in before[0].items())
+
+
+# --------------------------------------------------------------------------- inference mode
+
+
+@pytest.mark.parametrize("method", ["Grad-CAM", "Grad-CAM++", "CAM", "LayerCAM"])
+def test_inside_inference_mode_the_map_is_the_same(method) -> None:
+    model = _tiny_cnn().eval()
+    x = _x()
+    expected = C.METHODS[method](model, "conv2")(x)
+    with torch.inference_mode():
+        inside = C.METHODS[method](model, "conv2")(x)
+        made_inside = C.METHODS[method](model, "conv2")(x.clone())  # an inference tensor
+    torch.testing.assert_close(inside, expected)
+    torch.testing.assert_close(made_inside, expected)
+    assert all(p.grad is None for p in model.parameters())
+
+
+def test_a_model_made_in_inference_mode_gets_a_clear_error() -> None:
+    with torch.inference_mode():
+        model = _tiny_cnn().eval()
+        with pytest.raises(RuntimeError, match="outside inference_mode"):
+            C.GradCAM(model, "conv2")(_x())
+
+
+# --------------------------------------------------------------------------- constant maps
+
+
+@pytest.mark.parametrize("method", ["CAM", "Grad-CAM", "Grad-CAM++", "LayerCAM", "XGrad-CAM",
+                                    "HiResCAM"])
+def test_a_1x1_map_comes_out_as_zeros(method) -> None:
+    """A 32-px input gives ResNet's layer4 one position: nothing to localise, so all zero."""
+    torch.manual_seed(0)
+    model = build_model("resnet18").eval()
+    maps = C.METHODS[method](model, "layer4")(torch.randn(2, 3, 32, 32))
+    assert maps.shape == (2, 32, 32) and torch.count_nonzero(maps) == 0
+
+
+def test_a_constant_layer_map_comes_out_as_zeros() -> None:
+    model = _tiny_cnn().eval()
+    with torch.no_grad():  # conv2 outputs its bias only: every position alike
+        model.conv2.weight.zero_()
+        model.conv2.bias.fill_(0.3)
+        model.fc.weight.fill_(0.1)
+    raw = C.GradCAM(model, "conv2").compute_raw(_x())
+    assert bool(C.flat_maps(raw).all())
+    assert torch.count_nonzero(C.GradCAM(model, "conv2")(_x(), class_idx=0)) == 0
+
+
+@pytest.mark.parametrize(("maps", "expected"), [
+    (torch.full((1, 4, 4), 0.7) + torch.tensor([0.0, 5e-8, 0.0, 0.0]).view(1, 1, 4),
+     torch.zeros(1, 4, 4)),  # rounding noise on a constant map
+    (torch.zeros(1, 3, 3), torch.zeros(1, 3, 3)),
+    (torch.tensor([[[0.0, 1.0], [2.0, 4.0]]]), torch.tensor([[[0.0, 0.25], [0.5, 1.0]]])),
+], ids=["noise", "zero", "ramp"])
+def test_normalize_maps(maps, expected) -> None:
+    torch.testing.assert_close(C.normalize_maps(maps), expected)

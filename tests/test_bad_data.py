@@ -1,0 +1,247 @@
+"""Bad inputs for helpers.data and helpers.demo: one row per case.
+
+Each case asserts the outcome (an error of a given type whose message names the file or the
+argument and what to do, or the correct result) and that nothing on disk changed that should not.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import torch
+from PIL import Image
+
+from helpers import data as D
+from helpers import demo as DM
+from helpers.config import load_config
+
+
+@pytest.fixture(scope="module")
+def demo_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return DM.make_demo_dataset(tmp_path_factory.mktemp("bad-data") / "demo", 40, 32, seed=0)
+
+
+@pytest.fixture(scope="module")
+def demo_meta(demo_root: Path) -> pd.DataFrame:
+    return D.load_metadata(demo_root)
+
+
+@pytest.fixture
+def demo_copy(demo_root: Path, tmp_path: Path) -> Path:
+    """A copy of the demo set that a case may damage."""
+    return Path(shutil.copytree(demo_root, tmp_path / "copy"))
+
+
+# --------------------------------------------------------------------------- the data root
+
+
+def _a_file(tmp: Path, demo: Path) -> Path:
+    path = tmp / "HAM10000.zip"
+    path.write_bytes(b"PK\x03\x04 not really a zip")
+    return path
+
+
+def _missing(tmp: Path, demo: Path) -> Path:
+    return tmp / "nowhere"
+
+
+def _no_csv(tmp: Path, demo: Path) -> Path:
+    (tmp / "empty").mkdir()
+    return tmp / "empty"
+
+
+def _duplicate_ids(tmp: Path, demo: Path) -> Path:
+    root = Path(shutil.copytree(demo, tmp / "dup"))
+    rows = pd.read_csv(root / D.METADATA_FILE)
+    twin = rows.iloc[[0]].assign(lesion_id="HAM_9999999")  # one image under a second lesion id
+    pd.concat([rows, twin]).to_csv(root / D.METADATA_FILE, index=False)
+    return root
+
+
+def _unknown_dx(tmp: Path, demo: Path) -> Path:
+    root = Path(shutil.copytree(demo, tmp / "dx"))
+    rows = pd.read_csv(root / D.METADATA_FILE)
+    rows.loc[0, "dx"] = "melanoma"
+    rows.to_csv(root / D.METADATA_FILE, index=False)
+    return root
+
+
+def _image_missing(tmp: Path, demo: Path) -> Path:
+    root = Path(shutil.copytree(demo, tmp / "gone"))
+    next(root.glob("HAM10000_images_part_*/*.jpg")).unlink()
+    return root
+
+
+BAD_ROOTS = [  # make the root, error type, phrases in the message
+    (_a_file, NotADirectoryError, ["HAM10000.zip is a file; expected a folder", "unzip"]),
+    (_missing, FileNotFoundError, ["nowhere does not exist", "Dataverse"]),
+    (_no_csv, FileNotFoundError, ["No HAM10000_metadata.csv"]),
+    (_duplicate_ids, ValueError, ["listed more than once", "drop_duplicates"]),
+    (_unknown_dx, ValueError, ["unknown dx value(s) ['melanoma']"]),
+    (_image_missing, FileNotFoundError, ["1 of 40 images", "were not found"]),
+]
+
+
+@pytest.mark.parametrize(("make", "error", "phrases"), BAD_ROOTS,
+                         ids=[m.__name__.strip("_") for m, _, _ in BAD_ROOTS])
+def test_load_metadata_names_what_is_wrong(make, error, phrases, demo_root, tmp_path,
+                                           disk_snapshot) -> None:
+    root = make(tmp_path, demo_root)
+    before = disk_snapshot(tmp_path)
+    with pytest.raises(error) as info:
+        D.load_metadata(root)
+    for phrase in phrases:
+        assert phrase in str(info.value)
+    assert disk_snapshot(tmp_path) == before
+
+
+# --------------------------------------------------------------------------- splits
+
+
+def _twin_image(df: pd.DataFrame) -> pd.DataFrame:
+    return pd.concat([df, df.iloc[[0]].assign(lesion_id="HAM_9999999")], ignore_index=True)
+
+
+BAD_SPLITS = [  # split function, how to change the table, keyword arguments, error, phrase
+    (D.lesion_split, None, dict(val=0.6, test=0.6), ValueError, "leaves no images to train"),
+    (D.lesion_split, None, dict(val=0.5, test=0.5), ValueError, "leaves no images to train"),
+    (D.lesion_split, None, dict(val=0.0), ValueError, "val=0.0: expected a share strictly"),
+    (D.lesion_split, None, dict(test=1.5), ValueError, "test=1.5"),
+    (D.lesion_split, None, dict(test=-0.1), ValueError, "test=-0.1"),
+    (D.lesion_split, None, dict(val="0.2"), TypeError, "val='0.2'"),
+    (D.lesion_split, _twin_image, {}, ValueError, "listed more than once"),
+    (D.lesion_split, lambda df: df.drop(columns="lesion_id"), {}, ValueError,
+     "lacks column(s) ['lesion_id']"),
+    (D.lesion_split, lambda df: df["dx"], {}, TypeError, "expected the metadata DataFrame"),
+    (D.random_image_split, None, dict(val=0.6, test=0.6), ValueError,
+     "leaves no images to train"),
+    (D.random_image_split, _twin_image, {}, ValueError, "listed more than once"),
+]
+
+
+@pytest.mark.parametrize(("split", "change", "kwargs", "error", "phrase"), BAD_SPLITS)
+def test_split_refuses(split, change, kwargs, error, phrase, demo_meta) -> None:
+    df = demo_meta if change is None else change(demo_meta)
+    with pytest.raises(error) as info:
+        split(df, **kwargs)
+    assert phrase in str(info.value)
+
+
+def test_the_final_split_check_catches_an_image_in_two_splits(demo_meta) -> None:
+    splits = D.lesion_split(demo_meta, seed=0)
+    leaked = splits["test"].iloc[[0]].assign(lesion_id="HAM_9999999")
+    splits["train"] = pd.concat([splits["train"], leaked], ignore_index=True)
+    with pytest.raises(ValueError, match="Images in both train and test"):
+        D._check_splits(splits)
+
+
+# --------------------------------------------------------------------------- damaged files
+
+
+def _truncate(path: Path) -> None:
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 3])
+
+
+def _with_truncated_copy(meta: pd.DataFrame, row: int, broken: Path) -> pd.DataFrame:
+    """The first rows of ``meta`` with row ``row`` pointing at a truncated copy at ``broken``."""
+    rows = meta.head(3).copy()
+    broken.parent.mkdir(parents=True)
+    shutil.copy(rows.at[row, "path"], broken)
+    _truncate(broken)
+    rows.loc[row, "path"] = str(broken)
+    return rows
+
+
+def test_truncated_jpeg_names_the_file_and_the_fix(demo_meta, tmp_path) -> None:
+    broken = tmp_path / "real" / "ISIC_broken.jpg"
+    rows = _with_truncated_copy(demo_meta, 1, broken)
+    dataset = D.LesionDataset(rows, D.eval_transform(32))
+    assert dataset[0][0].shape == (3, 32, 32)
+    with pytest.raises(OSError) as info:
+        dataset[1]
+    message = str(info.value)
+    assert str(broken) in message and "damaged or incomplete" in message
+    assert "Download or extract the data again" in message
+
+
+def test_truncated_jpeg_in_the_demo_set_says_delete_the_folder(demo_copy) -> None:
+    rows = D.load_metadata(demo_copy)
+    _truncate(Path(rows.at[2, "path"]))
+    with pytest.raises(OSError) as info:
+        D.LesionDataset(rows, D.eval_transform(32))[2]
+    assert f"cached demo set {demo_copy}: delete that folder" in str(info.value)
+
+
+def test_truncated_jpeg_in_cache_resized_names_the_file(demo_meta, tmp_path) -> None:
+    rows = _with_truncated_copy(demo_meta, 0, tmp_path / "src" / "x.jpg")
+    with pytest.raises(OSError, match="x.jpg"):
+        D.cache_resized(rows, 24, tmp_path / "cache")
+
+
+def _damage_marker(root: Path) -> None:
+    (root / "demo.json").write_text('{"generator": "helpers.data.make_d')
+
+
+def _lose_an_image(root: Path) -> None:
+    next(root.glob("HAM10000_images_part_*/*.jpg")).unlink()
+
+
+@pytest.mark.parametrize("damage", [_damage_marker, _lose_an_image], ids=["marker", "image"])
+def test_damaged_cached_demo_set_says_delete_the_folder(damage, demo_root, tmp_path,
+                                                        disk_snapshot) -> None:
+    cfg = load_config(profile="smoke", cache_dir=tmp_path, n_demo_images=40, image_size=32,
+                      seed=0, num_workers=0)
+    folder = DM.demo_dataset_dir(cfg)
+    shutil.copytree(demo_root, folder)
+    damage(folder)
+    before = disk_snapshot(tmp_path)
+    with pytest.raises((ValueError, FileNotFoundError)) as info:
+        DM.prepare_metadata(cfg)
+    message = str(info.value)
+    assert str(folder) in message and "delete" in message.lower()
+    assert "Dataverse" not in message and "kaggle" not in message.lower()
+    assert disk_snapshot(tmp_path) == before  # the damaged set is not "repaired" behind our back
+
+
+# --------------------------------------------------------------------------- resize cache
+
+
+def test_cache_resized_resizes_again_when_the_source_changed(demo_meta, tmp_path) -> None:
+    rows = demo_meta.head(2).copy()
+    source = tmp_path / "src" / f"{rows.at[0, 'image_id']}.jpg"
+    source.parent.mkdir()
+    Image.new("RGB", (40, 30), (255, 0, 0)).save(source)
+    rows.loc[0, "path"] = str(source)
+    first = D.cache_resized(rows, 24, tmp_path / "cache")
+    red = Image.open(first.at[0, "path"]).getpixel((5, 5))
+    Image.new("RGB", (40, 30), (0, 0, 255)).save(source)  # same name, new pixels
+    os.utime(source, ns=(source.stat().st_atime_ns, source.stat().st_mtime_ns + 10**9))
+    second = D.cache_resized(rows, 24, tmp_path / "cache")
+    blue = Image.open(second.at[0, "path"]).getpixel((5, 5))
+    assert red[0] > 200 and blue[2] > 200 and blue[0] < 60
+    assert not Path(first.at[0, "path"]).exists()  # the stale version is gone
+    assert second.at[1, "path"] == first.at[1, "path"]  # the unchanged image is reused
+
+
+def test_cache_resized_refuses_a_bad_size(demo_meta, tmp_path) -> None:
+    with pytest.raises(ValueError, match="size=0"):
+        D.cache_resized(demo_meta.head(2), 0, tmp_path)
+    assert not any(tmp_path.iterdir())
+
+
+def test_masks_of_a_split_image_dataset_stay_aligned(demo_meta) -> None:
+    """A correct-result row: masks still load through the shared image opener."""
+    dataset = D.LesionDataset(demo_meta.head(2), D.eval_transform(32), mask_size=32)
+    _, _, mask = dataset[0]
+    assert mask.shape == (32, 32) and set(torch.unique(mask).tolist()) <= {0.0, 1.0}
+
+
+def test_json_marker_error_is_clear_for_any_generated_folder(tmp_path) -> None:
+    (tmp_path / "m.json").write_text("{")
+    with pytest.raises(ValueError, match=f"delete the folder {tmp_path}"):
+        D._has_marker(tmp_path, "m.json", {"a": 1}, lambda found: json.dumps(found))
