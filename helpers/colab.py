@@ -1,8 +1,9 @@
 """How every notebook starts: the Colab badge, the set-up cell, the data, the environment report.
 
 The repository's address lives here and nowhere else. A fork changes ``REPOSITORY`` (and
-``RELEASE`` when it tags its own), then runs ``python -m helpers.colab`` (``make badges``) to
-rewrite every notebook's badge and install line; ``tests/test_notebooks.py`` checks they agree.
+``RELEASE`` when it tags its own; ``INSTALL_SOURCE`` to install from elsewhere), then runs
+``python -m helpers.colab`` (``make badges``) to rewrite every notebook's badge, set-up cell and
+data-settings comment; ``tests/test_notebooks.py`` checks they agree.
 """
 
 from __future__ import annotations
@@ -190,8 +191,8 @@ def sync_links(path: Path) -> bool:
 
 
 def main(folder: str = "notebooks") -> None:
-    """Bring every notebook's badge and install line, and the README's Colab links, in line with
-    ``REPOSITORY`` and ``RELEASE``."""
+    """Bring every notebook's badge, set-up cell and settings comment, and the README's Colab
+    links, in line with the settings at the top of this module."""
     for path in sorted(Path(folder).glob("[0-9][0-9]_*.ipynb")):
         print(f"{path}: {'updated' if sync_notebook(path) else 'up to date'}")
     readme = Path(folder).resolve().parent / "README.md"

@@ -44,7 +44,8 @@ def by_hand_hint() -> str:
         f"(about {KAGGLE_ZIP_GB:g} GB) or the images from the Harvard Dataverse "
         "(https://doi.org/10.7910/DVN/DBW86T), then use it with use_data('ham10000-zip', "
         "zip_path='path/to/the.zip') (in Colab: a zip on Google Drive), or unpack it and set "
-        "HAM10000_DIR to the folder that holds HAM10000_metadata.csv."
+        f"HAM10000_DIR to the folder that holds {METADATA_FILE} and {IMAGE_FOLDERS[0]}/, "
+        f"{IMAGE_FOLDERS[1]}/."
     )
 
 

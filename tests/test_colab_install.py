@@ -179,6 +179,14 @@ def test_install_from_a_tagged_clone_works_without_restart(colab_like: dict[str,
     env = _env(colab_like["wheels"])
     before = _installed(colab_like["python"], env)
     source = f"git+file://localhost{colab_like['clone']}@{colab.RELEASE}"
+    report = colab_like["base"] / "pip-report.json"
+    subprocess.run([str(colab_like["python"]), "-m", "pip", "install", "--dry-run", "--quiet",
+                    "--report", str(report), f"{colab.PACKAGE}[data] @ {source}"],
+                   env=env, check=True, capture_output=True, cwd=colab_like["base"])
+    planned = sorted((item["metadata"]["name"], item["metadata"]["version"])
+                     for item in json.loads(report.read_text())["install"])
+    print("pip's plan (--dry-run --report):", planned)
+    assert planned == [(colab.PACKAGE, "0.1.0"), ("medmnist", "3.0.2")], planned
     found, output = _run_setup_cell(colab_like, source)
     after = _installed(colab_like["python"], env)
     assert found["error"] is None, output
