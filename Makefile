@@ -10,11 +10,12 @@ NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
 export MPLBACKEND := Agg
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: run test lab lint badges clean help
+.PHONY: run test test-colab lab lint badges clean help
 
 help:
 	@echo "make run   execute every notebook in order; executed copies and figures go to outputs/"
 	@echo "make test  ruff, then pytest (unit tests and every notebook under nbval)"
+	@echo "make test-colab run the notebooks' set-up cell in a fresh Colab-like venv (about a minute)"
 	@echo "make lab   open JupyterLab on the notebooks"
 	@echo "make badges rewrite the Colab badges (notebooks, README) and install lines from helpers/colab.py"
 	@echo "make clean remove outputs/ and caches (keeps .venv and the demo-data cache)"
@@ -41,6 +42,11 @@ lint: $(STAMP)
 
 test: lint
 	$(BIN)/python -m pytest --nbval-lax --nbval-sanitize-with tests/nbval_sanitize.cfg tests notebooks
+
+# The set-up cell, run for real: a fresh venv that already has torch etc., an install from a
+# release-tagged clone, nothing downloaded. Slow, so `make test` skips it; CI runs both.
+test-colab: $(STAMP)
+	$(BIN)/python -m pytest -m colab_install tests/test_colab_install.py
 
 lab: $(STAMP)
 	$(BIN)/jupyter lab notebooks

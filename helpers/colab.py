@@ -1,8 +1,9 @@
 """How every notebook starts: the Colab badge, the set-up cell, the data, the environment report.
 
 The repository's address lives here and nowhere else. A fork changes ``REPOSITORY`` (and
-``RELEASE`` when it tags its own), then runs ``python -m helpers.colab`` (``make badges``) to
-rewrite every notebook's badge and install line; ``tests/test_notebooks.py`` checks they agree.
+``RELEASE`` when it tags its own; ``INSTALL_SOURCE`` to install from elsewhere), then runs
+``python -m helpers.colab`` (``make badges``) to rewrite every notebook's badge, set-up cell and
+data-settings comment; ``tests/test_notebooks.py`` checks they agree.
 """
 
 from __future__ import annotations
@@ -19,9 +20,11 @@ from .config import RunConfig, find_real_data
 REPOSITORY = "ham10000-xai/gradcam-plus-plus-ham10000"  # GitHub owner/name: the line a fork edits
 RELEASE = "v0.1.0"  # the tag Colab installs `helpers` from, so a lesson never changes under you
 PACKAGE = "gradcam-ham10000-helpers"
+# Where the set-up cell installs helpers from: any pip source (a git URL with its tag, a wheel's
+# address). None means the release above: git+https://github.com/<REPOSITORY>@<RELEASE>.
+INSTALL_SOURCE: str | None = None
 
 BADGE_PATTERN = re.compile(r"\[!\[Open In Colab\]\([^)]*\)\]\((?P<url>[^)]*)\)")
-INSTALL_PATTERN = re.compile(r'%pip install -q "[^"]*"')
 
 
 def colab_url(notebook: str) -> str:
@@ -35,12 +38,89 @@ def colab_badge(notebook: str) -> str:
     return f"[![Open In Colab]({image})]({colab_url(notebook)})"
 
 
-def install_line() -> str:
-    """The pip line of the set-up cell: the pinned release, with the real-data extras.
+def install_source() -> str:
+    """:data:`INSTALL_SOURCE`, or the pinned release on GitHub when it is None."""
+    return INSTALL_SOURCE or f"git+https://github.com/{REPOSITORY}@{RELEASE}"
+
+
+def install_line(source: str | None = None) -> str:
+    """The pip line of the set-up cell: ``source`` (default :func:`install_source`), with the
+    real-data extras.
 
     Its requirements are ranges, so pip keeps the torch that Colab already has.
     """
-    return f'%pip install -q "{PACKAGE}[data] @ git+https://github.com/{REPOSITORY}@{RELEASE}"'
+    return f'%pip install -q "{PACKAGE}[data] @ {source or install_source()}"'
+
+
+def install_failure_message(source: str | None = None) -> str:
+    """What the set-up cell says when ``helpers`` still cannot be imported after the install."""
+    source = source or install_source()
+    clone = f"https://github.com/{REPOSITORY}"
+    lines = [
+        "The set-up could not install the series' helpers; pip's own message is above.",
+        f"It ran: pip install '{PACKAGE}[data] @ {source}'",
+        "What to do:",
+        "  1. Internet: the runtime must reach GitHub and PyPI. Run this cell again; if it fails "
+        "again in Colab, choose Runtime > Disconnect and delete runtime, then run it once more.",
+    ]
+    if source.startswith("git+") and "@" in source.rsplit("/", 1)[-1]:
+        ref = source.rsplit("@", 1)[1]
+        lines.append(f"  2. The release: the tag {ref} must exist at {clone}/tags (a fork: set "
+                     "REPOSITORY and RELEASE in helpers/colab.py, push the tag, run make badges).")
+    else:
+        lines.append(f"  2. The source: check that pip can install {source} (INSTALL_SOURCE in "
+                     "helpers/colab.py).")
+    lines.append(f"  3. A local clone: git clone {clone}, then pip install -e "
+                 f"'./{clone.rsplit('/', 1)[1]}[data]' and restart the kernel.")
+    return "\n".join(lines)
+
+
+def _string_literals(text: str, indent: int, width: int = 84) -> list[str]:
+    """``text`` as implicitly concatenated Python string literals, one per line, each at most
+    ``width`` characters of text and started on a new line after every newline."""
+    pieces: list[str] = []
+    for line in text.splitlines(keepends=True):
+        tokens = re.findall(r"\S+\s*|\s+", line)
+        chunk = ""
+        for token in tokens:
+            while len(token) > width:  # a long address: cut it
+                if chunk:
+                    pieces.append(chunk)
+                    chunk = ""
+                pieces.append(token[:width])
+                token = token[width:]
+            if len(chunk) + len(token) > width:
+                pieces.append(chunk)
+                chunk = ""
+            chunk += token
+        if chunk:
+            pieces.append(chunk)
+    return [" " * indent + json.dumps(piece) for piece in pieces]
+
+
+def setup_cell(source: str | None = None) -> str:
+    """The first code cell of every notebook: install ``helpers`` where it is missing, then
+    import it again in the same kernel, and stop with :func:`install_failure_message` if that
+    fails (a failing ``%pip`` does not raise by itself)."""
+    return "\n".join([
+        "# Set-up: in Colab this installs the series' helpers from the pinned release (Colab's",
+        "# own torch is kept); where helpers is installed already it does nothing. If the install",
+        "# fails, this cell stops and says what to do.",
+        "import importlib",
+        "",
+        "try:",
+        "    import helpers  # noqa: F401",
+        "except ImportError:",
+        f"    {install_line(source)}",
+        "    importlib.invalidate_caches()  # this kernel sees the new package: no restart needed",
+        "    try:",
+        "        import helpers  # noqa: F401",
+        "    except ImportError as err:",
+        "        raise RuntimeError(",
+        *_string_literals(install_failure_message(source) + "\n", indent=12),
+        '            f"({err})"',
+        "        ) from None",
+    ])
 
 
 def show_environment(cfg: RunConfig) -> None:
@@ -59,14 +139,32 @@ def show_environment(cfg: RunConfig) -> None:
               "Runtime > Change runtime type > T4 GPU, then run the notebook again.")
 
 
+SETTINGS_COMMENT = (
+    '# SETTINGS: the data. "demo" runs anywhere, offline (real metadata, synthetic pixels).\n'
+    '# In Colab pick real images: "ham10000-kaggle" (a 5.2 GB download, no Kaggle account\n'
+    '# needed), "ham10000-zip" (the Kaggle zip on Google Drive: use_data(DATA_SOURCE,\n'
+    '# zip_path=...)), or "dermamnist" (see notebook 01 on its split).\n'
+)
+SETTINGS_PATTERN = re.compile(r"^# SETTINGS:.*\n(?:#.*\n)*", re.M)
+
+
+def _synced_source(source: str, notebook: str, first_code_cell: bool) -> str:
+    """One cell's source with the badge, the set-up cell and the settings comment rewritten."""
+    if first_code_cell:
+        return setup_cell()
+    new = BADGE_PATTERN.sub(colab_badge(notebook).replace("\\", r"\\"), source)
+    return SETTINGS_PATTERN.sub(SETTINGS_COMMENT.replace("\\", r"\\"), new, count=1)
+
+
 def sync_notebook(path: Path) -> bool:
-    """Rewrite one notebook's badge and install line from the settings above; True if changed."""
+    """Rewrite one notebook's badge, set-up cell (the first code cell) and data-settings comment
+    from the settings above; True if changed."""
     text = path.read_text(encoding="utf-8")
     nb = json.loads(text)
+    code_cells = [cell for cell in nb["cells"] if cell["cell_type"] == "code"]
     for cell in nb["cells"]:
         source = "".join(cell["source"])
-        new = BADGE_PATTERN.sub(colab_badge(path.name).replace("\\", r"\\"), source)
-        new = INSTALL_PATTERN.sub(install_line().replace("\\", r"\\"), new)
+        new = _synced_source(source, path.name, bool(code_cells) and cell is code_cells[0])
         if new != source:
             cell["source"] = new.splitlines(keepends=True)
     updated = json.dumps(nb, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
@@ -93,8 +191,8 @@ def sync_links(path: Path) -> bool:
 
 
 def main(folder: str = "notebooks") -> None:
-    """Bring every notebook's badge and install line, and the README's Colab links, in line with
-    ``REPOSITORY`` and ``RELEASE``."""
+    """Bring every notebook's badge, set-up cell and settings comment, and the README's Colab
+    links, in line with the settings at the top of this module."""
     for path in sorted(Path(folder).glob("[0-9][0-9]_*.ipynb")):
         print(f"{path}: {'updated' if sync_notebook(path) else 'up to date'}")
     readme = Path(folder).resolve().parent / "README.md"
@@ -111,9 +209,12 @@ def main(folder: str = "notebooks") -> None:
 
 DATA_SOURCES = ("demo", "ham10000-kaggle", "ham10000-zip", "dermamnist")
 ZIP_NAMES = ("HAM10000.zip", "archive.zip", "skin-cancer-mnist-ham10000.zip")
+UPLOAD_LIMIT_GB = 1.0  # about what Colab's upload box carries: it holds the file in the browser
 HAM10000_LICENCE = (
-    "Licence: HAM10000 is CC BY-NC 4.0 (non-commercial use only). Cite Tschandl, Rosendahl & "
-    "Kittler, 'The HAM10000 dataset', Sci. Data 5, 180161 (2018), doi:10.1038/sdata.2018.161."
+    "Licence: HAM10000 is CC BY-NC 4.0 on the Harvard Dataverse (the original, "
+    "doi:10.7910/DVN/DBW86T); the Kaggle mirror states CC BY-NC-SA 4.0 (share adaptations of that "
+    "copy alike). Non-commercial use only. Cite Tschandl, Rosendahl & Kittler, 'The HAM10000 "
+    "dataset', Sci. Data 5, 180161 (2018), doi:10.1038/sdata.2018.161."
 )
 DERMAMNIST_LICENCE = (
     "Licence: DermaMNIST is CC BY-NC 4.0 (non-commercial use only). Cite Yang et al., "
@@ -156,26 +257,66 @@ def _colab_files() -> ModuleType | None:
     return files
 
 
+def zip_routes() -> str:
+    """The two routes that bring Kaggle's zip into Colab (the upload box cannot carry it)."""
+    from .data import KAGGLE_HANDLE
+    from .sources import KAGGLE_ZIP_GB
+
+    return (
+        f"Kaggle's HAM10000 archive is about {KAGGLE_ZIP_GB:g} GB; Colab's upload box carries "
+        f"files up to about {UPLOAD_LIMIT_GB:g} GB (the browser holds the whole file in memory), "
+        "so it is not offered for it. Two routes work:\n"
+        "  1. Google Drive: put the zip in your Drive, then run\n"
+        "       from google.colab import drive; drive.mount('/content/drive')\n"
+        "       use_data('ham10000-zip', zip_path='/content/drive/MyDrive/archive.zip')\n"
+        "  2. Kaggle: DATA_SOURCE = 'ham10000-kaggle' downloads it inside Colab with kagglehub "
+        f"(no Kaggle account needed; {KAGGLE_HANDLE}).\n"
+        f"A smaller zip (under about {UPLOAD_LIMIT_GB:g} GB, e.g. resized images your teacher "
+        "prepared) can be uploaded: use_data('ham10000-zip', upload=True)."
+    )
+
+
+def _saved_upload(name: str, data: bytes) -> Path:
+    """The file Colab saved for the upload ``name``, whose bytes ``files.upload()`` returned.
+
+    ``files.upload()`` returns the browser's file names, but saves a name that already exists
+    as ``name (1).zip``, ``name (2).zip``, ... (the first free one), so ``name`` itself may be an
+    older file. The saved file is the newest of that row with the upload's size; when there is
+    none (an upload box that did not save), the bytes are written to the next free name.
+    """
+    stem, suffix = os.path.splitext(name)
+    row = [Path(name)]
+    while row[-1].exists():
+        row.append(Path(f"{stem} ({len(row)}){suffix}"))
+    same_size = [path for path in row[:-1] if path.stat().st_size == len(data)]
+    if same_size:
+        return max(same_size, key=lambda path: path.stat().st_mtime_ns).absolute()
+    row[-1].write_bytes(data)
+    return row[-1].absolute()
+
+
 def _upload_zip(files: ModuleType) -> Path:
-    """Ask for the zip with Colab's upload box; the path of the uploaded zip in the cwd."""
-    print("Choose the HAM10000 zip from Kaggle in the upload box (2.6 GB: a slow upload; a zip "
-          "on Google Drive, passed as zip_path, is faster).")
+    """Ask for a small zip (under about 1 GB) with Colab's upload box; the path it was saved at."""
+    print(f"Choose the zip in the upload box. It must be under about {UPLOAD_LIMIT_GB:g} GB: the "
+          "browser holds the whole file in its memory while it sends it.")
     uploaded: dict[str, bytes] = files.upload()
     zips = [name for name in uploaded if name.lower().endswith(".zip")]
     if not zips:
         raise FileNotFoundError(
-            f"No zip among the uploaded files ({', '.join(uploaded) or 'none'}). Upload the "
-            "archive downloaded from Kaggle (a .zip), or pass zip_path=..."
+            f"No zip among the uploaded files ({', '.join(uploaded) or 'none'}). Upload a .zip, "
+            "or pass zip_path=..."
         )
-    path = Path(zips[0]).absolute()
-    if not path.is_file():  # files.upload() saves into the cwd; write it if it did not
-        path.write_bytes(uploaded[zips[0]])
-    return path
+    return _saved_upload(zips[0], uploaded[zips[0]])
 
 
-def find_zip(zip_path: str | Path | None = None) -> Path:
+def find_zip(zip_path: str | Path | None = None, upload: bool = False) -> Path:
     """The HAM10000 zip: ``zip_path``, else one of :data:`ZIP_NAMES` in the current folder,
-    else (in Colab) one uploaded now."""
+    else (in Colab, with ``upload=True``) one uploaded now.
+
+    Kaggle's archive is about 5.2 GB, far over what Colab's upload box carries (about 1 GB), so
+    the box is only opened when asked for, for a smaller zip; without it the error gives the two
+    routes that work (Google Drive with ``zip_path``, or the Kaggle source).
+    """
     if zip_path is not None:
         path = Path(zip_path).expanduser()
         if not path.is_file():
@@ -184,18 +325,23 @@ def find_zip(zip_path: str | Path | None = None) -> Path:
     for name in ZIP_NAMES:
         if Path(name).is_file():
             return Path(name).absolute()
+    from .data import KAGGLE_HANDLE
+    from .sources import KAGGLE_ZIP_GB
+
     files = _colab_files()
-    if files is not None:
+    if files is not None and upload:
         return _upload_zip(files)
+    if files is not None:
+        raise FileNotFoundError(f"No HAM10000 zip found in {Path.cwd()}. {zip_routes()}")
     raise FileNotFoundError(
         f"No HAM10000 zip found: looked for {', '.join(ZIP_NAMES)} in {Path.cwd()}. Download "
-        "the archive from https://www.kaggle.com/datasets/kmader/skin-cancer-mnist-ham10000 "
-        "and put it there under one of these names, or pass use_data('ham10000-zip', "
-        "zip_path='path/to/the.zip')."
+        f"the archive from https://www.kaggle.com/datasets/{KAGGLE_HANDLE} (about "
+        f"{KAGGLE_ZIP_GB:g} GB) and put it there under one "
+        "of these names, or pass use_data('ham10000-zip', zip_path='path/to/the.zip')."
     )
 
 
-def _use_zip(base: Path, zip_path: str | Path | None) -> Path:
+def _use_zip(base: Path, zip_path: str | Path | None, upload: bool) -> Path:
     """HAM10000 from a zip of the Kaggle archive, extracted into ``base/HAM10000``."""
     from .sources import existing_extraction, extract_ham10000_zip
 
@@ -204,7 +350,7 @@ def _use_zip(base: Path, zip_path: str | Path | None) -> Path:
         root = existing_extraction(dest)
         print(f"HAM10000 already extracted at {root}.")
     else:
-        archive = find_zip(zip_path)
+        archive = find_zip(zip_path, upload)
         root = extract_ham10000_zip(archive, dest)
         print(f"HAM10000 extracted from {archive} into {root}.")
     print(HAM10000_LICENCE)
@@ -224,13 +370,14 @@ def _use_dermamnist(base: Path) -> Path:
 
 
 def use_data(source: str = "demo", folder: str | Path = "data",
-             zip_path: str | Path | None = None) -> Path | None:
+             zip_path: str | Path | None = None, upload: bool = False) -> Path | None:
     """Fetch the data ``source`` names into ``folder`` and point ``HAM10000_DIR`` at it.
 
     ``"demo"``: nothing to fetch, returns None (HAM10000_DIR is left alone). ``"ham10000-kaggle"``:
-    download with kagglehub (Kaggle credentials). ``"ham10000-zip"``: extract the Kaggle
-    archive (``zip_path``, else ``HAM10000.zip``/``archive.zip``/
-    ``skin-cancer-mnist-ham10000.zip`` here, else Colab's upload box). ``"dermamnist"``:
+    download with kagglehub (about 5.2 GB; this public data set needs no Kaggle account).
+    ``"ham10000-zip"``: extract the Kaggle archive (``zip_path``, e.g. on Google Drive, else
+    ``HAM10000.zip``/``archive.zip``/``skin-cancer-mnist-ham10000.zip`` here, else, with
+    ``upload=True`` in Colab, a zip under about 1 GB from the upload box). ``"dermamnist"``:
     DermaMNIST 224 px via medmnist, as a HAM10000-layout folder (no lesion ids: leaky splits).
     Returns the data folder; run ``load_config()`` after it.
     """
@@ -244,7 +391,7 @@ def use_data(source: str = "demo", folder: str | Path = "data",
     if source == "ham10000-kaggle":
         root = _use_kaggle(base)
     elif source == "ham10000-zip":
-        root = _use_zip(base, zip_path)
+        root = _use_zip(base, zip_path, upload)
     else:
         root = _use_dermamnist(base)
     os.environ["HAM10000_DIR"] = str(root)

@@ -11,16 +11,11 @@ import zipfile
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 from PIL import Image
 from tqdm.auto import tqdm
-
-if TYPE_CHECKING:  # pragma: no cover
-    pass
-
 
 from .data import (
     CLASSES,
@@ -39,25 +34,45 @@ from .data import (
 
 # --------------------------------------------------------------------------- download
 
+KAGGLE_ZIP_GB = 5.2  # the Kaggle archive, every image twice; unpacking it all takes ~10 GB
+
+
+def by_hand_hint() -> str:
+    """How to get HAM10000 when the download in code did not work (never "call it again")."""
+    return (
+        f"Download the archive by hand from https://www.kaggle.com/datasets/{KAGGLE_HANDLE} "
+        f"(about {KAGGLE_ZIP_GB:g} GB) or the images from the Harvard Dataverse "
+        "(https://doi.org/10.7910/DVN/DBW86T), then use it with use_data('ham10000-zip', "
+        "zip_path='path/to/the.zip') (in Colab: a zip on Google Drive), or unpack it and set "
+        f"HAM10000_DIR to the folder that holds {METADATA_FILE} and {IMAGE_FOLDERS[0]}/, "
+        f"{IMAGE_FOLDERS[1]}/."
+    )
+
 
 def download_ham10000(dest: str | Path | None = None) -> Path:
     """Fetch HAM10000 from Kaggle with ``kagglehub`` and return the data folder.
 
-    Needs ``pip install kagglehub`` and Kaggle credentials. With ``dest``, a link named
-    ``dest`` points to the downloaded folder (no 3 GB copy). Otherwise raises with the
-    addresses to fetch it by hand.
+    Needs ``pip install kagglehub`` (Colab has it), but no Kaggle account: kagglehub downloads
+    this public data set without logging in. The archive is about 5.2 GB (Kaggle ships every
+    image twice, in upper- and lower-case folders); kagglehub unpacks it into its cache, so
+    about 10 GB of free disk are needed while it does. With ``dest``, a link named ``dest``
+    points to the downloaded folder (no copy). When the download fails, the error says how to
+    get the data by hand.
     """
     try:
         import kagglehub  # optional dependency
     except ImportError as err:
         raise RuntimeError(
-            f"kagglehub is not installed (pip install kagglehub). {HOW_TO_GET}"
+            "kagglehub is not installed: pip install kagglehub (the notebooks' set-up cell "
+            f"installs it), then try again. Or: {by_hand_hint()}"
         ) from err
     try:
         folder = Path(kagglehub.dataset_download(KAGGLE_HANDLE))
-    except Exception as err:  # network, credentials, licence not accepted ...
-        raise RuntimeError(f"Downloading {KAGGLE_HANDLE} with kagglehub failed ({err}). "
-                           f"{HOW_TO_GET}") from err
+    except Exception as err:  # network, disk, a Kaggle outage ...
+        raise RuntimeError(
+            f"Downloading {KAGGLE_HANDLE} with kagglehub failed ({err}). Check the internet "
+            f"connection and the free disk (about 10 GB), or: {by_hand_hint()}"
+        ) from err
     _find_metadata_csv(folder)
     if dest is None:
         return folder
@@ -101,8 +116,8 @@ def _csv_prefix(names: Iterable[str], archive: Path) -> str:
 
 
 def _skip_lowercase_duplicates(infos: list[zipfile.ZipInfo], prefix: str) -> list[zipfile.ZipInfo]:
-    """Drop ``ham10000_images_part_*`` (Kaggle's lower-case copies, 2.6 GB) when the
-    ``HAM10000_images_part_*`` folders are in the zip too."""
+    """Drop ``ham10000_images_part_*`` (Kaggle's lower-case copies, half of its 5.2 GB) when
+    the ``HAM10000_images_part_*`` folders are in the zip too."""
     def top(info: zipfile.ZipInfo) -> str | None:
         name = info.filename
         return name[len(prefix):].split("/", 1)[0] if name.startswith(prefix) else None
@@ -160,7 +175,8 @@ def extract_ham10000_zip(zip_path: str | Path, dest: str | Path) -> Path:
     try:
         opened = zipfile.ZipFile(archive)
     except zipfile.BadZipFile as err:
-        raise ValueError(f"{archive} is not a zip file ({err}); download it again.") from err
+        raise ValueError(f"{archive} is not a zip file ({err}): an unfinished download or "
+                         "copy? Delete it and download or copy it again.") from err
     with opened:
         infos = opened.infolist()
         _check_members((info.filename for info in infos), archive)

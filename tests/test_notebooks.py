@@ -54,13 +54,44 @@ def test_header_badge_points_at_this_notebook(path: Path) -> None:
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
-def test_setup_cell_installs_only_when_helpers_is_missing(path: Path) -> None:
+def test_setup_cell_is_the_one_helpers_colab_writes(path: Path) -> None:
     setup = _cells(path, "code")[0]
-    assert "import helpers" in setup and "except ImportError" in setup
-    assert colab.install_line() in setup
+    assert setup == colab.setup_cell(), "run `make badges` after changing helpers/colab.py"
     environment = _cells(path, "code")[1]
     assert "show_environment(cfg)" in environment, "the second code cell reports profile and data"
     assert "use_data(DATA_SOURCE)" in environment, "... after the settings cell picks the data"
+    assert colab.SETTINGS_COMMENT in environment + "\n"
+
+
+def test_setup_cell_installs_only_when_helpers_is_missing_and_stops_when_that_fails() -> None:
+    """The cell is valid IPython; %pip runs only when helpers is missing, then the cell imports
+    helpers again in the same kernel and raises, naming the install, if it is still missing."""
+    from IPython.core.inputtransformer2 import TransformerManager
+
+    setup = colab.setup_cell()
+    code = TransformerManager().transform_cell(setup)
+    compile(code, "setup-cell", "exec")
+    lines = code.splitlines()
+    pip = next(i for i, line in enumerate(lines) if "run_line_magic('pip'" in line)
+    assert lines[pip].startswith("    ") and "except ImportError:" in lines[pip - 1]
+    assert "importlib.invalidate_caches()" in lines[pip + 1]
+    after = "\n".join(lines[pip:])
+    assert "import helpers" in after and "raise RuntimeError(" in after
+    assert colab.install_line() in setup
+    message = colab.install_failure_message()
+    assert f"{colab.PACKAGE}[data] @ {colab.install_source()}" in message
+    assert f"the tag {colab.RELEASE} must exist" in message and "git clone" in message
+    literal = setup[setup.index("RuntimeError(") + len("RuntimeError"): setup.index('f"({err})"')]
+    assert eval(literal + ")") == message + "\n"  # the cell says what install_failure_message says
+
+
+def test_install_source_is_one_setting(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(colab, "INSTALL_SOURCE", "https://example.org/helpers-0.1.0.whl")
+    setup = colab.setup_cell()
+    assert '@ https://example.org/helpers-0.1.0.whl"' in setup
+    assert "check that pip can install https://example.org/helpers-0.1.0.whl" in \
+        colab.install_failure_message()
+    assert all(len(line) <= 100 for line in setup.splitlines() if "%pip" not in line)
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)

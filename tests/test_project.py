@@ -40,6 +40,19 @@ def test_environment_yml_matches_pyproject() -> None:
     assert _conda_requirements() == _pyproject_requirements()
 
 
+def test_environment_yml_uses_conda_forge_only() -> None:
+    """PyTorch stopped publishing to its ``pytorch`` channel after 2.5; conda-forge builds it."""
+    text = (ROOT / "environment.yml").read_text()
+    channels = re.search(r"^channels:\n((?:  - .*\n)+)", text, re.M)
+    assert channels and channels.group(1).split() == ["-", "conda-forge"]
+
+
+def test_ranges_admit_the_next_colab() -> None:
+    """pandas 3 and Pillow 13 (newer Colab images) are inside the ranges: pip keeps them."""
+    requirements = _pyproject_requirements()
+    assert requirements["pandas"] == ">=2.0,<4" and requirements["pillow"] == ">=9.5,<14"
+
+
 def test_environment_yml_installs_the_repo() -> None:
     assert "- -e .[dev]" in (ROOT / "environment.yml").read_text()
 

@@ -240,7 +240,29 @@ def test_use_data_kaggle(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
     assert cfg.profile == "full" and cfg.data_dir == root
     assert len(D.load_metadata(cfg.data_dir)) == 6
     out = capsys.readouterr().out
-    assert "CC BY-NC 4.0" in out and "Tschandl" in out
+    assert "CC BY-NC 4.0" in out and "CC BY-NC-SA 4.0" in out and "Tschandl" in out
+
+
+def test_download_ham10000_failures_point_to_the_other_routes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A failed download never tells the student to call download_ham10000 again."""
+    monkeypatch.setitem(sys.modules, "kagglehub", None)  # import fails
+    with pytest.raises(RuntimeError, match="pip install kagglehub") as missing:
+        S.download_ham10000(tmp_path / "HAM10000")
+
+    def offline(handle: str) -> str:
+        raise ConnectionError("no route to host")
+
+    monkeypatch.setitem(sys.modules, "kagglehub", types.SimpleNamespace(dataset_download=offline))
+    with pytest.raises(RuntimeError, match="no route to host") as failed:
+        S.download_ham10000(tmp_path / "HAM10000")
+    for err in (missing, failed):
+        message = str(err.value)
+        assert "download_ham10000" not in message
+        assert "zip_path=" in message and "HAM10000_DIR" in message
+        assert f"kaggle.com/datasets/{D.KAGGLE_HANDLE}" in message and "DBW86T" in message
+    assert not (tmp_path / "HAM10000").exists()
 
 
 def test_use_data_zip_from_kaggle(tmp_path: Path) -> None:
@@ -299,31 +321,53 @@ def test_use_data_zip_missing_outside_colab(monkeypatch: pytest.MonkeyPatch) -> 
         C.use_data("ham10000-zip", zip_path="nowhere.zip")
 
 
-@pytest.mark.parametrize("saves_to_cwd", [True, False])
-def test_use_data_zip_uploaded_in_colab(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, saves_to_cwd: bool
-) -> None:
-    source = tmp_path / "elsewhere" / "upload.zip"
-    source.parent.mkdir()
-    write_kaggle_zip(source, sample_rows())
-    asked = []
-
-    def upload() -> dict[str, bytes]:  # like Colab: saves into the cwd, returns the bytes
-        asked.append(True)
-        if saves_to_cwd:
-            (Path.cwd() / "skin.zip").write_bytes(source.read_bytes())
-        return {"notes.txt": b"", "skin.zip": source.read_bytes()}
-
+def fake_colab(monkeypatch: pytest.MonkeyPatch, upload: object) -> None:
+    """Put a ``google.colab`` whose ``files.upload`` is ``upload`` into ``sys.modules``."""
     colab = types.ModuleType("google.colab")
     colab.files = types.SimpleNamespace(upload=upload)  # type: ignore[attr-defined]
     google = types.ModuleType("google")
     google.colab = colab  # type: ignore[attr-defined]
     monkeypatch.setitem(sys.modules, "google", google)
     monkeypatch.setitem(sys.modules, "google.colab", colab)
-    root = C.use_data("ham10000-zip")
+
+
+@pytest.mark.parametrize("saves_to_cwd", [True, False])
+def test_use_data_zip_uploaded_in_colab(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, saves_to_cwd: bool
+) -> None:
+    """A second upload of ``skin.zip`` is saved by Colab as ``skin (1).zip``; that one is used."""
+    source = tmp_path / "elsewhere" / "upload.zip"
+    source.parent.mkdir()
+    write_kaggle_zip(source, sample_rows())
+    (tmp_path / "skin.zip").write_bytes(b"an earlier, unfinished upload")
+    asked = []
+
+    def upload() -> dict[str, bytes]:  # like Colab: saves to a free name, returns the bytes
+        asked.append(True)
+        if saves_to_cwd:
+            (Path.cwd() / "skin (1).zip").write_bytes(source.read_bytes())
+        return {"notes.txt": b"", "skin.zip": source.read_bytes()}
+
+    fake_colab(monkeypatch, upload)
+    root = C.use_data("ham10000-zip", upload=True)
     assert asked == [True] and len(D.load_metadata(root)) == 6
-    assert (tmp_path / "skin.zip").read_bytes() == source.read_bytes()
+    assert (tmp_path / "skin (1).zip").read_bytes() == source.read_bytes()
+    assert (tmp_path / "skin.zip").read_bytes() == b"an earlier, unfinished upload"
+    assert not (tmp_path / "skin (2).zip").exists()
     assert os.environ["HAM10000_DIR"] == str(tmp_path / "data" / "HAM10000")
+
+
+def test_colab_refuses_the_upload_box_for_the_kaggle_zip(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without upload=True the box is not opened: the error gives the two routes that work."""
+    asked = []
+    fake_colab(monkeypatch, lambda: asked.append(True) or {})
+    with pytest.raises(FileNotFoundError) as err:
+        C.use_data("ham10000-zip")
+    message = str(err.value)
+    assert not asked and "HAM10000_DIR" not in os.environ
+    assert "5.2 GB" in message and "1 GB" in message
+    assert "drive.mount('/content/drive')" in message and "zip_path=" in message
+    assert "'ham10000-kaggle'" in message and "no Kaggle account" in message
 
 
 def test_use_data_dermamnist(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
