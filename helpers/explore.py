@@ -47,7 +47,7 @@ from torch import Tensor, nn
 
 from . import cam as cams
 from . import metrics, viz
-from .data import CLASS_NAMES, CLASSES, denormalize, eval_transform, mask_transform
+from .data import CLASSES, denormalize, eval_transform, mask_transform
 
 __all__ = [
     "LAYERS",
@@ -78,7 +78,7 @@ CONTRASTIVE = "contrastive Grad-CAM"
 #: Score-CAM in the explorer scores only the strongest channels (``ScoreCAM(top_k=...)``)
 SCORE_CAM_TOP_K = 64
 #: masks the explorer scores against, by the metadata column that holds their file
-MASK_COLUMNS = {"lesion": "mask_path", "evidence": "evidence_mask_path",
+MASK_COLUMNS = {"lesion": "mask_path", "evidence": "evidence_path",
                 "ink": "artefact_mask_path"}
 
 DISCLAIMER = (
@@ -439,16 +439,18 @@ def _draw(fig: Figure, e: Explanation, tag: str = "", score_cam_top_k: int | Non
     _panel(axes[1], e.image, e.heatmap,
            f"{_method_label(e.method, score_cam_top_k)}, {e.layer}\n"
            f"class {code} ({100 * float(e.probs[e.target]):.0f}%)")
-    empty = "  (empty: no evidence\nfor it at this layer)" if not e.contrastive.any() else ""
     _panel(axes[2], e.image, e.contrastive,
-           f"why {code} rather than {rival}?{empty}\ncontrastive Grad-CAM, {e.layer}")
+           f"why {code} rather than {rival}?\ncontrastive Grad-CAM, {e.layer}")
+    if not e.contrastive.any():  # all of the layer's evidence favours the rival
+        axes[2].text(0.5, 0.5, f"empty: nothing here\nfavours {code} over {rival}",
+                     transform=axes[2].transAxes, ha="center", va="center", fontsize=9,
+                     color="white", bbox={"facecolor": "black", "alpha": 0.5})
     ax = axes[3]
     top = e.top(3)[::-1]
     colours = ["#b2182b" if c in ("akiec", "bcc", "mel") else "#2166ac" for c, _ in top]
     ax.barh([c for c, _ in top], [p for _, p in top], color=colours)
-    for row, (c, p) in enumerate(top):
-        ax.text(min(p, 0.55) + 0.02, row, f"{100 * p:.0f}% {CLASS_NAMES[c]}", va="center",
-                fontsize=8)
+    for row, (_, p) in enumerate(top):
+        ax.text(min(p, 0.8) + 0.02, row, f"{100 * p:.0f}%", va="center", fontsize=8)
     ax.set_xlim(0, 1)
     ax.set_title("top 3 classes", fontsize=9)
     ax.tick_params(labelsize=8)
@@ -520,7 +522,7 @@ def explorer_widget(explorer: Explorer, methods: Sequence[str] | None = None,
         "layer": w.ToggleButtons(options=list(layers), value=layers[-1],
                                  description="layer", style=wide),
     }
-    picture = w.Image(format="png", layout=w.Layout(width="960px"))
+    picture = w.Image(format="png", layout=w.Layout(width="100%", max_width="960px"))
     status = w.HTML()
     messages = w.Output()
     state = {"indices": explorer.select()}
