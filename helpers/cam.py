@@ -55,10 +55,12 @@ __all__ = [
     "LayerCAM",
     "XGradCAM",
     "HiResCAM",
+    "ContrastiveGradCAM",
     "METHODS",
     "find_layer",
     "resolve_class_idx",
     "normalize_maps",
+    "runner_up",
 ]
 
 ClassIdx = int | Sequence[int] | Tensor | None
@@ -506,3 +508,78 @@ METHODS: dict[str, type[BaseCAM]] = {
     "XGrad-CAM": XGradCAM,
     "HiResCAM": HiResCAM,
 }
+
+
+# --- contrastive maps: "why class c rather than class d" ----------------------------------------
+
+
+def runner_up(logits: Tensor, class_idx: Tensor) -> Tensor:
+    """Per image, the highest-scoring class other than ``class_idx``: ``(B,)`` long tensor.
+
+    For the predicted class this is the runner-up; for any other class it is usually the
+    prediction itself: the class ``class_idx`` has to beat.
+    """
+    others = logits.detach().clone()
+    others.scatter_(1, class_idx.view(-1, 1), float("-inf"))
+    return others.argmax(dim=1)
+
+
+class ContrastiveGradCAM(GradCAM):
+    r"""Contrastive Grad-CAM: why class :math:`c` rather than class :math:`d`.
+
+    Grad-CAM (eq. 1-2 of Selvaraju et al., arXiv 1610.02391) of the difference of two logits:
+
+    .. math:: \alpha_k^{c \setminus d} = \frac{1}{Z}\sum_i\sum_j
+              \frac{\partial (y^c - y^d)}{\partial A^k_{ij}} = \alpha_k^c - \alpha_k^d, \qquad
+              L^{c \setminus d} = \mathrm{ReLU}\Big(\sum_k \alpha_k^{c \setminus d} A^k\Big)
+
+    The map shows where the evidence for :math:`c` outweighs the evidence for :math:`d`; what
+    speaks for both classes cancels. It is not :math:`\mathrm{ReLU}(L^c - L^d)`: the ReLU acts
+    once, on the difference. After a global-average-pool + linear head (a ResNet's ``layer4``)
+    :math:`\alpha_k^{c \setminus d} = (w^c_k - w^d_k)/Z`, the difference of the two classes'
+    rows of the linear layer: the "foil" direction of Jacovi et al. 2021 (contrastive
+    explanations, arXiv 2103.01378). Prabhushankar et al. 2020 (ICIP, arXiv 2008.00178) build
+    contrastive Grad-CAM maps ("why P, rather than Q?") from a loss between the two classes.
+
+    Args:
+        contrast_idx: the class :math:`d`: an int for all images, one per image, or ``None``
+            for the strongest rival of :math:`c` (:func:`runner_up`: the runner-up when
+            :math:`c` is the prediction). A contrast equal to the target raises ``ValueError``.
+
+    ``last_contrast_idx`` holds the classes :math:`d` of the last call.
+    """
+
+    def __init__(
+        self,
+        model: nn.Module,
+        target_layer: str | nn.Module = "layer4",
+        *,
+        contrast_idx: ClassIdx = None,
+    ) -> None:
+        super().__init__(model, target_layer)
+        self.contrast_idx = contrast_idx
+        self.last_contrast_idx: Tensor | None = None
+        self._requested: ClassIdx = None
+
+    def compute_raw(self, x: Tensor, class_idx: ClassIdx = None) -> Tensor:
+        self._requested = class_idx  # the forward pass needs it to pick the contrast
+        try:
+            return super().compute_raw(x, class_idx)
+        finally:
+            self._requested = None
+
+    def _forward(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        """The logits minus the contrast class's logit, so that class ``c`` scores y^c - y^d."""
+        logits, acts = super()._forward(x)
+        target = resolve_class_idx(self._requested, logits)
+        if self.contrast_idx is None:
+            contrast = runner_up(logits, target)
+        else:
+            contrast = resolve_class_idx(self.contrast_idx, logits)
+        if (contrast == target).any():
+            raise ValueError(
+                f"contrast class {contrast.tolist()} equals the target class {target.tolist()}: "
+                "y^c - y^c is 0 and has no map; pick another contrast_idx (None: the runner-up)"
+            )
+        self.last_contrast_idx = contrast
+        return logits - logits.gather(1, contrast[:, None]), acts
