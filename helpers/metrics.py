@@ -28,7 +28,8 @@ Four families, each with its paper:
 * **Baselines and uncertainty**: maps that ignore the model (:func:`baseline_maps`: uniform,
   random, centre Gaussian, Sobel edges, the lesion mask itself), scores image by image
   (:func:`per_image_scores`), percentile bootstrap intervals (:func:`bootstrap_ci`,
-  :func:`summarize_with_intervals`) and paired comparisons (:func:`paired_difference`).
+  :func:`summarize_with_intervals`) and paired comparisons (:func:`paired_difference`,
+  :func:`paired_scores`, read out in one sentence by :func:`verdict`).
 """
 
 from __future__ import annotations
@@ -83,6 +84,8 @@ __all__ = [
     "baseline_maps",
     "bootstrap_ci",
     "paired_difference",
+    "paired_scores",
+    "verdict",
     "per_image_scores",
     "summarize_with_intervals",
 ]
@@ -949,6 +952,60 @@ def paired_difference(a: Sequence[float] | Tensor, b: Sequence[float] | Tensor,
     extreme = (flipped >= abs(mean) - 1e-12).sum().item()
     return {"mean": mean, "low": low, "high": high,
             "p": (1 + extreme) / (1 + n_boot), "n": diff.numel()}
+
+
+def verdict(row: Mapping[str, float], better: Literal["higher", "lower"],
+            name: str = "Grad-CAM++", alpha: float = 0.05) -> str:
+    """One sentence on a paired difference: its direction, interval and p-value, and who wins.
+
+    ``row``: one result of :func:`paired_difference` (a dict, or a row of a frame of them, such
+    as :func:`paired_scores` returns), the difference "``name`` minus its rival". ``better``:
+    whether a higher or a lower score is better for this metric. The difference counts as real
+    when ``p < alpha`` *and* the interval excludes 0; otherwise the sentence says "within
+    noise, no winner", whatever the sign of the mean. For example::
+
+        higher by 0.12 [0.05, 0.19], p = 0.001: a real difference, in Grad-CAM++'s favour
+    """
+    if better not in ("higher", "lower"):
+        raise ValueError(f"better must be 'higher' or 'lower', got {better!r}")
+    missing = [key for key in ("mean", "low", "high", "p") if key not in row]
+    if missing:
+        raise KeyError(f"row lacks {missing}: pass a result of paired_difference")
+    mean, low, high, p = (float(row[key]) for key in ("mean", "low", "high", "p"))
+    sure = p < alpha and (low > 0 or high < 0)
+    if not sure:
+        outcome = "within noise, no winner"
+    elif (mean > 0) == (better == "higher"):
+        outcome = f"a real difference, in {name}'s favour"
+    else:
+        outcome = f"a real difference, against {name}"
+    size = f"{'higher' if mean > 0 else 'lower'} by {abs(mean):.3g}" if mean else "equal on average"
+    return f"{size} [{low:.3g}, {high:.3g}], p = {p:.3f}: {outcome}"
+
+
+def paired_scores(scores: pd.DataFrame, a: str, b: str, columns: Sequence[str] | None = None,
+                  level: float = 0.95, n_boot: int = 10_000, seed: int = 0) -> pd.DataFrame:
+    """:func:`paired_difference` of method ``a`` minus method ``b``, one row per score column.
+
+    ``scores``: :func:`per_image_scores`' frame, in which both methods were scored on the same
+    images (paired by the ``image`` column). ``columns``: the score columns to compare (default:
+    all of them). Columns of the result: ``mean``, ``low``, ``high``, ``p``, ``n``; read a row
+    out with :func:`verdict`.
+    """
+    by_method = {name: scores[scores["method"] == name].set_index("image") for name in (a, b)}
+    for name, frame in by_method.items():
+        if frame.empty:
+            raise ValueError(f"no scores for method {name!r}; scores has "
+                             f"{sorted(scores['method'].unique())}")
+    first, second = by_method[a], by_method[b]
+    if not first.index.equals(second.index):
+        raise ValueError(f"{a!r} and {b!r} were not scored on the same images: pair them by image")
+    if columns is None:
+        columns = [c for c in scores.columns if c not in ("method", "image")]
+    return pd.DataFrame({
+        column: paired_difference(first[column].to_numpy(), second[column].to_numpy(),
+                                  level, n_boot, seed)
+        for column in columns}).T
 
 
 def per_image_scores(
