@@ -1,5 +1,5 @@
 """Models and checkpoints: ``build_model``, ``save_checkpoint``, ``load_checkpoint``,
-``load_or_train``.
+``load_or_train`` (notebook 02's model) and ``load_or_train_variant`` (one trained on other data).
 
 A checkpoint is a plain dictionary (the state dict plus metadata made only of numbers, strings,
 lists and dicts), written atomically and read with ``torch.load(..., weights_only=True)``, so
@@ -9,6 +9,8 @@ profile: it reuses the checkpoint notebook 02 saved, or trains one on the spot.
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import datetime as dt
 import hashlib
 import io
@@ -339,3 +341,53 @@ def load_or_train(cfg: RunConfig | None = None,
     print(f"Trained in {seconds / 60:.1f} min; test balanced accuracy "
           f"{metrics['balanced_accuracy']:.3f}; saved {_shown(path)}.")
     return model.eval(), meta
+
+
+def weights_digest(model: nn.Module) -> str:
+    """SHA-1 of ``model``'s state dict (names, shapes, dtypes and values): two models with the
+    same digest compute the same function."""
+    digest = hashlib.sha1()
+    for name, tensor in model.state_dict().items():
+        value = tensor.detach().cpu().contiguous()
+        digest.update(f"{name}:{tuple(value.shape)}:{value.dtype}".encode())
+        digest.update(value.numpy().tobytes() if value.dtype != torch.bfloat16
+                      else value.float().numpy().tobytes())
+    return digest.hexdigest()
+
+
+def load_or_train_variant(cfg: RunConfig, splits: Mapping[str, pd.DataFrame], tag: str,
+                          epochs: int, *, start: nn.Module | None = None,
+                          lr: float | None = None, progress: bool = True,
+                          **meta: Any) -> nn.Module:
+    """A model trained with notebook 02's recipe on other data (``splits``: shuffled labels, an
+    artefact, ...), in eval mode; cached beside :func:`checkpoint_path` as
+    ``<profile>-<arch>-<size>-<tag>-e<epochs>.pt`` and reused when its metadata match.
+
+    ``start``: fine-tune a copy of this model (its own weights are left alone) instead of
+    training a fresh one; its :func:`weights_digest` goes into the metadata, so a checkpoint
+    fine-tuned from another model is not reused. ``lr``: the peak learning rate (default
+    ``cfg.lr``). ``meta``: what else tells this variant apart (e.g. ``artefact=spec.as_dict()``);
+    it must match for the cached file to be reused.
+    """
+    run_cfg = dataclasses.replace(cfg, epochs=epochs, lr=lr if lr is not None else cfg.lr)
+    base = checkpoint_path(cfg)
+    path = base.with_name(f"{base.stem}-{tag}-e{epochs}.pt")
+    extra = {"variant": tag, **meta}
+    if start is not None:
+        extra["fine_tuned_from"] = weights_digest(start)
+    wanted = _plain(checkpoint_meta(run_cfg, **extra))
+    if path.is_file():
+        net, found = load_checkpoint(path, arch=run_cfg.arch)
+        if all(found.get(key) == value for key, value in wanted.items()):
+            print(f"Loaded {_shown(path)}.")
+            return net.to(run_cfg.device).eval()
+    how = "Fine-tuning a copy of the given model" if start is not None else "Training"
+    print(f"{how} on the {tag} data ({epochs} epochs); saving to {_shown(path)} ...")
+    seed_everything(run_cfg.seed)
+    if start is not None:
+        net = copy.deepcopy(start).train()
+    else:
+        net = build_model(run_cfg.arch, len(CLASSES), run_cfg.pretrained)
+    history = fit(net, make_loaders(splits, run_cfg), run_cfg, progress=progress)
+    save_checkpoint(net, path, **wanted, history=history)
+    return net.to(run_cfg.device).eval()

@@ -67,7 +67,7 @@ def test_flags_exact_shares_and_seeded() -> None:
 def test_artefact_set_layout_masks_and_columns(folders: dict[str, Path], ink: pd.DataFrame) -> None:
     root = folders["ink"]
     csv = pd.read_csv(root / D.METADATA_FILE)
-    assert list(csv.columns) == [*D.METADATA_COLUMNS, "artefact"]
+    assert list(csv.columns) == [*D.METADATA_COLUMNS, "drawn_as", "artefact"]
     assert set(csv["artefact"]) <= {0, 1} and ink["artefact"].equals(csv["artefact"])
     marker = json.loads((root / D._DEMO_MARKER).read_text())["artefact"]
     assert marker == {**SPEC.as_dict(), "renderer": DM._ARTEFACT_RENDERER}
@@ -174,11 +174,13 @@ def test_nevus_looking_melanomas(tmp_path: Path, folders: dict[str, Path]) -> No
     root = DM.make_demo_dataset(tmp_path / "melnv", N, SIZE, seed=0, artefact=every,
                                base=folders["clean"])
     df = D.load_metadata(root).set_index("image_id")
-    assert (df["drawn_as"] == df["dx"].where(df["dx"] != "mel", "nv")).all()
     clean = D.load_metadata(folders["clean"]).set_index("image_id")
-    for image_id, row in df.iterrows():  # melanomas redrawn, the rest as before (unless inked)
+    # every melanoma looks like a nevus; the other classes keep the clean set's looks
+    assert (df["drawn_as"] == clean.loc[df.index, "drawn_as"].where(df["dx"] != "mel", "nv")).all()
+    for image_id, row in df.iterrows():  # new looks redrawn, the rest as before (unless inked)
         same = Path(row["path"]).read_bytes() == Path(clean.at[image_id, "path"]).read_bytes()
-        assert same == (row["dx"] != "mel" and not row["artefact"]), image_id
+        kept = row["drawn_as"] == clean.at[image_id, "drawn_as"]
+        assert same == (kept and not row["artefact"]), image_id
     lesions = D.lesion_split(df.reset_index(), seed=0)["test"]["lesion_id"]
     moved = DM.ArtefactSpec(on="nv", share=0.9, elsewhere=0, mel_as_nv=1.0)
     part = D.load_metadata(DM.make_demo_dataset(tmp_path / "moved", N, SIZE, seed=0,

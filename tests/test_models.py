@@ -128,3 +128,43 @@ def test_load_or_train_reuses_a_matching_checkpoint(tmp_path, monkeypatch):
     with pytest.raises(AssertionError, match="trained although"):
         load_or_train(load_config(profile="smoke", output_dir=tmp_path,
                                   cache_dir=tmp_path / "cache", epochs=2), progress=False)
+
+
+def test_variant_is_trained_once_cached_and_fine_tuned_from_a_copy(tmp_path, monkeypatch):
+    cfg = load_config(profile="smoke", output_dir=tmp_path, cache_dir=tmp_path / "cache")
+    calls = []
+
+    def fake_fit(net, loaders, run_cfg, progress=True):  # records the call, changes one weight
+        calls.append((run_cfg.epochs, run_cfg.lr))
+        with torch.no_grad():
+            net.fc.bias.add_(1.0)
+        return {"epoch": [1]}
+
+    monkeypatch.setattr(models, "fit", fake_fit)
+    monkeypatch.setattr(models, "make_loaders", lambda splits, run_cfg: {})
+    start = _tiny_model()
+    digest = models.weights_digest(start)
+    tuned = models.load_or_train_variant(cfg, {}, "ink", 2, start=start, lr=1e-4, artefact="a")
+    assert calls == [(2, 1e-4)] and models.weights_digest(start) == digest  # start untouched
+    torch.testing.assert_close(tuned.fc.bias, start.fc.bias + 1.0)
+    path = checkpoint_path(cfg).with_name("smoke-resnet18-64-ink-e2.pt")
+    assert path.is_file()
+    again = models.load_or_train_variant(cfg, {}, "ink", 2, start=start, lr=1e-4, artefact="a")
+    assert len(calls) == 1  # reused
+    torch.testing.assert_close(again.fc.bias, tuned.fc.bias)
+    # another start model, other metadata or another lr: trained again
+    other = _tiny_model()
+    with torch.no_grad():
+        other.fc.bias.zero_()
+    models.load_or_train_variant(cfg, {}, "ink", 2, start=other, lr=1e-4, artefact="a")
+    models.load_or_train_variant(cfg, {}, "ink", 2, start=other, lr=1e-4, artefact="b")
+    models.load_or_train_variant(cfg, {}, "ink", 2, start=other, lr=1e-3, artefact="b")
+    assert len(calls) == 4
+
+
+def test_weights_digest_sees_every_value():
+    a, b = _tiny_model(), _tiny_model()
+    assert models.weights_digest(a) == models.weights_digest(b)
+    with torch.no_grad():
+        b.layer1[0].conv1.weight[0, 0, 0, 0] += 1e-6
+    assert models.weights_digest(a) != models.weights_digest(b)

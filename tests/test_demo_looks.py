@@ -1,0 +1,82 @@
+"""Tests for the demo set's difficulty (helpers.demo): look-alike lesions and off-centre views."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from PIL import Image
+
+from helpers import data as D
+from helpers import demo as DM
+
+N, SIZE = 300, 64
+
+
+@pytest.fixture(scope="module")
+def rows() -> pd.DataFrame:
+    return DM._sample_demo_rows(D.packaged_metadata(), 1500, seed=0)
+
+
+@pytest.fixture(scope="module")
+def small(tmp_path_factory: pytest.TempPathFactory) -> pd.DataFrame:
+    return D.load_metadata(DM.make_demo_dataset(tmp_path_factory.mktemp("looks") / "d", N, SIZE))
+
+
+def test_look_alike_shares_per_class(rows: pd.DataFrame) -> None:
+    looks = DM.demo_looks(rows, seed=0)
+    lesions = rows.assign(look=looks).drop_duplicates("lesion_id")
+    assert (lesions.groupby("lesion_id")["look"].nunique() == 1).all()  # one look per lesion
+    for dx, alikes in DM.LOOK_ALIKES.items():
+        of_class = lesions[lesions["dx"] == dx]
+        counts = of_class["look"].value_counts()
+        for other, share in alikes:
+            assert counts.get(other, 0) == round(share * len(of_class)), (dx, other)
+        assert counts.get(dx, 0) == len(of_class) - sum(
+            round(share * len(of_class)) for _, share in alikes)
+
+
+def test_looks_depend_on_the_seed_only(rows: pd.DataFrame) -> None:
+    assert (DM.demo_looks(rows, seed=0) == DM.demo_looks(rows.iloc[::-1], seed=0)[::-1]).all()
+    assert (DM.demo_looks(rows, seed=0) != DM.demo_looks(rows, seed=1)).any()
+
+
+def test_more_nevus_looking_melanomas_add_lesions(rows: pd.DataFrame) -> None:
+    base = DM.nevus_looking_lesions(rows, DM.LOOK_ALIKES["mel"][0][1])
+    more = DM.nevus_looking_lesions(rows, 0.5)
+    assert base < more and base == set(rows.loc[(rows["dx"] == "mel").to_numpy()
+                                                & (DM.demo_looks(rows) == "nv"), "lesion_id"])
+
+
+def test_demo_csv_says_how_each_lesion_was_drawn(small: pd.DataFrame) -> None:
+    assert "drawn_as" in small.columns
+    assert set(small["drawn_as"]) <= set(D.CLASSES)
+    assert (small["drawn_as"] != small["dx"]).any()  # some look-alikes in 300 images
+
+
+def test_views_move_and_zoom_the_lesion(small: pd.DataFrame) -> None:
+    masks = np.stack([np.asarray(Image.open(p)) > 0 for p in small["mask_path"]])
+    side = masks.shape[1]
+    square = masks[:, :, (masks.shape[2] - side) // 2:][:, :, :side]  # what the model sees
+    ys, xs = np.mgrid[0:side, 0:side]
+    area = square.sum((1, 2))
+    seen = area > 0
+    cy = (square * ys).sum((1, 2))[seen] / area[seen]
+    cx = (square * xs).sum((1, 2))[seen] / area[seen]
+    off = np.hypot(cy - side / 2, cx - side / 2) / (side / 2)
+    assert np.quantile(off, 0.75) > 0.15  # many lesions well off centre
+    touching = square[:, [0, -1]].any((1, 2)) | square[:, :, [0, -1]].any((1, 2))
+    assert 0.03 < touching.mean() < 0.5  # some run out of the frame, most do not
+    share = area / side**2
+    assert np.quantile(share, 0.9) > 2.5 * np.quantile(share, 0.1)  # several scales
+
+
+def test_balanced_accuracy_ceiling_by_hand() -> None:
+    # a: 4 images, 1 drawn as b; b: 2 images, none drawn as a. Best rule: look a -> a,
+    # look b -> b: recalls 3/4 and 2/2, ceiling 0.875
+    rows = pd.DataFrame({"dx": ["a"] * 4 + ["b"] * 2, "drawn_as": ["a", "a", "a", "b", "b", "b"]})
+    assert DM.balanced_accuracy_ceiling(rows) == pytest.approx(0.875)
+    assert DM.balanced_accuracy_ceiling(rows.assign(drawn_as=rows["dx"])) == 1.0
+    # a look shared half and half by two equal classes: the ceiling is one half of that
+    even = pd.DataFrame({"dx": ["a", "b"], "drawn_as": ["x", "x"]})
+    assert DM.balanced_accuracy_ceiling(even) == pytest.approx(0.5)
