@@ -285,7 +285,8 @@ def test_the_same_folder_with_other_contents_is_other_data(two_data_sets, tmp_pa
     dict(dataset="ham10000"), dict(cache_dir="other-cache"), dict(seed=1)],
     ids=["real-vs-demo", "other-demo-folder", "other-seed"])
 def test_data_identity_differs(change, tmp_path) -> None:
-    base = dict(profile="smoke", cache_dir=tmp_path / "cache", output_dir=tmp_path / "out")
+    # seed=0 explicitly: the run's TUTORIAL_SEED (e.g. 1) must not make "other-seed" the same
+    base = dict(profile="smoke", cache_dir=tmp_path / "cache", output_dir=tmp_path / "out", seed=0)
     if change.get("cache_dir"):
         change = {**change, "cache_dir": tmp_path / change["cache_dir"]}
     if change.get("dataset") == "ham10000":
