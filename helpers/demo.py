@@ -867,7 +867,8 @@ def make_demo_dataset(
     columns = [*METADATA_COLUMNS, "drawn_as"]
     # looks are chosen among all lesions, then subset; base_look: the clean set's look
     rows["base_look"] = demo_looks(rows, seed)
-    rows["drawn_as"] = demo_looks(rows, seed, (artefact.mel_as_nv or None) if artefact else None)
+    rows["drawn_as"] = (demo_looks(rows, seed, artefact.mel_as_nv)
+                        if artefact is not None and artefact.mel_as_nv else rows["base_look"])
     if subset is not None:
         unknown = sorted(set(subset) - set(rows["lesion_id"]))
         if unknown:
