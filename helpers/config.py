@@ -43,7 +43,7 @@ _PROFILE_SETTINGS: dict[str, dict[str, object]] = {
     ),
     "demo": dict(
         dataset="demo", n_demo_images=1500, image_size=128, arch="resnet18",
-        pretrained=False, epochs=5, batch_size=32, lr=3e-3,
+        pretrained=False, epochs=8, low_res_size=96, low_res_epochs=6, batch_size=32, lr=3e-3,
     ),
     "full": dict(
         dataset="ham10000", n_demo_images=0, image_size=224, arch="resnet50",
@@ -113,6 +113,9 @@ class RunConfig:
     arch: str = "resnet18"
     pretrained: bool = False
     epochs: int = 8
+    #: progressive resizing: the first ``low_res_epochs`` train on ``low_res_size`` px images
+    low_res_size: int = 96
+    low_res_epochs: int = 0
     batch_size: int = 32
     lr: float = 3e-3
     num_workers: int = 2
@@ -210,6 +213,15 @@ def _check_settings(cfg: RunConfig) -> None:
                    hint=f"A ResNet's layer4 has 1/32 of the input's size; {MIN_IMAGE_SIZE} px "
                         "gives a 1x1 map, 224 px (the full profile) a 7x7 one.")
     checks.integer(cfg.epochs, "epochs")
+    checks.integer(cfg.low_res_size, "low_res_size", minimum=MIN_IMAGE_SIZE)
+    checks.integer(cfg.low_res_epochs, "low_res_epochs", minimum=0)
+    if cfg.low_res_epochs and (cfg.low_res_epochs >= cfg.epochs
+                               or cfg.low_res_size > cfg.image_size):
+        raise ValueError(
+            f"low_res_epochs={cfg.low_res_epochs} at low_res_size={cfg.low_res_size} px: the "
+            f"low-resolution epochs must be fewer than epochs={cfg.epochs} and their size at "
+            f"most image_size={cfg.image_size}, so that the last epochs train at the size the "
+            "model is used at. Set low_res_epochs=0 to train at image_size throughout.")
     checks.integer(cfg.batch_size, "batch_size")
     checks.integer(cfg.n_demo_images, "n_demo_images", minimum=0)
     checks.integer(cfg.num_workers, "num_workers", minimum=0,

@@ -588,11 +588,14 @@ def _pairwise(maps_by_method: Mapping[str, Tensor], metric: str) -> dict[tuple[s
         raise ValueError(f"metric must be one of {sorted(_AGREEMENT)}, got {metric!r}")
     if len(maps_by_method) < 2:
         raise ValueError("need maps from at least two methods")
+    pairs = list(itertools.combinations(maps_by_method, 2))
+    if metric == "spearman":  # rank each method's maps once, not once for every pair
+        first = next(iter(maps_by_method.values()))
+        ranks = {name: _average_ranks(_check_pair(first, maps)[1].flatten(1))
+                 for name, maps in maps_by_method.items()}
+        return {(a, b): _pearson_rows(ranks[a], ranks[b]) for a, b in pairs}
     score = _AGREEMENT[metric]
-    return {
-        (a, b): score(maps_by_method[a], maps_by_method[b])
-        for a, b in itertools.combinations(maps_by_method, 2)
-    }
+    return {(a, b): score(maps_by_method[a], maps_by_method[b]) for a, b in pairs}
 
 
 def agreement_matrix(
@@ -1016,6 +1019,8 @@ def per_image_scores(
     masks: Mapping[str, Tensor] | Tensor | None = None,
     *,
     steps: int | None = None,
+    reference: str | None = None,
+    tie_tol: float = 1e-6,
     batch_size: int = 64,
 ) -> pd.DataFrame:
     """The metrics of :func:`method_table`, image by image: one row per (method, image).
@@ -1025,23 +1030,34 @@ def per_image_scores(
     confidence; its mean is Increase in Confidence), and for each mask set in ``masks``
     (a tensor means ``{"lesion": masks}``) ``pointing (<name>)`` (1.0 hit, 0.0 miss) and
     ``energy (<name>)`` (:func:`energy_share`), NaN where that image's mask is empty; with
-    ``steps``, ``deletion AUC`` and ``insertion AUC``. Feed it to
-    :func:`summarize_with_intervals` and :func:`paired_difference`.
+    ``steps``, ``deletion AUC`` and ``insertion AUC``; with ``reference`` (one of the methods),
+    ``win % vs <reference>``: 100 where the method's unclipped :func:`relative_drop` is smaller
+    than the reference's, 50 for a tie within ``tie_tol``, else 0, so that its mean is
+    :func:`win_rate`. Feed it to :func:`summarize_with_intervals` and :func:`paired_scores`.
     """
     idx = _class_indices(class_idx, x.shape[0])
     if idx is None:
         idx = _predicted(model, x, batch_size)
     mask_sets = {"lesion": masks} if isinstance(masks, Tensor) else dict(masks or {})
+    if reference is not None and reference not in maps_by_method:
+        raise ValueError(f"reference={reference!r} is not one of the methods "
+                         f"{sorted(maps_by_method)}; pass one of them, or None")
     p_orig = class_probabilities(model, x, idx, batch_size)
+    all_maps = {name: _check_maps(maps).detach().cpu() for name, maps in maps_by_method.items()}
+    drops = {name: relative_drop(p_orig, class_probabilities(model, explanation_map(x, maps), idx,
+                                                             batch_size))
+             for name, maps in all_maps.items()}
     frames = []
-    for name, maps in maps_by_method.items():
-        maps = _check_maps(maps).detach().cpu()
-        p_expl = class_probabilities(model, explanation_map(x, maps), idx, batch_size)
+    for name, maps in all_maps.items():
         frame = pd.DataFrame({
             "method": name, "image": range(x.shape[0]),
-            "drop %": (100 * relative_drop(p_orig, p_expl).clamp_min(0)).numpy(),
-            "increase %": (100.0 * (p_expl.double() > p_orig.double())).numpy(),
+            "drop %": (100 * drops[name].clamp_min(0)).numpy(),
+            "increase %": (100.0 * (drops[name] < 0)).numpy(),
         })
+        if reference is not None:
+            gap = drops[name] - drops[reference]
+            frame[f"win % vs {reference}"] = torch.where(
+                gap.abs() <= tie_tol, 50.0, torch.where(gap < 0, 100.0, 0.0)).numpy()
         for mask_name, mask in mask_sets.items():
             mask = _check_maps(torch.as_tensor(mask), "masks").cpu()
             has = mask.flatten(1).gt(0).any(dim=1)

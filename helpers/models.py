@@ -54,7 +54,7 @@ ARCHS = config.ARCHS  # the names load_config accepts; WEIGHTS has one entry for
 # settings, and the identity of the data (DATA_KEY: source, folder, fingerprint).
 CONFIG_KEYS = (
     "profile", "dataset", "arch", "pretrained", "image_size", "n_demo_images", "epochs",
-    "batch_size", "lr", "seed",
+    "low_res_size", "low_res_epochs", "batch_size", "lr", "seed",
 )
 DATA_KEY = "data"
 
@@ -326,8 +326,10 @@ def load_or_train(cfg: RunConfig | None = None,
             return model.to(cfg.device), meta
         print(f"{_shown(path)} was trained with other settings or data ({', '.join(differs)}); "
               "retraining.")
-    print(f"Training {cfg.arch} ({cfg.profile} profile, {cfg.epochs} epochs, "
-          f"{cfg.image_size} px) on {cfg.device}; the checkpoint will be saved to {_shown(path)}.")
+    sizes = (f"the first {cfg.low_res_epochs} at {cfg.low_res_size} px, then {cfg.image_size} px"
+             if cfg.low_res_epochs else f"{cfg.image_size} px")
+    print(f"Training {cfg.arch} ({cfg.profile} profile, {cfg.epochs} epochs, {sizes}) on "
+          f"{cfg.device}; the checkpoint will be saved to {_shown(path)}.")
     start = time.perf_counter()
     splits = lesion_split(prepare_metadata(cfg), seed=cfg.seed)
     loaders = make_loaders(splits, cfg)
@@ -367,9 +369,11 @@ def load_or_train_variant(cfg: RunConfig, splits: Mapping[str, pd.DataFrame], ta
     training a fresh one; its :func:`weights_digest` goes into the metadata, so a checkpoint
     fine-tuned from another model is not reused. ``lr``: the peak learning rate (default
     ``cfg.lr``). ``meta``: what else tells this variant apart (e.g. ``artefact=spec.as_dict()``);
-    it must match for the cached file to be reused.
+    it must match for the cached file to be reused. Every epoch trains at ``cfg.image_size``
+    (no progressive resizing: these runs are short).
     """
-    run_cfg = dataclasses.replace(cfg, epochs=epochs, lr=lr if lr is not None else cfg.lr)
+    run_cfg = dataclasses.replace(cfg, epochs=epochs, lr=lr if lr is not None else cfg.lr,
+                                  low_res_epochs=0)
     base = checkpoint_path(cfg)
     path = base.with_name(f"{base.stem}-{tag}-e{epochs}.pt")
     extra = {"variant": tag, **meta}

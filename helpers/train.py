@@ -37,7 +37,7 @@ from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
 from . import checks
-from .config import RunConfig, check_device
+from .config import MIN_IMAGE_SIZE, RunConfig, check_device
 from .data import CLASSES, MALIGNANT
 
 MALIGNANT_LABELS = tuple(i for i, code in enumerate(CLASSES) if code in MALIGNANT)
@@ -74,6 +74,12 @@ def class_weights(labels: np.ndarray, num_classes: int = len(CLASSES)) -> torch.
     return torch.tensor(weights, dtype=torch.float32)
 
 
+def shrink(images: torch.Tensor, size: int) -> torch.Tensor:
+    """A batch ``(B, C, H, W)`` resized to ``size`` x ``size`` (bilinear, antialiased)."""
+    return nn.functional.interpolate(images, size=(size, size), mode="bilinear",
+                                     antialias=True, align_corners=False)
+
+
 def _make_scheduler(
     optimizer: torch.optim.Optimizer, schedule: str, lr: float, epochs: int, steps: int
 ) -> torch.optim.lr_scheduler.LRScheduler:
@@ -99,6 +105,7 @@ def fit(
     balance_classes: bool = True,
     device: str | None = None,
     seed: int | None = None,
+    low_res: tuple[int, int] | None = None,
     progress: bool = True,
 ) -> pd.DataFrame:
     """Train ``model`` on ``loaders["train"]``, validating on ``loaders["val"]`` each epoch.
@@ -108,14 +115,25 @@ def fit(
     ``balance_classes``. At the end the model holds the weights of the epoch with the best
     validation balanced accuracy (``history.attrs["best_epoch"]``).
 
+    ``low_res=(size, n)``, by default ``(cfg.low_res_size, cfg.low_res_epochs)``, is progressive
+    resizing (Howard and Gugger, *Deep Learning for Coders*, 2020, ch. 7): the first ``n``
+    epochs train on the batches shrunk to ``size`` px (bilinear, antialiased), which costs about
+    ``(size / image_size)**2`` of a full-size step, and the rest at full size, so that the model
+    ends at the size it is used at. Validation is always at full size.
+
     Returns the history: one row per epoch with ``train_loss``, ``train_accuracy``,
-    ``val_loss``, ``val_accuracy``, ``val_balanced_accuracy``, ``lr`` and ``seconds``.
+    ``val_loss``, ``val_accuracy``, ``val_balanced_accuracy``, ``lr``, ``train_size`` (px) and
+    ``seconds``.
     """
     epochs = checks.integer(epochs if epochs is not None else (cfg.epochs if cfg else 5),
                             "epochs")
     lr = checks.positive_number(lr if lr is not None else (cfg.lr if cfg else 1e-3), "lr")
     device = check_device(str(device or (cfg.device if cfg else "cpu")))
     seed = seed if seed is not None else (cfg.seed if cfg else 0)
+    low_size, low_epochs = low_res if low_res is not None else (
+        (cfg.low_res_size, cfg.low_res_epochs) if cfg else (0, 0))
+    if low_epochs:
+        checks.integer(low_size, "low_res size", minimum=MIN_IMAGE_SIZE)
     missing = [name for name in ("train", "val") if name not in loaders]
     if missing:
         raise ValueError(f"loaders lacks {missing}: give a dict with 'train' and 'val' "
@@ -143,6 +161,8 @@ def fit(
         for batch in tqdm(train_loader, desc=f"epoch {epoch}", leave=False, disable=not progress):
             images, labels = _batch(batch)
             images, labels = images.to(device), labels.to(device)
+            if epoch <= low_epochs:
+                images = shrink(images, low_size)
             if cuda:
                 images = images.to(memory_format=torch.channels_last)
             with torch.autocast(device_type="cuda", dtype=torch.float16, enabled=cuda):
@@ -175,6 +195,7 @@ def fit(
             val_accuracy=accuracy_score(val_labels, val_pred),
             val_balanced_accuracy=val_bacc,
             lr=optimizer.param_groups[0]["lr"],
+            train_size=int(images.shape[-1]),
             seconds=time.perf_counter() - start,
         ))
         if val_bacc > best_score:

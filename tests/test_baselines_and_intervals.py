@@ -142,6 +142,17 @@ def test_per_image_scores_and_summary_match_the_table_metrics() -> None:
         rows = with_auc[with_auc["method"] == name]
         assert rows["deletion AUC"].mean() == pytest.approx(table.at[name, "deletion AUC"])
         assert rows["insertion AUC"].mean() == pytest.approx(table.at[name, "insertion AUC"])
+    with_win = metrics.per_image_scores(model, x, {**maps, "same": maps["top"].clone()},
+                                        class_idx=0, reference="top")
+    table = metrics.method_table(model, x, {**maps, "same": maps["top"].clone()}, class_idx=0,
+                                 reference="top")
+    for name in (*maps, "same"):
+        rows = with_win[with_win["method"] == name]
+        assert set(rows["win % vs top"]) <= {0.0, 50.0, 100.0}
+        assert rows["win % vs top"].mean() == pytest.approx(table.at[name, "Win % vs top"])
+    assert with_win.loc[with_win["method"] == "same", "win % vs top"].eq(50.0).all()
+    with pytest.raises(ValueError, match="reference='CAM' is not one of the methods"):
+        metrics.per_image_scores(model, x, maps, class_idx=0, reference="CAM")
     summary = metrics.summarize_with_intervals(scores, n_boot=500)
     assert summary.at["top", "energy (lesion)"] == "1.00 [1.00, 1.00]"
     mean, low, high = summary.attrs["numeric"][("random", "drop %")]

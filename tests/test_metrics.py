@@ -245,6 +245,11 @@ def test_agreement_matrix_symmetric_with_unit_diagonal(metric):
     assert (table.values.diagonal() == 1.0).all()
     if metric != "ssim":  # scaling changes SSIM, not ranks
         assert table.loc["A", "B"] == pytest.approx(1.0)
+    one_pair = {"spearman": metrics.rank_correlation, "iou": metrics.top_region_iou,
+                "ssim": metrics.ssim}[metric]  # the table = the pair's own metric, averaged
+    assert table.loc["A", "C"] == pytest.approx(one_pair(maps["A"], maps["C"]).mean().item())
+    with pytest.raises(ValueError, match="maps differ in shape"):
+        metrics.agreement_matrix({**maps, "D": torch.rand(4, 12, 13)}, metric=metric)
 
 
 def test_consensus_and_disagreeing_images():

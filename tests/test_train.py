@@ -6,12 +6,13 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from PIL import Image
 from sklearn import metrics as skm
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
 from helpers.data import CLASSES
-from helpers.train import evaluate, fit, predict, seed_everything
+from helpers.train import evaluate, fit, predict, seed_everything, shrink
 
 MALIGNANT_CODES = {"akiec", "bcc", "mel"}
 
@@ -98,7 +99,7 @@ def _train_once(epochs: int = 4) -> tuple[pd.DataFrame, nn.Module]:
 def test_fit_lowers_the_loss_and_keeps_the_best_epoch():
     history, model = _train_once()
     assert list(history.columns) == ["train_loss", "train_accuracy", "val_loss", "val_accuracy",
-                                     "val_balanced_accuracy", "lr", "seconds"]
+                                     "val_balanced_accuracy", "lr", "train_size", "seconds"]
     assert history["train_loss"].iloc[-1] < history["train_loss"].iloc[0]
     best = history.attrs["best_epoch"]
     assert history.loc[best, "val_balanced_accuracy"] == history["val_balanced_accuracy"].max()
@@ -116,6 +117,40 @@ def test_fit_is_repeatable_on_cpu():
     for (name, a), b in zip(model_a.state_dict().items(), model_b.state_dict().values(),
                             strict=True):
         torch.testing.assert_close(a, b, rtol=0, atol=0, msg=name)
+
+
+def test_shrink_resizes_and_keeps_the_mean():
+    images = torch.rand(2, 3, 32, 32)
+    small = shrink(images, 16)
+    assert small.shape == (2, 3, 16, 16)
+    torch.testing.assert_close(small.mean(dim=(2, 3)), images.mean(dim=(2, 3)), atol=0.02,
+                               rtol=0)
+    # the reference: PIL's bilinear resize, which filters (antialiases) when it shrinks
+    channel = Image.fromarray(images[1, 2].numpy(), mode="F").resize((16, 16), Image.BILINEAR)
+    torch.testing.assert_close(small[1, 2], torch.from_numpy(np.array(channel)), atol=1e-4,
+                               rtol=0)
+
+
+def test_fit_progressive_resizing_trains_small_then_full_size():
+    seed_everything(0)
+    seen = []
+    model = _small_cnn()
+    model[0].register_forward_pre_hook(lambda _, args: seen.append(args[0].shape[-1]))
+    loaders = _learnable_loaders(size=64)
+    history = fit(model, loaders, epochs=3, lr=1e-2, low_res=(32, 2), progress=False)
+    assert history["train_size"].tolist() == [32, 32, 64]
+    n_train, n_val = len(loaders["train"]), len(loaders["val"])
+    assert seen == [32] * n_train + [64] * n_val + [32] * n_train + [64] * (n_val + n_train + n_val)
+
+
+def test_low_res_settings_are_checked():
+    from helpers.config import load_config
+
+    assert load_config(profile="demo").low_res_epochs < load_config(profile="demo").epochs
+    with pytest.raises(ValueError, match="low_res_epochs=5"):
+        load_config(profile="smoke", epochs=5, low_res_epochs=5, low_res_size=32)
+    with pytest.raises(ValueError, match="at most image_size=64"):
+        load_config(profile="smoke", epochs=5, low_res_epochs=2, low_res_size=96)
 
 
 def test_predict_restores_training_mode_and_accepts_masks():
