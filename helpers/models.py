@@ -359,8 +359,8 @@ def weights_digest(model: nn.Module) -> str:
 
 def load_or_train_variant(cfg: RunConfig, splits: Mapping[str, pd.DataFrame], tag: str,
                           epochs: int, *, start: nn.Module | None = None,
-                          lr: float | None = None, progress: bool = True,
-                          **meta: Any) -> nn.Module:
+                          lr: float | None = None, balance_classes: bool = True,
+                          progress: bool = True, **meta: Any) -> nn.Module:
     """A model trained with notebook 02's recipe on other data (``splits``: shuffled labels, an
     artefact, ...), in eval mode; cached beside :func:`checkpoint_path` as
     ``<profile>-<arch>-<size>-<tag>-e<epochs>.pt`` and reused when its metadata match.
@@ -368,7 +368,9 @@ def load_or_train_variant(cfg: RunConfig, splits: Mapping[str, pd.DataFrame], ta
     ``start``: fine-tune a copy of this model (its own weights are left alone) instead of
     training a fresh one; its :func:`weights_digest` goes into the metadata, so a checkpoint
     fine-tuned from another model is not reused. ``lr``: the peak learning rate (default
-    ``cfg.lr``). ``meta``: what else tells this variant apart (e.g. ``artefact=spec.as_dict()``);
+    ``cfg.lr``). ``balance_classes``: :func:`~helpers.train.fit`'s class-weighted loss (False:
+    plain cross-entropy). ``meta``: what else tells this variant apart (e.g.
+    ``artefact=spec.as_dict()``);
     it must match for the cached file to be reused. Every epoch trains at ``cfg.image_size``
     (no progressive resizing: these runs are short).
     """
@@ -377,6 +379,8 @@ def load_or_train_variant(cfg: RunConfig, splits: Mapping[str, pd.DataFrame], ta
     base = checkpoint_path(cfg)
     path = base.with_name(f"{base.stem}-{tag}-e{epochs}.pt")
     extra = {"variant": tag, **meta}
+    if not balance_classes:
+        extra["balance_classes"] = False
     if start is not None:
         extra["fine_tuned_from"] = weights_digest(start)
     wanted = _plain(checkpoint_meta(run_cfg, **extra))
@@ -392,6 +396,7 @@ def load_or_train_variant(cfg: RunConfig, splits: Mapping[str, pd.DataFrame], ta
         net = copy.deepcopy(start).train()
     else:
         net = build_model(run_cfg.arch, len(CLASSES), run_cfg.pretrained)
-    history = fit(net, make_loaders(splits, run_cfg), run_cfg, progress=progress)
+    history = fit(net, make_loaders(splits, run_cfg), run_cfg, balance_classes=balance_classes,
+                  progress=progress)
     save_checkpoint(net, path, **wanted, history=history)
     return net.to(run_cfg.device).eval()

@@ -134,8 +134,8 @@ def test_variant_is_trained_once_cached_and_fine_tuned_from_a_copy(tmp_path, mon
     cfg = load_config(profile="smoke", output_dir=tmp_path, cache_dir=tmp_path / "cache")
     calls = []
 
-    def fake_fit(net, loaders, run_cfg, progress=True):  # records the call, changes one weight
-        calls.append((run_cfg.epochs, run_cfg.lr))
+    def fake_fit(net, loaders, run_cfg, balance_classes=True, progress=True):
+        calls.append((run_cfg.epochs, run_cfg.lr, balance_classes))  # and changes one weight
         with torch.no_grad():
             net.fc.bias.add_(1.0)
         return {"epoch": [1]}
@@ -145,7 +145,7 @@ def test_variant_is_trained_once_cached_and_fine_tuned_from_a_copy(tmp_path, mon
     start = _tiny_model()
     digest = models.weights_digest(start)
     tuned = models.load_or_train_variant(cfg, {}, "ink", 2, start=start, lr=1e-4, artefact="a")
-    assert calls == [(2, 1e-4)] and models.weights_digest(start) == digest  # start untouched
+    assert calls == [(2, 1e-4, True)] and models.weights_digest(start) == digest  # untouched
     torch.testing.assert_close(tuned.fc.bias, start.fc.bias + 1.0)
     path = checkpoint_path(cfg).with_name("smoke-resnet18-64-ink-e2.pt")
     assert path.is_file()
@@ -160,6 +160,12 @@ def test_variant_is_trained_once_cached_and_fine_tuned_from_a_copy(tmp_path, mon
     models.load_or_train_variant(cfg, {}, "ink", 2, start=other, lr=1e-4, artefact="b")
     models.load_or_train_variant(cfg, {}, "ink", 2, start=other, lr=1e-3, artefact="b")
     assert len(calls) == 4
+    # plain cross-entropy is passed on to fit, and is a setting of its own
+    models.load_or_train_variant(cfg, {}, "ink", 2, start=other, lr=1e-3, artefact="b",
+                                 balance_classes=False)
+    models.load_or_train_variant(cfg, {}, "ink", 2, start=other, lr=1e-3, artefact="b",
+                                 balance_classes=False)
+    assert calls[4:] == [(2, 1e-3, False)]
 
 
 def test_weights_digest_sees_every_value():
