@@ -2,11 +2,13 @@
 
 Trains each architecture from scratch with the demo profile's settings (overridable), on the
 same demo data and lesion split, and prints the training time and the test metrics side by
-side. The demo target: balanced accuracy >= 0.90 on the demo test split in <= 5 minutes on a
-2-core CPU.
+side. The demo's targets (issue 10): test balanced accuracy 0.75-0.88 (the demo is hard on
+purpose: its look-alikes cap what any model can reach), in a few minutes on a 2-core CPU.
 
     python benchmarks/bench_demo_training.py                       # resnet18 and resnet50
-    python benchmarks/bench_demo_training.py --arch resnet18 --epochs 6 --image-size 128
+    python benchmarks/bench_demo_training.py --arch resnet18 --epochs 5 --low-res-epochs 0
+    (the earlier recipe: 5 epochs, all at 128 px; the default is the profile's 8 epochs, the
+    first 6 at 96 px)
 """
 
 from __future__ import annotations
@@ -40,13 +42,17 @@ def main() -> None:
     parser.add_argument("--epochs", type=int)
     parser.add_argument("--lr", type=float)
     parser.add_argument("--image-size", type=int)
+    parser.add_argument("--low-res-epochs", type=int, help="progressive resizing: epochs at "
+                        "--low-res-size px before the rest at --image-size (0: none)")
+    parser.add_argument("--low-res-size", type=int)
     parser.add_argument("--batch-size", type=int)
     parser.add_argument("--n-images", type=int)
     parser.add_argument("--progress", action="store_true", help="show tqdm bars")
     args = parser.parse_args()
     overrides = {key: value for key, value in dict(
         epochs=args.epochs, lr=args.lr, image_size=args.image_size, batch_size=args.batch_size,
-        n_demo_images=args.n_images).items() if value is not None}
+        n_demo_images=args.n_images, low_res_epochs=args.low_res_epochs,
+        low_res_size=args.low_res_size).items() if value is not None}
 
     rows = []
     with tempfile.TemporaryDirectory() as output_dir:
@@ -71,6 +77,8 @@ def main() -> None:
             print(history.round(3).to_string(), flush=True)
             rows.append(dict(
                 arch=arch, image_size=cfg.image_size, epochs=cfg.epochs, lr=cfg.lr,
+                low_res=(f"{cfg.low_res_epochs} at {cfg.low_res_size}" if cfg.low_res_epochs
+                         else "-"),
                 data_s=round(data_seconds, 1), train_s=round(train_seconds, 1),
                 cpu_s=round(cpu, 1), load=f"{load_before:.1f}-{os.getloadavg()[0]:.1f}",
                 best_epoch=history.attrs["best_epoch"],

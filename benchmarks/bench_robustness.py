@@ -14,7 +14,8 @@ It also prints the demo model's test balanced accuracy and confusion matrix per 
     (a run's folder keeps its checkpoints: running only 05 again reuses 02's model there)
     python benchmarks/bench_robustness.py --report outputs/robustness   # only print the tables
 
-About 7 minutes a run on a 2-core CPU with 2 threads; ``--jobs 2`` runs two at once.
+About 20 minutes a run (notebooks 02, 03, 05) on a 2-core CPU with 2 threads; ``--jobs 2`` runs
+two at once.
 """
 
 from __future__ import annotations
