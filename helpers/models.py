@@ -370,9 +370,8 @@ def load_or_train_variant(cfg: RunConfig, splits: Mapping[str, pd.DataFrame], ta
     fine-tuned from another model is not reused. ``lr``: the peak learning rate (default
     ``cfg.lr``). ``balance_classes``: :func:`~helpers.train.fit`'s class-weighted loss (False:
     plain cross-entropy). ``meta``: what else tells this variant apart (e.g.
-    ``artefact=spec.as_dict()``);
-    it must match for the cached file to be reused. Every epoch trains at ``cfg.image_size``
-    (no progressive resizing: these runs are short).
+    ``artefact=spec.as_dict()``); it must match for the cached file to be reused. Every epoch
+    trains at ``cfg.image_size`` (no progressive resizing: these runs are short).
     """
     run_cfg = dataclasses.replace(cfg, epochs=epochs, lr=lr if lr is not None else cfg.lr,
                                   low_res_epochs=0)

@@ -134,6 +134,12 @@ def fit(
         (cfg.low_res_size, cfg.low_res_epochs) if cfg else (0, 0))
     if low_epochs:
         checks.integer(low_size, "low_res size", minimum=MIN_IMAGE_SIZE)
+        if low_epochs >= epochs:
+            raise ValueError(
+                f"{low_epochs} low-resolution epochs (progressive resizing, low_res or "
+                f"cfg.low_res_epochs) leave none of the {epochs} epochs at full size: the model "
+                "would end at a size it is not used at. Give more epochs, or low_res=(size, 0) "
+                "to train at full size throughout.")
     missing = [name for name in ("train", "val") if name not in loaders]
     if missing:
         raise ValueError(f"loaders lacks {missing}: give a dict with 'train' and 'val' "

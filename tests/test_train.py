@@ -146,6 +146,10 @@ def test_fit_progressive_resizing_trains_small_then_full_size():
 def test_low_res_settings_are_checked():
     from helpers.config import load_config
 
+    with pytest.raises(ValueError, match="leave none of the 2 epochs at full size"):
+        fit(_small_cnn(), _learnable_loaders(size=64), epochs=2, low_res=(32, 2),
+            progress=False)
+
     assert load_config(profile="demo").low_res_epochs < load_config(profile="demo").epochs
     with pytest.raises(ValueError, match="low_res_epochs=5"):
         load_config(profile="smoke", epochs=5, low_res_epochs=5, low_res_size=32)
