@@ -42,6 +42,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Literal
 
+import numpy as np
 import pandas as pd
 import torch
 import torch.nn.functional as F
@@ -902,7 +903,10 @@ def baseline_maps(images: Tensor, masks: Tensor | None = None, seed: int = 0,
 
 
 def _finite_values(values: Sequence[float] | Tensor, name: str = "values") -> Tensor:
-    data = torch.as_tensor(values, dtype=torch.float64).flatten().cpu()
+    if isinstance(values, Tensor):
+        data = values.detach().to("cpu", torch.float64).flatten()
+    else:  # a copy: pandas hands out read-only arrays, which torch warns about
+        data = torch.from_numpy(np.array(values, dtype=np.float64)).flatten()
     data = data[~torch.isnan(data)]
     if data.numel() == 0:
         raise ValueError(f"{name} has no value that is not NaN")
