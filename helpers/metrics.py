@@ -902,11 +902,16 @@ def baseline_maps(images: Tensor, masks: Tensor | None = None, seed: int = 0,
 # ----------------------------------------------------------------------------------------------
 
 
-def _finite_values(values: Sequence[float] | Tensor, name: str = "values") -> Tensor:
+def _float64(values: Sequence[float] | Tensor) -> Tensor:
+    """``values`` as a flat float64 CPU tensor (arrays are copied: pandas hands out read-only
+    ones, which torch warns about)."""
     if isinstance(values, Tensor):
-        data = values.detach().to("cpu", torch.float64).flatten()
-    else:  # a copy: pandas hands out read-only arrays, which torch warns about
-        data = torch.from_numpy(np.array(values, dtype=np.float64)).flatten()
+        return values.detach().to("cpu", torch.float64).flatten()
+    return torch.from_numpy(np.array(values, dtype=np.float64)).flatten()
+
+
+def _finite_values(values: Sequence[float] | Tensor, name: str = "values") -> Tensor:
+    data = _float64(values)
     data = data[~torch.isnan(data)]
     if data.numel() == 0:
         raise ValueError(f"{name} has no value that is not NaN")
@@ -947,8 +952,7 @@ def paired_difference(a: Sequence[float] | Tensor, b: Sequence[float] | Tensor,
     :math:`p = (1 + \#\{|\bar d^*| \ge |\bar d|\}) / (1 + n_\text{boot})`) and ``n``. Pairs with
     a NaN on either side are left out. All differences 0 gives ``p = 1``.
     """
-    first = torch.as_tensor(a, dtype=torch.float64).flatten().cpu()
-    second = torch.as_tensor(b, dtype=torch.float64).flatten().cpu()
+    first, second = _float64(a), _float64(b)
     if first.shape != second.shape:
         raise ValueError(f"a has {first.numel()} values, b {second.numel()}: pair them by image")
     diff = _finite_values(first - second, "a - b")

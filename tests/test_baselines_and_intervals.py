@@ -5,6 +5,8 @@ Checked against scipy (bootstrap, permutation test, Sobel filter) and hand-compu
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 import torch
@@ -83,6 +85,19 @@ def test_bootstrap_ci_skips_nan_and_is_seeded() -> None:
         metrics.bootstrap_ci([1.0, float("inf")])
     with pytest.raises(ValueError, match="level"):
         metrics.bootstrap_ci([1.0, 2.0], level=95)
+
+
+def test_read_only_arrays_and_tensors_are_taken_without_a_warning() -> None:
+    # pandas hands out read-only arrays (Series.to_numpy); torch warns on those unless copied
+    values = np.array([1.0, 2.0, 4.0])
+    values.flags.writeable = False
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        from_array = metrics.bootstrap_ci(values, seed=1)
+        from_tensor = metrics.bootstrap_ci(torch.tensor(values, requires_grad=True), seed=1)
+        paired = metrics.paired_difference(values, values[::-1], seed=1)
+    assert from_array == from_tensor and from_array[0] == pytest.approx(7 / 3)
+    assert paired["mean"] == pytest.approx(0.0)
 
 
 def test_paired_difference_agrees_with_scipy_permutation_test() -> None:
