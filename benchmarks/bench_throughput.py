@@ -2,10 +2,11 @@
 
 One process, the same random batch, side by side: a training step (forward, backward, AdamW) and
 a forward pass alone (eval mode, ``torch.inference_mode``), in PyTorch's default layout and in
-channels-last, at each size. Each figure is the median of ``--reps`` timed calls after one
-untimed call. The training step sets what a demo epoch costs (notebooks 02 and 05); the forward
-pass sets what explaining costs (Score-CAM: one forward pass per channel; Average Drop,
-deletion and insertion).
+channels-last, at each size. Each figure is the median of ``--reps`` rounds after a warm-up
+round; every round calls each contender once, in shuffled order (``bench_cam.timings``). The
+training step sets what a demo epoch costs (notebooks 02 and 05); the forward pass sets what
+explaining costs (Score-CAM: one forward pass per channel; Average Drop, deletion and
+insertion).
 
     python benchmarks/bench_throughput.py                      # resnet18, 96-224 px, all threads
     python benchmarks/bench_throughput.py --threads 1 --sizes 128 --batch-size 64
@@ -19,31 +20,20 @@ forward pass 100 / 60 / 38 / 20. Channels-last trains 4-8 % faster than the defa
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
 from collections.abc import Callable
 
 import pandas as pd
 import torch
 import torch.nn.functional as F
+from bench_cam import median_seconds  # interleaved rounds after a warm-up, median per function
 
 from helpers.data import CLASSES
 from helpers.models import build_model
 
 
-def images_per_second(call: Callable[[], None], batch_size: int, reps: int) -> float:
-    """``batch_size`` over the median time of ``reps`` calls of ``call`` (after one untimed)."""
-    call()
-    seconds = []
-    for _ in range(reps):
-        start = time.perf_counter()
-        call()
-        seconds.append(time.perf_counter() - start)
-    return batch_size / statistics.median(seconds)
-
-
-def measure(arch: str, size: int, batch_size: int, channels_last: bool, reps: int) -> dict:
-    """Training-step and forward-pass images/s of a fresh ``arch`` on one random batch."""
+def step_and_forward(arch: str, size: int, batch_size: int,
+                     channels_last: bool) -> dict[str, Callable[[], None]]:
+    """A training step and a forward pass of a fresh ``arch`` on one random batch."""
     torch.manual_seed(0)
     layout = torch.channels_last if channels_last else torch.contiguous_format
     model = build_model(arch, len(CLASSES), pretrained=False).to(memory_format=layout)
@@ -62,9 +52,19 @@ def measure(arch: str, size: int, batch_size: int, channels_last: bool, reps: in
         with torch.inference_mode():
             model(x)
 
-    return {"px": size, "layout": "channels-last" if channels_last else "default",
-            "train step img/s": images_per_second(step, batch_size, reps),
-            "forward img/s": images_per_second(forward, batch_size, reps)}
+    return {"train step img/s": step, "forward img/s": forward}
+
+
+def measure(arch: str, size: int, batch_size: int, reps: int) -> list[dict]:
+    """Images/s of both layouts at ``size``, timed in the same interleaved rounds."""
+    fns = {(layout, what): fn for layout in ("default", "channels-last")
+           for what, fn in step_and_forward(arch, size, batch_size,
+                                            layout == "channels-last").items()}
+    seconds = median_seconds(fns, reps)
+    return [{"px": size, "layout": layout,
+             **{what: batch_size / seconds[(layout, what)]
+                for what in ("train step img/s", "forward img/s")}}
+            for layout in ("default", "channels-last")]
 
 
 def main() -> None:
@@ -79,8 +79,8 @@ def main() -> None:
         torch.set_num_threads(args.threads)
     print(f"{args.arch}, batch {args.batch_size}, {torch.get_num_threads()} thread(s), "
           f"torch {torch.__version__}")
-    rows = [measure(args.arch, size, args.batch_size, layout, args.reps)
-            for size in args.sizes for layout in (False, True)]
+    rows = [row for size in args.sizes
+            for row in measure(args.arch, size, args.batch_size, args.reps)]
     print(pd.DataFrame(rows).round(1).to_string(index=False))
 
 
