@@ -389,7 +389,8 @@ def load_or_train_variant(cfg: RunConfig, splits: Mapping[str, pd.DataFrame], ta
             print(f"Loaded {_shown(path)}.")
             return net.to(run_cfg.device).eval()
     how = "Fine-tuning a copy of the given model" if start is not None else "Training"
-    print(f"{how} on the {tag} data ({epochs} epochs); saving to {_shown(path)} ...")
+    span = f"{epochs} epoch{'s' * (epochs != 1)}"
+    print(f"{how} on the {tag} data ({span}); saving to {_shown(path)} ...")
     seed_everything(run_cfg.seed)
     if start is not None:
         net = copy.deepcopy(start).train()

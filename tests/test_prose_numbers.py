@@ -44,7 +44,9 @@ CITED: dict[str, dict[str, str]] = {
            "0.823": BENCH_TRAINING, "0.92": BENCH_TRAINING, "0.84": BENCH_TRAINING,
            "0.66": "the README's robustness table: seed 1 under the earlier 5-epoch, 128 px "
                    "recipe"},
-    "05": {"84.1": "Winkler et al. 2019, specificity on unmarked lesions"},
+    "05": {"84.1": "Winkler et al. 2019, specificity on unmarked lesions",
+           "0.39": "the README's robustness section: a one-epoch fine-tune, seed 1 on one "
+                   "thread (benchmarks/bench_robustness.py)"},
 }
 
 
