@@ -9,6 +9,9 @@ purpose: its look-alikes cap what any model can reach), in a few minutes on a 2-
     python benchmarks/bench_demo_training.py --arch resnet18 --epochs 5 --low-res-epochs 0
     (the earlier recipe: 5 epochs, all at 128 px; the default is the profile's 8 epochs, the
     first 6 at 96 px)
+    python benchmarks/bench_demo_training.py --arch resnet18 --image-size 112 --dilated-layer4
+    (layer4 at stride 1, dilated: a 7x7 layer4 grid at 112 px, as the seed's ResNet-50 has at
+    224 px; see bench_throughput.py --routes)
 """
 
 from __future__ import annotations
@@ -22,10 +25,11 @@ import time
 
 import pandas as pd
 import torch
+from bench_throughput import dilate_layer4
 
 from helpers.config import load_config
 from helpers.data import CLASSES, lesion_split, make_loaders
-from helpers.demo import prepare_metadata
+from helpers.demo import balanced_accuracy_ceiling, prepare_metadata
 from helpers.models import build_model
 from helpers.train import evaluate, fit, predict, seed_everything
 
@@ -47,6 +51,8 @@ def main() -> None:
     parser.add_argument("--low-res-size", type=int)
     parser.add_argument("--batch-size", type=int)
     parser.add_argument("--n-images", type=int)
+    parser.add_argument("--dilated-layer4", action="store_true",
+                        help="layer4 at stride 1 with dilation 2 (output stride 16)")
     parser.add_argument("--progress", action="store_true", help="show tqdm bars")
     args = parser.parse_args()
     overrides = {key: value for key, value in dict(
@@ -66,6 +72,8 @@ def main() -> None:
             loaders = make_loaders(splits, cfg)
             seed_everything(cfg.seed)
             model = build_model(arch, len(CLASSES), pretrained=False)
+            if args.dilated_layer4:
+                dilate_layer4(model)
             load_before, cpu_before = os.getloadavg()[0], cpu_seconds()
             start = time.perf_counter()
             history = fit(model, loaders, cfg, progress=args.progress)
@@ -76,12 +84,14 @@ def main() -> None:
             cpu = cpu_seconds() - cpu_before
             print(history.round(3).to_string(), flush=True)
             rows.append(dict(
-                arch=arch, image_size=cfg.image_size, epochs=cfg.epochs, lr=cfg.lr,
+                arch=arch + ("-dilated" if args.dilated_layer4 else ""),
+                image_size=cfg.image_size, epochs=cfg.epochs, lr=cfg.lr,
                 low_res=(f"{cfg.low_res_epochs} at {cfg.low_res_size}" if cfg.low_res_epochs
                          else "-"),
                 data_s=round(data_seconds, 1), train_s=round(train_seconds, 1),
                 cpu_s=round(cpu, 1), load=f"{load_before:.1f}-{os.getloadavg()[0]:.1f}",
                 best_epoch=history.attrs["best_epoch"],
+                ceiling=round(balanced_accuracy_ceiling(splits["test"]), 3),
                 **{k: round(metrics[k], 3) for k in (
                     "accuracy", "balanced_accuracy", "macro_f1", "roc_auc",
                     "malignant_sensitivity", "malignant_specificity")},
