@@ -98,15 +98,19 @@ def step_and_forward(arch: str, size: int, batch_size: int, channels_last: bool 
     return {"train step img/s": step, "forward img/s": forward}
 
 
+def rates(seconds: dict, key: str, batch_size: int) -> dict[str, float]:
+    """Images/s of the training step and the forward pass timed under ``key``."""
+    return {what: batch_size / seconds[(key, what)]
+            for what in ("train step img/s", "forward img/s")}
+
+
 def measure(arch: str, size: int, batch_size: int, reps: int) -> list[dict]:
     """Images/s of both layouts at ``size``, timed in the same interleaved rounds."""
     fns = {(layout, what): fn for layout in ("default", "channels-last")
            for what, fn in step_and_forward(arch, size, batch_size,
                                             layout == "channels-last").items()}
     seconds = median_seconds(fns, reps)
-    return [{"px": size, "layout": layout,
-             **{what: batch_size / seconds[(layout, what)]
-                for what in ("train step img/s", "forward img/s")}}
+    return [{"px": size, "layout": layout, **rates(seconds, layout, batch_size)}
             for layout in ("default", "channels-last")]
 
 
@@ -130,9 +134,7 @@ def measure_routes(arch: str, batch_size: int, reps: int) -> list[dict]:
                 below_layer4(model, torch.zeros(1, 3, size, size))).shape[-2:]
         grids[route] = "x".join(map(str, grid))
     seconds = median_seconds(fns, reps)
-    return [{"route": route, "layer4 grid": grids[route],
-             **{what: batch_size / seconds[(route, what)]
-                for what in ("train step img/s", "forward img/s")}}
+    return [{"route": route, "layer4 grid": grids[route], **rates(seconds, route, batch_size)}
             for route in ROUTES]
 
 
