@@ -29,7 +29,6 @@ import time
 
 import pandas as pd
 import torch
-from bench_throughput import dilate_layer4
 
 from helpers.config import load_config
 from helpers.data import CLASSES, lesion_split, make_loaders
@@ -55,14 +54,16 @@ def main() -> None:
     parser.add_argument("--low-res-size", type=int)
     parser.add_argument("--batch-size", type=int)
     parser.add_argument("--n-images", type=int)
-    parser.add_argument("--dilated-layer4", action="store_true",
-                        help="layer4 at stride 1 with dilation 2 (output stride 16)")
+    parser.add_argument("--dilated-layer4", action=argparse.BooleanOptionalAction,
+                        help="layer4 at stride 1 with dilation 2, output stride 16 (default: "
+                             "the profile's)")
     parser.add_argument("--progress", action="store_true", help="show tqdm bars")
     args = parser.parse_args()
     overrides = {key: value for key, value in dict(
         epochs=args.epochs, lr=args.lr, image_size=args.image_size, batch_size=args.batch_size,
         n_demo_images=args.n_images, low_res_epochs=args.low_res_epochs,
-        low_res_size=args.low_res_size).items() if value is not None}
+        low_res_size=args.low_res_size, dilated_layer4=args.dilated_layer4).items()
+        if value is not None}
 
     rows = []
     with tempfile.TemporaryDirectory() as output_dir:
@@ -75,9 +76,8 @@ def main() -> None:
             print("images per split:", {k: len(v) for k, v in splits.items()}, flush=True)
             loaders = make_loaders(splits, cfg)
             seed_everything(cfg.seed)
-            model = build_model(arch, len(CLASSES), pretrained=False)
-            if args.dilated_layer4:
-                dilate_layer4(model)
+            model = build_model(arch, len(CLASSES), pretrained=False,
+                                dilated_layer4=cfg.dilated_layer4)
             load_before, cpu_before = os.getloadavg()[0], cpu_seconds()
             start = time.perf_counter()
             history = fit(model, loaders, cfg, progress=args.progress)
@@ -88,7 +88,7 @@ def main() -> None:
             cpu = cpu_seconds() - cpu_before
             print(history.round(3).to_string(), flush=True)
             rows.append(dict(
-                arch=arch + ("-dilated" if args.dilated_layer4 else ""),
+                arch=arch + ("-dilated" if cfg.dilated_layer4 else ""),
                 image_size=cfg.image_size, epochs=cfg.epochs, lr=cfg.lr,
                 low_res=(f"{cfg.low_res_epochs} at {cfg.low_res_size}" if cfg.low_res_epochs
                          else "-"),

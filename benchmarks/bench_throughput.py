@@ -39,18 +39,7 @@ import torch.nn.functional as F
 from bench_cam import median_seconds  # interleaved rounds after a warm-up, median per function
 
 from helpers.data import CLASSES
-from helpers.models import build_model
-
-
-def dilate_layer4(model: torch.nn.Module) -> torch.nn.Module:
-    """``model`` (a BasicBlock ResNet) with ``layer4`` at stride 1 and its later 3x3 convolutions
-    dilated by 2: ``layer4`` keeps ``layer3``'s grid (input/16) and its receptive field."""
-    first = model.layer4[0]
-    first.conv1.stride = first.downsample[0].stride = (1, 1)
-    for i, block in enumerate(model.layer4):
-        for conv in (block.conv2,) if i == 0 else (block.conv1, block.conv2):
-            conv.dilation, conv.padding = (2, 2), (2, 2)
-    return model
+from helpers.models import build_model, dilate_layer4
 
 
 def below_layer4(model: torch.nn.Module, x: torch.Tensor) -> torch.Tensor:

@@ -54,7 +54,7 @@ ARCHS = config.ARCHS  # the names load_config accepts; WEIGHTS has one entry for
 # settings, and the identity of the data (DATA_KEY: source, folder, fingerprint).
 CONFIG_KEYS = (
     "profile", "dataset", "arch", "pretrained", "image_size", "n_demo_images", "epochs",
-    "low_res_size", "low_res_epochs", "batch_size", "lr", "seed",
+    "low_res_size", "low_res_epochs", "batch_size", "lr", "seed", "dilated_layer4",
 )
 DATA_KEY = "data"
 
@@ -67,13 +67,37 @@ class PretrainedWeightsUnavailable(RuntimeError):
     """The ImageNet weights could not be downloaded (and are not in the torch hub cache)."""
 
 
+def dilate_layer4(model: nn.Module) -> nn.Module:
+    """``model`` (a torchvision ResNet, changed in place) with ``layer4`` at stride 1 and the 3x3
+    convolutions after its strided one dilated by 2 (the "atrous" trick of DeepLab, Chen et al.
+    2017, output stride 16 instead of 32).
+
+    ``layer4`` then keeps ``layer3``'s grid, input/16 instead of input/32 (7x7 at 112 px, as
+    an undilated ResNet has at 224 px), and its receptive field; the weights keep their shapes,
+    so any state dict of the undilated model loads. Works for BasicBlock (ResNet-18/34) and
+    Bottleneck (ResNet-50) stages alike.
+    """
+    dilated = False
+    for block in model.layer4:
+        for conv in [m for m in block.modules() if isinstance(m, nn.Conv2d)]:
+            if conv.kernel_size == (1, 1):  # a 1x1 projection (the shortcut's included)
+                conv.stride = (1, 1)
+            elif conv.stride != (1, 1):
+                conv.stride, dilated = (1, 1), True
+            elif dilated:
+                conv.dilation, conv.padding = (2, 2), (2, 2)
+    return model
+
+
 def build_model(arch: str = "resnet50", num_classes: int = len(CLASSES),
-                pretrained: bool = False) -> nn.Module:
+                pretrained: bool = False, dilated_layer4: bool = False) -> nn.Module:
     """A torchvision ResNet with a fresh ``fc`` head for ``num_classes``.
 
     ``pretrained=True`` starts from ImageNet weights (``ResNet50_Weights.IMAGENET1K_V2`` for
     ResNet-50, ``ResNet18_Weights.IMAGENET1K_V1`` for ResNet-18); everything but the head keeps
-    them. The last convolutional stage, ``model.layer4``, is the layer the CAM notebooks explain.
+    them. The last convolutional stage, ``model.layer4``, is the layer the CAM notebooks explain:
+    an ``S`` px input gives it an ``S/32`` grid, or ``S/16`` with ``dilated_layer4=True``
+    (:func:`dilate_layer4`).
     """
     if arch not in WEIGHTS:
         raise ValueError(f"Unknown arch {arch!r}. Supported: {', '.join(ARCHS)}.")
@@ -92,7 +116,7 @@ def build_model(arch: str = "resnet50", num_classes: int = len(CLASSES),
             f"pretrained=False), e.g. with the demo profile (TUTORIAL_PROFILE=demo)."
         ) from err
     model.fc = nn.Linear(model.fc.in_features, num_classes)
-    return model
+    return dilate_layer4(model) if dilated_layer4 else model
 
 
 def _plain(value: Any, where: str = "meta") -> Any:
@@ -215,7 +239,8 @@ def load_checkpoint(path: str | Path, arch: str | None = None,
     if meta.get("arch") not in WEIGHTS:
         raise ValueError(f"{path} names the architecture {meta.get('arch')!r}, which this code "
                          f"cannot build ({', '.join(ARCHS)}). {_DELETE_IT}")
-    model = build_model(meta["arch"], num_classes=len(CLASSES), pretrained=False)
+    model = build_model(meta["arch"], num_classes=len(CLASSES), pretrained=False,
+                        dilated_layer4=bool(meta.get("dilated_layer4", False)))
     try:
         model.load_state_dict(payload["state_dict"])
     except (RuntimeError, TypeError) as err:
@@ -283,7 +308,7 @@ def checkpoint_meta(cfg: RunConfig, **extra: Any) -> dict[str, Any]:
     settings = {key: getattr(cfg, key) for key in CONFIG_KEYS}
     settings[DATA_KEY] = data_identity(cfg)
     return dict(arch=cfg.arch, image_size=cfg.image_size, profile=cfg.profile,
-                config=settings, **extra)
+                dilated_layer4=cfg.dilated_layer4, config=settings, **extra)
 
 
 def _shown(path: Path) -> str:
@@ -334,7 +359,7 @@ def load_or_train(cfg: RunConfig | None = None,
     splits = lesion_split(prepare_metadata(cfg), seed=cfg.seed)
     loaders = make_loaders(splits, cfg)
     seed_everything(cfg.seed)
-    model = build_model(cfg.arch, len(CLASSES), pretrained=cfg.pretrained)
+    model = build_model(cfg.arch, len(CLASSES), cfg.pretrained, cfg.dilated_layer4)
     history = fit(model, loaders, cfg, progress=progress)
     metrics = evaluate(*predict(model, loaders["test"], device=cfg.device))
     seconds = time.perf_counter() - start
@@ -395,7 +420,8 @@ def load_or_train_variant(cfg: RunConfig, splits: Mapping[str, pd.DataFrame], ta
     if start is not None:
         net = copy.deepcopy(start).train()
     else:
-        net = build_model(run_cfg.arch, len(CLASSES), run_cfg.pretrained)
+        net = build_model(run_cfg.arch, len(CLASSES), run_cfg.pretrained,
+                          run_cfg.dilated_layer4)
     history = fit(net, make_loaders(splits, run_cfg), run_cfg, balance_classes=balance_classes,
                   progress=progress)
     save_checkpoint(net, path, **wanted, history=history)

@@ -32,6 +32,44 @@ def test_build_model_shapes(arch):
     assert hasattr(model, "layer4")
 
 
+def _layer4(model: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    found = {}
+    handle = model.layer4.register_forward_hook(lambda m, i, o: found.update(out=o))
+    with torch.no_grad():
+        model(x)
+    handle.remove()
+    return found["out"]
+
+
+@pytest.mark.parametrize("arch", ["resnet18", "resnet50"])
+def test_dilated_layer4_keeps_the_weights_and_halves_the_stride(arch):
+    torch.manual_seed(0)
+    plain = build_model(arch, pretrained=False).eval()
+    dilated = build_model(arch, pretrained=False, dilated_layer4=True).eval()
+    dilated.load_state_dict(plain.state_dict())  # same parameters, same shapes
+    x = torch.randn(2, 3, 112, 112)
+    coarse, fine = _layer4(plain, x), _layer4(dilated, x)
+    assert coarse.shape[-2:] == (4, 4) and fine.shape[-2:] == (7, 7)
+    assert _layer4(dilated, torch.randn(1, 3, 224, 224)).shape[-2:] == (14, 14)
+    # a trous: every other cell of the dilated map is the strided map, exactly (the 3x3
+    # convolutions after the stride read the same inputs, two cells apart, padding included)
+    x = torch.randn(2, 3, 128, 128)
+    torch.testing.assert_close(_layer4(dilated, x)[..., ::2, ::2], _layer4(plain, x),
+                               rtol=1e-4, atol=1e-4)
+
+
+def test_checkpoint_of_a_dilated_model_loads_dilated(tmp_path):
+    torch.manual_seed(0)
+    model = build_model("resnet18", pretrained=False, dilated_layer4=True).eval()
+    path = tmp_path / "d.pt"
+    save_checkpoint(model, path, arch="resnet18", dilated_layer4=True)
+    loaded, meta = load_checkpoint(path)
+    x = torch.randn(1, 3, 112, 112)
+    assert meta["dilated_layer4"] is True and _layer4(loaded, x).shape[-2:] == (7, 7)
+    with torch.no_grad():
+        torch.testing.assert_close(loaded(x), model(x), rtol=0, atol=0)
+
+
 def test_unknown_arch_is_named():
     with pytest.raises(ValueError, match="resnet50"):
         build_model("vgg16")
