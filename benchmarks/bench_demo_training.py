@@ -6,16 +6,16 @@ side. The demo's targets (issue 10): test balanced accuracy 0.75-0.88 (the demo 
 purpose: its look-alikes cap what any model can reach), in a few minutes on a 2-core CPU.
 
     python benchmarks/bench_demo_training.py                       # resnet18 and resnet50
-    python benchmarks/bench_demo_training.py --arch resnet18 --epochs 5 --low-res-epochs 0
-    (the earlier recipe: 5 epochs, all at 128 px; the default is the profile's 8 epochs, the
-    first 6 at 96 px)
-    python benchmarks/bench_demo_training.py --arch resnet18 --image-size 112 --dilated-layer4
-    (layer4 at stride 1, dilated: a 7x7 layer4 grid at 112 px, as the seed's ResNet-50 has at
-    224 px; see bench_throughput.py --routes)
+    python benchmarks/bench_demo_training.py --arch resnet18 --epochs 5 --low-res-epochs 0 \
+        --image-size 128 --no-dilated-layer4
+    (the first recipe: 5 epochs, all at 128 px, a 4x4 layer4; the default is the profile's:
+    8 epochs, the first 6 at 64 px, then 112 px with a dilated layer4, 7x7)
 
-The dilated recipe, measured here in November 2026 (TUTORIAL_SEED 0/1/2, OMP_NUM_THREADS 1/2):
-test balanced accuracy 0.825-0.882 over the six runs (the profile's recipe: 0.825-0.903);
-training 561 s on 2 idle threads (seed 1), against 450-477 s for the profile's recipe.
+Measured here in November 2026, on the demo set before its look-alikes were dealt per split part
+(TUTORIAL_SEED 0/1/2, OMP_NUM_THREADS 1/2): a dilated layer4 at 112 px with its first 6 epochs
+at 96 px reached test balanced accuracy 0.825-0.882 over the six runs (128 px undilated, first 6
+epochs at 96 px: 0.825-0.903) and trained in 561 s on 2 idle threads (seed 1), against 450-477
+s; with the first 6 epochs at 64 px, 443 s and 0.890 (seed 2, 2 threads, the CPU shared).
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ Measured side by side in one process, with the config's default worker count:
 
 A ratio loader/step >= 1 means the loader is not the bottleneck.
 
-    python benchmarks/bench_loader.py                    # demo profile: resnet18, 128 px
+    python benchmarks/bench_loader.py                    # demo profile: resnet18, 112 px
     python benchmarks/bench_loader.py --arch resnet50 --image-size 224 --n-jpegs 128
 """
 

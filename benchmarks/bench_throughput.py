@@ -16,14 +16,15 @@ channels-last): training step 26 / 16 / 10 / 5.4 images a second at 96 / 128 / 1
 forward pass 100 / 60 / 38 / 20. Channels-last trains 4-8 % faster than the default layout at
 96-128 px and explains about 20 % faster (1 thread, batch 64, 128 px).
 
-``--routes`` compares ways to give the demo model the seed's 7x7 ``layer4`` grid (issue 10):
+``--routes`` compares ways to give the demo model the seed's 7x7 ``layer4`` grid (issue 10; the
+demo profile took the dilated one):
 224 px as in the full profile; 224 px with every layer below ``layer4`` frozen (forward only
 there, as a last fine-tuning epoch could do); and a *dilated* ``layer4`` (stride 1, dilation 2:
 output stride 16, as DeepLab does and torchvision offers for its Bottleneck ResNets), for which
 112 px gives 7x7. Measured here (2 threads, batch 32, default layout; training step / forward
-img/s): 128 px now (4x4) 14.8 / 49; 224 px 5.2 / 16.5; 224 px frozen below layer4 10.9 / 16.4;
+img/s): 128 px, the earlier demo (4x4) 14.8 / 49; 224 px 5.2 / 16.5; 224 px frozen below layer4 10.9 / 16.4;
 112 px dilated (7x7) 13.5 / 42. Only the dilated route keeps both training and explaining
-(Score-CAM, deletion, insertion: forward passes) within about 15 % of today's cost.
+(Score-CAM, deletion, insertion: forward passes) within about 15 % of the earlier demo's cost.
 
     python benchmarks/bench_throughput.py --routes
 """
@@ -104,7 +105,7 @@ def measure(arch: str, size: int, batch_size: int, reps: int) -> list[dict]:
 
 
 #: route -> (input px, dilated layer4, layers below layer4 frozen)
-ROUTES = {"now: 128 px": (128, False, False), "224 px": (224, False, False),
+ROUTES = {"128 px (earlier demo)": (128, False, False), "224 px": (224, False, False),
           "224 px, frozen below layer4": (224, False, True),
           "112 px, dilated layer4": (112, True, False),
           "128 px, dilated layer4": (128, True, False)}

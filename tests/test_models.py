@@ -90,9 +90,9 @@ def test_pretrained_download_failure_says_where_to_put_the_file(monkeypatch, tmp
     assert "TORCH_HOME" in message and "pretrained=False" in message and "demo" in message
 
 
-def _tiny_model() -> nn.Module:
+def _tiny_model(dilated_layer4: bool = False) -> nn.Module:
     torch.manual_seed(0)
-    return build_model("resnet18", pretrained=False).eval()
+    return build_model("resnet18", pretrained=False, dilated_layer4=dilated_layer4).eval()
 
 
 def test_checkpoint_round_trip_gives_identical_outputs(tmp_path):
@@ -148,7 +148,7 @@ def test_checkpoint_path_names_profile_arch_size(tmp_path):
 
 def test_load_or_train_reuses_a_matching_checkpoint(tmp_path, monkeypatch):
     cfg = load_config(profile="smoke", output_dir=tmp_path, cache_dir=tmp_path / "cache")
-    model = _tiny_model()
+    model = _tiny_model(cfg.dilated_layer4)  # the checkpoint's meta says how it is built
     save_checkpoint(model, checkpoint_path(cfg),
                     **checkpoint_meta(cfg, metrics={"balanced_accuracy": 0.9}))
 

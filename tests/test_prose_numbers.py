@@ -34,6 +34,7 @@ HIDDEN = [
 # measurement that a notebook cannot print (the spread over seeds: bench_robustness.py)
 SEED_POST = {"78.5": "the seed blog post's test accuracy", "0.63": "the seed blog post's macro-F1"}
 BENCH_TRAINING = "benchmarks/bench_demo_training.py (its table, quoted with its date)"
+BENCH_ROUTES = "benchmarks/bench_throughput.py --routes (its table, quoted with its date)"
 CITED: dict[str, dict[str, str]] = {
     "01": SEED_POST,
     "02": {**SEED_POST, "1.3": "ImageNet's 1.3 million training images",
@@ -42,6 +43,7 @@ CITED: dict[str, dict[str, str]] = {
            "2.3": BENCH_TRAINING,
            "0.979": BENCH_TRAINING, "0.935": BENCH_TRAINING, "0.925": BENCH_TRAINING,
            "0.823": BENCH_TRAINING, "0.92": BENCH_TRAINING, "0.84": BENCH_TRAINING,
+           **dict.fromkeys(["14.8", "5.2", "16.5", "10.9", "16.4", "13.5"], BENCH_ROUTES),
            "0.66": "the README's robustness table: seed 1 under the earlier 5-epoch, 128 px "
                    "recipe"},
     "05": {"84.1": "Winkler et al. 2019, specificity on unmarked lesions",
