@@ -22,9 +22,10 @@ demo profile took the dilated one):
 there, as a last fine-tuning epoch could do); and a *dilated* ``layer4`` (stride 1, dilation 2:
 output stride 16, as DeepLab does and torchvision offers for its Bottleneck ResNets), for which
 112 px gives 7x7. Measured here (2 threads, batch 32, default layout; training step / forward
-img/s): 128 px, the earlier demo (4x4) 14.8 / 49; 224 px 5.2 / 16.5; 224 px frozen below layer4 10.9 / 16.4;
-112 px dilated (7x7) 13.5 / 42. Only the dilated route keeps both training and explaining
-(Score-CAM, deletion, insertion: forward passes) within about 15 % of the earlier demo's cost.
+img/s): 128 px, the earlier demo (4x4) 14.8 / 49; 224 px 5.2 / 16.5; 224 px frozen below
+layer4 10.9 / 16.4; 112 px dilated (7x7) 13.5 / 42. Only the dilated route keeps both training
+and explaining (Score-CAM, deletion, insertion: forward passes) within about 15 % of the earlier
+demo's cost.
 
     python benchmarks/bench_throughput.py --routes
 """
