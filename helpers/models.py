@@ -382,10 +382,28 @@ def weights_digest(model: nn.Module) -> str:
     return digest.hexdigest()
 
 
+def _freeze_all_but(net: nn.Module, prefixes: tuple[str, ...]) -> None:
+    """Let only the parameters whose names start with one of ``prefixes`` train (all, if none).
+
+    The frozen layers still run forward, but backpropagation stops above them, which is what
+    saves the time; their batch-norm statistics still follow the data in training mode.
+    """
+    names = [name for name, _ in net.named_parameters()]
+    unknown = [p for p in prefixes if not any(name.startswith(p) for name in names)]
+    if unknown:
+        raise ValueError(
+            f"train_only names no parameter of this model: {unknown}. Give prefixes of "
+            "parameter names, such as 'layer4.' or 'fc.'; this model's top-level layers are "
+            f"{', '.join(name for name, _ in net.named_children())}.")
+    for name, param in net.named_parameters():
+        param.requires_grad_(not prefixes or name.startswith(tuple(prefixes)))
+
+
 def load_or_train_variant(cfg: RunConfig, splits: Mapping[str, pd.DataFrame], tag: str,
                           epochs: int, *, start: nn.Module | None = None,
                           lr: float | None = None, balance_classes: bool = True,
-                          progress: bool = True, **meta: Any) -> nn.Module:
+                          progress: bool = True, train_only: tuple[str, ...] = (),
+                          **meta: Any) -> nn.Module:
     """A model trained with notebook 02's recipe on other data (``splits``: shuffled labels, an
     artefact, ...), in eval mode; cached beside :func:`checkpoint_path` as
     ``<profile>-<arch>-<size>-<tag>-e<epochs>.pt`` and reused when its metadata match.
@@ -394,7 +412,9 @@ def load_or_train_variant(cfg: RunConfig, splits: Mapping[str, pd.DataFrame], ta
     training a fresh one; its :func:`weights_digest` goes into the metadata, so a checkpoint
     fine-tuned from another model is not reused. ``lr``: the peak learning rate (default
     ``cfg.lr``). ``balance_classes``: :func:`~helpers.train.fit`'s class-weighted loss (False:
-    plain cross-entropy). ``meta``: what else tells this variant apart (e.g.
+    plain cross-entropy). ``train_only``: prefixes of the parameter names that train (e.g.
+    ``("layer4.", "fc.")``); the others stay frozen, which roughly halves the cost of a
+    fine-tuning step. ``meta``: what else tells this variant apart (e.g.
     ``artefact=spec.as_dict()``); it must match for the cached file to be reused. Every epoch
     trains at ``cfg.image_size`` (no progressive resizing: these runs are short).
     """
@@ -402,11 +422,11 @@ def load_or_train_variant(cfg: RunConfig, splits: Mapping[str, pd.DataFrame], ta
                                   low_res_epochs=0)
     base = checkpoint_path(cfg)
     path = base.with_name(f"{base.stem}-{tag}-e{epochs}.pt")
-    extra = {"variant": tag, **meta}
-    if not balance_classes:
-        extra["balance_classes"] = False
-    if start is not None:
-        extra["fine_tuned_from"] = weights_digest(start)
+    # every setting that tells variants apart is recorded, also at its default, so that a
+    # checkpoint made with a setting is never reused for a request without it
+    extra = {"variant": tag, **meta, "balance_classes": balance_classes,
+             "fine_tuned_from": None if start is None else weights_digest(start),
+             "train_only": list(train_only)}
     wanted = _plain(checkpoint_meta(run_cfg, **extra))
     if path.is_file():
         net, found = load_checkpoint(path, arch=run_cfg.arch)
@@ -422,7 +442,9 @@ def load_or_train_variant(cfg: RunConfig, splits: Mapping[str, pd.DataFrame], ta
     else:
         net = build_model(run_cfg.arch, len(CLASSES), run_cfg.pretrained,
                           run_cfg.dilated_layer4)
+    _freeze_all_but(net, train_only)
     history = fit(net, make_loaders(splits, run_cfg), run_cfg, balance_classes=balance_classes,
                   progress=progress)
+    net.requires_grad_(True)  # frozen for training only: CAMs at any layer need gradients
     save_checkpoint(net, path, **wanted, history=history)
     return net.to(run_cfg.device).eval()

@@ -204,6 +204,41 @@ def test_variant_is_trained_once_cached_and_fine_tuned_from_a_copy(tmp_path, mon
     models.load_or_train_variant(cfg, {}, "ink", 2, start=other, lr=1e-3, artefact="b",
                                  balance_classes=False)
     assert calls[4:] == [(2, 1e-3, False)]
+    # ... and the other way round: that checkpoint is not reused when balancing is asked for
+    models.load_or_train_variant(cfg, {}, "ink", 2, start=other, lr=1e-3, artefact="b")
+    assert calls[5:] == [(2, 1e-3, True)]
+    # a model trained from scratch is not one fine-tuned from a start model
+    models.load_or_train_variant(cfg, {}, "ink", 2, lr=1e-3, artefact="b")
+    assert len(calls) == 7
+
+
+def test_variant_trains_only_the_named_layers_and_gives_them_back(tmp_path, monkeypatch):
+    cfg = load_config(profile="smoke", output_dir=tmp_path, cache_dir=tmp_path / "cache")
+    trainable = []
+
+    def fake_fit(net, loaders, run_cfg, balance_classes=True, progress=True):
+        trainable.append({n for n, p in net.named_parameters() if p.requires_grad})
+        return {"epoch": [1]}
+
+    monkeypatch.setattr(models, "fit", fake_fit)
+    monkeypatch.setattr(models, "make_loaders", lambda splits, run_cfg: {})
+    start = _tiny_model()
+    names = {n for n, _ in start.named_parameters()}
+    tuned = models.load_or_train_variant(cfg, {}, "ink", 2, start=start,
+                                         train_only=("layer4.", "fc."))
+    assert trainable[0] == {n for n in names if n.startswith(("layer4.", "fc."))}
+    assert {"fc.weight", "layer4.0.conv1.weight"} <= trainable[0]
+    assert "layer3.0.conv1.weight" not in trainable[0]
+    # afterwards every parameter takes gradients again (CAMs below layer4 need them),
+    # and the start model was never touched
+    assert all(p.requires_grad for p in tuned.parameters())
+    assert all(p.requires_grad for p in start.parameters())
+    # a run that trains everything is another variant: not reused
+    models.load_or_train_variant(cfg, {}, "ink", 2, start=start)
+    assert trainable[1] == names
+    with pytest.raises(ValueError, match=r"train_only names no parameter.*layer5\.") as err:
+        models.load_or_train_variant(cfg, {}, "ink", 2, start=start, train_only=("layer5.",))
+    assert "layer4" in str(err.value)
 
 
 def test_weights_digest_sees_every_value():
