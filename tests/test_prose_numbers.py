@@ -48,7 +48,12 @@ CITED: dict[str, dict[str, str]] = {
                    "recipe"},
     "05": {"84.1": "Winkler et al. 2019, specificity on unmarked lesions",
            "0.39": "the README's robustness section: a one-epoch fine-tune, seed 1 on one "
-                   "thread (benchmarks/bench_robustness.py)"},
+                   "thread (benchmarks/bench_robustness.py)",
+           "0.70": "benchmarks/bench_robustness.py --notebooks 05, six runs, layer4 and fc "
+                   "fine-tuned: the worst run (seed 2, two threads)",
+           "0.92": "the README's robustness table: the worst run with every layer fine-tuned",
+           "4.2": "notebook 05's fine-tuning cell, seeds 1 and 2 on two idle threads (249-255 s; "
+                  "every layer fine-tuned: 482-516 s)"},
 }
 
 
