@@ -16,6 +16,13 @@ Measured here in November 2026, on the demo set before its look-alikes were deal
 at 96 px reached test balanced accuracy 0.825-0.882 over the six runs (128 px undilated, first 6
 epochs at 96 px: 0.825-0.903) and trained in 561 s on 2 idle threads (seed 1), against 450-477
 s; with the first 6 epochs at 64 px, 443 s and 0.890 (seed 2, 2 threads, the CPU shared).
+
+Shorter recipes, tried on the current demo set (look-alikes dealt per split part; split ceiling
+0.835) for the 5-minute training budget, seed 0 on one thread with the other core busy: 6 epochs
+at 64 px + 1 at 112 px reached test balanced accuracy 0.692 in 586 s (``--epochs 7``), and 5
+epochs at 48 px + 1 at 112 px 0.617 in 407 s (``--epochs 6 --low-res-epochs 5 --low-res-size
+48``); both miss notebook 02's floor of 0.7, which the profile's 8 epochs (6 + 2) clear in all
+six runs of bench_robustness.py (0.774-0.845).
 """
 
 from __future__ import annotations
