@@ -25,6 +25,9 @@ epochs at 48 px + 1 at 112 px 0.617 in 407 s (``--epochs 6 --low-res-epochs 5 --
 six runs of bench_robustness.py (0.774-0.845). The profile's recipe with its 6 epochs at 48 px
 instead of 64 (``--low-res-size 48``, seed 0, two idle threads) trained in 362 s, against
 407-412 s for the profile in a fresh clone's notebook 02 the same day, and reached 0.717.
+Those times came from a slow machine: on another of the same kind, which trained three times as
+many images a second (``bench_throughput.py``), a fresh clone's notebook 02 trained the profile
+in 136 s, within the 5-minute budget, so the profile's recipe stays.
 """
 
 from __future__ import annotations

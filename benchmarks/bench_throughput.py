@@ -11,10 +11,13 @@ insertion).
     python benchmarks/bench_throughput.py                      # resnet18, 96-224 px, all threads
     python benchmarks/bench_throughput.py --threads 1 --sizes 128 --batch-size 64
 
-Measured on the 2-core AMD EPYC CPU that built the series (torch 2.14.1, 2 threads, batch 32,
-channels-last): training step 26 / 16 / 10 / 5.4 images a second at 96 / 128 / 160 / 224 px,
-forward pass 100 / 60 / 38 / 20. Channels-last trains 4-8 % faster than the default layout at
-96-128 px and explains about 20 % faster (1 thread, batch 64, 128 px).
+Measured on 2-core AMD EPYC CPUs (torch 2.14.1, 2 threads, batch 32, channels-last): training
+step 26 / 16 / 10 / 5.4 images a second at 96 / 128 / 160 / 224 px, forward pass 100 / 60 / 38 /
+20, on the machine that built most of the series; 85 / 52 / 33 / 17.5 and 296 / 176 / 114 / 54
+on another machine of the same kind (28 November 2026), whose default layout trained 47 images
+a second at 128 px. The README's run times scale with these figures. Channels-last trains 4-8 %
+faster than the default layout at 96-128 px and explains about 20 % faster (1 thread, batch 64,
+128 px).
 
 ``--routes`` compares ways to give the demo model the seed's 7x7 ``layer4`` grid (issue 10; the
 demo profile took the dilated one):
@@ -23,9 +26,10 @@ there, as a last fine-tuning epoch could do); and a *dilated* ``layer4`` (stride
 output stride 16, as DeepLab does and torchvision offers for its Bottleneck ResNets), for which
 112 px gives 7x7. Measured here (2 threads, batch 32, default layout; training step / forward
 img/s): 128 px, the earlier demo (4x4) 14.8 / 49; 224 px 5.2 / 16.5; 224 px frozen below
-layer4 10.9 / 16.4; 112 px dilated (7x7) 13.5 / 42. Only the dilated route keeps both training
-and explaining (Score-CAM, deletion, insertion: forward passes) within about 15 % of the earlier
-demo's cost.
+layer4 10.9 / 16.4; 112 px dilated (7x7) 13.5 / 42. On the faster machine of 28 November:
+48.4 / 153; 14.6 / 48.9; 32.8 / 46.5; 44.4 / 140 (128 px dilated, 8x8: 34.2 / 110). Only the
+dilated route keeps both training and explaining (Score-CAM, deletion, insertion: forward
+passes) within about 15 % of the earlier demo's cost.
 
     python benchmarks/bench_throughput.py --routes
 """

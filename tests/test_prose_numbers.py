@@ -43,7 +43,7 @@ CITED: dict[str, dict[str, str]] = {
            "2.3": BENCH_TRAINING,
            "0.979": BENCH_TRAINING, "0.935": BENCH_TRAINING, "0.925": BENCH_TRAINING,
            "0.823": BENCH_TRAINING, "0.92": BENCH_TRAINING, "0.84": BENCH_TRAINING,
-           **dict.fromkeys(["14.8", "5.2", "16.5", "10.9", "16.4", "13.5"], BENCH_ROUTES),
+           **dict.fromkeys(["48.4", "14.6", "48.9", "32.8", "46.5", "44.4"], BENCH_ROUTES),
            "0.66": "the README's robustness table: seed 1 under the earlier 5-epoch, 128 px "
                    "recipe"},
     "05": {"84.1": "Winkler et al. 2019, specificity on unmarked lesions",
