@@ -10,7 +10,7 @@ NOTEBOOKS := $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
 export MPLBACKEND := Agg
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: run test test-colab lab lint badges clean help
+.PHONY: run test test-colab lab lint badges book clean help
 
 help:
 	@echo "make run   execute every notebook in order; executed copies and figures go to outputs/"
@@ -18,13 +18,14 @@ help:
 	@echo "make test-colab run the notebooks' set-up cell in a fresh Colab-like venv (about a minute)"
 	@echo "make lab   open JupyterLab on the notebooks"
 	@echo "make badges rewrite the Colab badges (notebooks, README) and install lines from helpers/colab.py"
+	@echo "make book  build the browsable book from the committed notebooks into outputs/book/"
 	@echo "make clean remove outputs/ and caches (keeps .venv and the demo-data cache)"
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 10), "Python 3.10+ is needed, found " + sys.version.split()[0]'
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@echo "Installing the project and its dev tools into $(VENV) (first run only; a few minutes)..."
-	$(BIN)/python -m pip install -qq -e '.[dev]'
+	$(BIN)/python -m pip install -qq -e '.[dev,book]'
 	@touch $@
 
 run: $(STAMP)
@@ -53,6 +54,11 @@ lab: $(STAMP)
 
 badges: $(STAMP)
 	$(BIN)/python -m helpers.colab notebooks
+
+# The notebooks as a site (Sphinx + MyST-NB), from their committed outputs; nothing is executed.
+book: $(STAMP)
+	$(BIN)/sphinx-build -q -c book . outputs/book
+	@echo "The book: $(CURDIR)/outputs/book/index.html"
 
 clean:
 	rm -rf outputs .pytest_cache .ruff_cache
