@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from chromium import browser  # noqa: F401  (tests/chromium.py: headless Chromium, a fixture)
 
 
 def _settings() -> dict[str, str]:

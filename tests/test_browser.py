@@ -22,11 +22,8 @@ import pytest
 
 pytest.importorskip("jupyterlab")
 pytest.importorskip("ipywidgets")
-webdriver = pytest.importorskip(
-    "selenium.webdriver", reason="Selenium is missing: pip install -e '.[dev]'"
-)
+pytest.importorskip("selenium.webdriver", reason="Selenium is missing: pip install -e '.[dev]'")
 from labserver import running_lab  # noqa: E402  (tests/labserver.py)
-from selenium.common.exceptions import WebDriverException  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -34,39 +31,6 @@ NOTEBOOK = "06_explore_and_explain.ipynb"
 SCREENSHOT = ROOT / "outputs" / "browser" / "06_explorer.png"
 RUN_TIMEOUT = 600  # seconds for the whole notebook (smoke profile; a busy 2-core machine)
 CHANGE_TIMEOUT = 120  # seconds for the explorer to redraw after a click
-INSTALL = "apt-get install -y chromium chromium-driver"
-FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         "--disable-dev-shm-usage", "--window-size=1400,1100")
-
-
-def _chromium() -> tuple[str, str]:
-    browser = shutil.which("chromium") or shutil.which("chromium-browser")
-    driver = shutil.which("chromedriver")
-    if not (browser and driver):
-        pytest.skip(f"Chromium and its driver are not installed; on Debian/Ubuntu: {INSTALL}")
-    return browser, driver
-
-
-@pytest.fixture(scope="module")
-def browser(tmp_path_factory):
-    binary, driver_path = _chromium()
-    options = webdriver.ChromeOptions()
-    options.binary_location = binary
-    for flag in FLAGS:
-        options.add_argument(flag)
-    options.add_argument(f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}")
-    try:
-        driver = webdriver.Chrome(service=webdriver.ChromeService(driver_path), options=options)
-    except WebDriverException as err:
-        pytest.fail(f"Chromium did not start ({err.msg}); is chromium-driver the same version?")
-    driver.set_script_timeout(60)
-    try:
-        yield driver
-    finally:
-        driver.quit()
-
-
 # JupyterLab settings for the test: every cell stays in the page (JupyterLab 4 detaches cells
 # scrolled out of view), no autosave, no news pop-up over the page.
 LAB_SETTINGS = {
