@@ -301,7 +301,14 @@ class BaseCAM:
         return logits, captured[-1]
 
     def visualize(self, image: Any, heatmap: Tensor, **kwargs: Any) -> Any:
-        """Show image, heatmap and overlay side by side (see :func:`helpers.viz.show_cam`)."""
+        """Show image, heatmap and overlay side by side (see :func:`helpers.viz.show_cam`).
+
+        A map and an image of different aspect ratios (a 4:3 photo, the square map of the
+        model's input): ``fit="stretch"`` stretches the map over the photo (right when the model
+        saw it squashed, ``transforms.Resize((224, 224))``); ``fit="crop"`` draws it over the
+        photo's centre crop (right after ``Resize`` + ``CenterCrop``, as
+        :func:`helpers.data.eval_transform` does); without ``fit`` it stretches and warns.
+        """
         from . import viz  # lazy: computing maps must not need matplotlib
 
         kwargs.setdefault("title", type(self).__name__)

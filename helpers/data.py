@@ -315,8 +315,12 @@ def write_file_atomically(path: Path, write: Callable[[Path], None]) -> Path:
     """Run ``write(tmp)`` on a temporary file beside ``path``, then rename it to ``path``.
 
     Readers see the old file or the new one, never half of one; on any error (an interrupt
-    too) the temporary file is removed and ``path`` is left as it was.
+    too) the temporary file is removed and ``path`` is left as it was. A ``path`` that is a
+    folder, or lies under a file, is refused first, naming ``path`` (not the temporary file);
+    missing parent folders are created.
     """
+    path = checks.writable_file(path, "the target")
+    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
     try:
         write(tmp)
