@@ -47,7 +47,7 @@ from torch import Tensor, nn
 
 from . import cam as cams
 from . import metrics, viz
-from .data import CLASSES, denormalize, eval_transform, mask_transform
+from .data import CLASSES, denormalize, eval_transform, mask_transform, open_mask
 
 __all__ = [
     "LAYERS",
@@ -309,10 +309,9 @@ def masks_for(df: pd.DataFrame, image_size: int) -> dict[str, Tensor]:
         if column not in df:
             continue
         rows = []
-        for path in df[column]:
+        for path, image_path in zip(df[column], df["path"], strict=True):
             if isinstance(path, str) and path:
-                with Image.open(path) as mask:
-                    rows.append(transform(mask))
+                rows.append(transform(open_mask(path, image_path)))
             else:
                 rows.append(torch.zeros(image_size, image_size))
         out[name] = torch.stack(rows)

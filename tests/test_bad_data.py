@@ -245,3 +245,59 @@ def test_json_marker_error_is_clear_for_any_generated_folder(tmp_path) -> None:
     (tmp_path / "m.json").write_text("{")
     with pytest.raises(ValueError, match=f"delete the folder {tmp_path}"):
         D._has_marker(tmp_path, "m.json", {"a": 1}, lambda found: json.dumps(found))
+
+
+# --------------------------------------------------------------------------- issue 26: data
+
+
+def test_an_image_in_both_parts_is_refused_naming_both_files(demo_copy) -> None:
+    first = sorted((demo_copy / D.IMAGE_FOLDERS[0]).glob("*.jpg"))[0]
+    twin = demo_copy / D.IMAGE_FOLDERS[1] / first.name
+    shutil.copy(first, twin)
+    with pytest.raises(ValueError, match="more than one file") as err:
+        D.load_metadata(demo_copy)
+    assert str(first) in str(err.value) and str(twin) in str(err.value)
+
+
+def _with_mask(demo_copy: Path, meta: pd.DataFrame, mask: Image.Image) -> pd.DataFrame:
+    row = meta.iloc[[0]].reset_index(drop=True).copy()
+    path = demo_copy / "odd_mask.png"
+    mask.save(path)
+    row["mask_path"] = str(path)
+    return row
+
+
+def test_a_mask_of_another_shape_is_refused(demo_copy) -> None:
+    meta = D.load_metadata(demo_copy)
+    with Image.open(meta.at[0, "path"]) as img:
+        size = img.size
+    assert size[0] != size[1]  # demo images are not square, so a square mask cannot fit
+    row = _with_mask(demo_copy, meta, Image.new("L", (10, 10), 255))
+    with pytest.raises(ValueError, match=rf"is 10x10 but its image .* is {size[0]}x{size[1]}"):
+        D.LesionDataset(row, mask_size=16)[0]
+    from helpers.explore import masks_for
+
+    with pytest.raises(ValueError, match="would move the lesion"):
+        masks_for(row, 16)
+
+
+def test_a_scaled_mask_is_accepted_and_thresholded_at_128(demo_copy) -> None:
+    meta = D.load_metadata(demo_copy)
+    with Image.open(meta.at[0, "path"]) as img:
+        w, h = img.size
+    grey = Image.new("L", (2 * w, 2 * h), 0)  # a scaled copy: left half 127, right half 128
+    grey.paste(127, (0, 0, w, 2 * h))
+    grey.paste(128, (w, 0, 2 * w, 2 * h))
+    row = _with_mask(demo_copy, meta, grey)
+    _, _, mask = D.LesionDataset(row, mask_size=16)[0]
+    assert 0 < mask.mean() < 1  # 127 is background, 128 lesion
+    assert mask[:, :4].sum() == 0 and mask[:, -4:].min() == 1
+
+
+def test_lesion_split_on_a_small_table_says_what_came_in_and_what_to_do(demo_meta) -> None:
+    small = demo_meta[demo_meta["dx"] != "akiec"].head(12)
+    with pytest.raises(ValueError, match="Class 'akiec' has 0 lesion") as err:
+        D.lesion_split(small)
+    message = str(err.value)
+    assert f"{len(small)} images" in message and "akiec 0/0" in message
+    assert "random_image_split" in message and "load_metadata(root)" in message
