@@ -301,3 +301,20 @@ def test_lesion_split_on_a_small_table_says_what_came_in_and_what_to_do(demo_met
     message = str(err.value)
     assert f"{len(small)} images" in message and "akiec 0/0" in message
     assert "random_image_split" in message and "load_metadata(root)" in message
+
+
+def test_atomic_writes_name_the_real_target_not_the_temporary_file(tmp_path) -> None:
+    from helpers.models import save_checkpoint
+
+    folder = tmp_path / "best.pt"
+    folder.mkdir()
+    with pytest.raises(IsADirectoryError, match=r"best.pt is a folder; expected a file") as err:
+        save_checkpoint(torch.nn.Linear(2, 2), folder, arch="resnet18")
+    assert ".tmp" not in str(err.value)
+    (tmp_path / "afile").write_text("x")
+    with pytest.raises(NotADirectoryError, match=r"afile is a file, not a folder") as err:
+        D.write_file_atomically(tmp_path / "afile" / "sub" / "x.bin", lambda t: t.write_bytes(b""))
+    assert ".tmp" not in str(err.value)
+    written = D.write_file_atomically(tmp_path / "new" / "x.bin", lambda t: t.write_bytes(b"1"))
+    assert written.read_bytes() == b"1"  # missing parents are created
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["afile", "best.pt", "new"]
