@@ -252,7 +252,7 @@ def lesion_split(
     shares ``val`` and ``test`` in (0, 1) that leave a training share, and one row per image.
     """
     _check_split_request(df, val, test, ("lesion_id", "dx"))
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(checks.integer(seed, "seed", minimum=0))
     lesion_dx = df.groupby("lesion_id")["dx"].first()
     sizes = df.groupby("lesion_id").size()
     chosen: dict[str, list[str]] = {"train": [], "val": [], "test": []}
@@ -294,7 +294,7 @@ def random_image_split(
     Images of one lesion can land in train and test: see :func:`shared_lesion_count`.
     """
     _check_split_request(df, val, test, ("dx",))
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(checks.integer(seed, "seed", minimum=0))
     parts: dict[str, list[int]] = {"train": [], "val": [], "test": []}
     for dx in CLASSES:
         rows = rng.permutation(np.flatnonzero(df["dx"].to_numpy() == dx))
@@ -307,6 +307,10 @@ def random_image_split(
 
 def shared_lesion_count(train: pd.DataFrame, test: pd.DataFrame) -> int:
     """How many images of ``test`` show a lesion that also appears in ``train``."""
+    for name, part in (("train", train), ("test", test)):
+        if not isinstance(part, pd.DataFrame) or "lesion_id" not in part:
+            raise ValueError(f"{name}: expected a split table with a lesion_id column (a value "
+                             "of lesion_split's or random_image_split's result).")
     return int(test["lesion_id"].isin(set(train["lesion_id"])).sum())
 
 
@@ -391,8 +395,12 @@ class RandomRotate90:
         return f"{type(self).__name__}()"
 
 
+_SIZE_HINT = "It is the side in pixels of the square the model sees, e.g. 224."
+
+
 def eval_transform(image_size: int) -> T.Compose:
     """Resize the short side, centre-crop a square, to tensor, ImageNet-normalise."""
+    image_size = checks.integer(image_size, "image_size", hint=_SIZE_HINT)
     return T.Compose([
         T.Resize(image_size), T.CenterCrop(image_size), T.ToTensor(),
         T.Normalize(IMAGENET_MEAN, IMAGENET_STD),
@@ -401,6 +409,7 @@ def eval_transform(image_size: int) -> T.Compose:
 
 def train_transform(image_size: int) -> T.Compose:
     """Random crop and zoom, flips, 90-degree turns, mild colour jitter, ImageNet-normalise."""
+    image_size = checks.integer(image_size, "image_size", hint=_SIZE_HINT)
     return T.Compose([
         T.RandomResizedCrop(image_size, scale=(0.6, 1.0), ratio=(3 / 4, 4 / 3)),
         T.RandomHorizontalFlip(), T.RandomVerticalFlip(), RandomRotate90(),
@@ -411,6 +420,9 @@ def train_transform(image_size: int) -> T.Compose:
 
 def denormalize(x: torch.Tensor) -> torch.Tensor:
     """Undo the ImageNet normalisation of ``(3, H, W)`` or ``(B, 3, H, W)``; clamp to [0, 1]."""
+    if not isinstance(x, torch.Tensor) or x.dim() not in (3, 4) or x.shape[-3] != 3:
+        raise ValueError(f"x: expected a normalised image tensor (3, H, W) or (B, 3, H, W), got "
+                         f"{type(x).__name__} of shape {tuple(getattr(x, 'shape', ()))}.")
     mean = torch.tensor(IMAGENET_MEAN, dtype=x.dtype, device=x.device).view(3, 1, 1)
     std = torch.tensor(IMAGENET_STD, dtype=x.dtype, device=x.device).view(3, 1, 1)
     return (x * std + mean).clamp(0, 1)
@@ -425,6 +437,7 @@ def mask_transform(size: int) -> Callable[[Image.Image], torch.Tensor]:
     A pixel is lesion when its grey value is ``>= MASK_THRESHOLD`` (128 of 255): a mask that
     was resized bilinearly has a grey edge, and counting every value ``> 0`` would grow the
     lesion (19.1 % of the pixels instead of 14.1 % in one case)."""
+    size = checks.integer(size, "size", hint=_SIZE_HINT)
     crop = T.Compose([T.Resize(size, interpolation=T.InterpolationMode.NEAREST),
                       T.CenterCrop(size)])
 
@@ -498,6 +511,14 @@ class LesionDataset(Dataset):
 
     def __init__(self, df: pd.DataFrame, transform: Callable | None = None,
                  mask_size: int | None = None) -> None:
+        if not isinstance(df, pd.DataFrame) or "path" not in df or not (
+                "label" in df or "dx" in df):
+            raise ValueError("df: expected the metadata table (load_metadata(root) or a split of "
+                             "it) with a path column and a dx or label column; got "
+                             f"{type(df).__name__} with columns "
+                             f"{list(getattr(df, 'columns', []))}.")
+        if mask_size is not None:
+            mask_size = checks.integer(mask_size, "mask_size", hint=_SIZE_HINT)
         self.df = df.reset_index(drop=True)
         if "label" not in self.df:
             self.df["label"] = self.df["dx"].map(CLASSES.index)
@@ -587,6 +608,9 @@ def cache_resized(df: pd.DataFrame, size: int, cache_dir: str | Path) -> pd.Data
     changed is resized again (its old version is removed).
     """
     size = checks.integer(size, "size")
+    if not isinstance(df, pd.DataFrame) or not {"path", "image_id"} <= set(df.columns) or df.empty:
+        raise ValueError("df: expected a non-empty metadata table with path and image_id "
+                         "columns (load_metadata(root) or a split of it).")
     sources = df["path"].astype(str).tolist()
     key = hashlib.sha1(os.path.commonpath(sources).encode()).hexdigest()[:10]
     folder = Path(cache_dir).expanduser() / f"resized-{size}-{key}"
