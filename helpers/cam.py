@@ -219,6 +219,10 @@ class BaseCAM:
     uses_gradients: bool = True
 
     def __init__(self, model: nn.Module, target_layer: str | nn.Module = "layer4") -> None:
+        if not isinstance(model, nn.Module):
+            raise TypeError(f"model: expected a torch nn.Module (the classifier), got "
+                            f"{type(model).__name__}; e.g. helpers.models.build_model('resnet50') "
+                            "or a loaded checkpoint's model.")
         self.model = model
         self.target_layer = find_layer(model, target_layer)
         self.last_activations: Tensor | None = None
@@ -311,6 +315,12 @@ class BaseCAM:
         try:
             with torch.no_grad():
                 logits = self.model(x)
+        except RuntimeError as err:
+            raise RuntimeError(
+                f"the model could not run on the input of shape {tuple(x.shape)} ({err}). "
+                "Check the channels (3 for RGB: image.convert('RGB')), the size and the device "
+                "(x.to(next(model.parameters()).device)); helpers.data.eval_transform makes a "
+                "fitting input.") from err
         finally:
             handle.remove()
         logits = _check_logits(logits)

@@ -469,6 +469,9 @@ def open_image(path: str | Path, mode: str = "RGB", draft: int | None = None) ->
     ``draft``: a JPEG may be decoded at a reduced scale whose short side is still >= ``draft``.
     """
     path = Path(path)
+    if path.is_dir():
+        raise IsADirectoryError(f"Image {path} is a folder; expected an image file (a path "
+                                "from the metadata's path column).")
     try:
         with Image.open(path) as img:
             if draft:

@@ -225,6 +225,10 @@ def dermamnist_file_name(size: int = 224) -> str:
 
 def file_sha1(path: Path, chunk: int = 1 << 20) -> str:
     """The SHA-1 of a file's bytes, read in chunks (the 224 px npz is over a gigabyte)."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"path {path} is {'a folder' if path.is_dir() else 'missing'}; "
+                                "expected a file.")
     digest = hashlib.sha1()
     with path.open("rb") as f:
         while block := f.read(chunk):

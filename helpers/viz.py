@@ -25,10 +25,20 @@ def to_display_image(image) -> np.ndarray:
         return np.asarray(image.convert("RGB"), dtype=np.float32) / 255.0
     if hasattr(image, "detach"):  # a torch tensor, without importing torch here
         image = image.detach().cpu().numpy()
+    if isinstance(image, (str, Path)):
+        raise TypeError(f"image={str(image)!r} is a path; open it first, e.g. "
+                        "helpers.data.open_image(path).")
     arr = np.asarray(image)
     arr = arr[0] if arr.ndim == 4 else arr
     if arr.ndim == 3 and arr.shape[0] in (1, 3) and arr.shape[-1] not in (1, 3):
         arr = arr.transpose(1, 2, 0)  # CHW -> HWC
+    if arr.dtype.kind not in "fiub" or arr.ndim not in (2, 3) or (
+            arr.ndim == 3 and arr.shape[-1] not in (1, 3)) or 0 in arr.shape:
+        raise ValueError(f"image has shape {np.shape(image)} ({arr.dtype}); expected a PIL image, "
+                         "(H, W), (H, W, 3), (3, H, W) or a batch (1, 3, H, W).")
+    if arr.dtype != np.uint8 and not np.isfinite(arr).all():
+        raise ValueError("image holds NaN or inf; check where it was made (a division by zero "
+                         "in preprocessing?).")
     if arr.ndim == 2 or arr.shape[-1] == 1:
         arr = np.repeat(arr.reshape(arr.shape[0], arr.shape[1], 1), 3, axis=2)
     if arr.dtype == np.uint8:
@@ -77,6 +87,15 @@ def _alpha(alpha: float) -> float:
         raise ValueError(f"alpha={alpha!r}: expected a number in [0, 1] (0: the image only, "
                          "1: the heatmap only).")
     return float(alpha)
+
+
+def _cmap(name: str):
+    """The matplotlib colormap ``name``; an unknown name is refused with a few valid ones."""
+    try:
+        return plt.get_cmap(name)
+    except ValueError as err:
+        raise ValueError(f"cmap={name!r} is not a matplotlib colormap; try 'jet', 'viridis', "
+                         "'Reds' or 'Blues' (plt.colormaps() lists all).") from err
 
 
 def fit_to_image(rgb: np.ndarray, heatmap, fit: str | None = None) -> tuple[np.ndarray,
@@ -130,7 +149,7 @@ def overlay(image, heatmap, cmap: str = "jet", alpha: float = 0.5, *,
     alpha = _alpha(alpha)
     rgb, heat = fit_to_image(to_display_image(image), heatmap, fit)
     heat = np.clip(heat, 0.0, 1.0)
-    colour = plt.get_cmap(cmap)(heat)[..., :3]
+    colour = _cmap(cmap)(heat)[..., :3]
     return np.clip((1 - alpha) * rgb + alpha * colour, 0.0, 1.0)
 
 
@@ -165,6 +184,12 @@ def cam_grid(images, maps_by_method: dict, *, titles=None, cmap: str = "jet", al
     name to its heatmaps, one per image (e.g. a ``(B, H, W)`` tensor). ``titles`` label the rows.
     """
     images = list(images)
+    lengths = {name: len(maps) for name, maps in maps_by_method.items()}
+    if not images or any(n != len(images) for n in lengths.values()) or (
+            titles is not None and len(titles) != len(images)):
+        raise ValueError(f"cam_grid needs one map per image and method: {len(images)} images, "
+                         f"maps per method {lengths}"
+                         + ("" if titles is None else f", {len(titles)} titles") + ".")
     fig, axes = plt.subplots(len(images), 1 + len(maps_by_method),
                              figsize=(cell * (1 + len(maps_by_method)), cell * len(images)),
                              squeeze=False)
@@ -189,7 +214,15 @@ def cam_grid(images, maps_by_method: dict, *, titles=None, cmap: str = "jet", al
 
 def _history_frame(history) -> pd.DataFrame:
     """A history indexed by epoch, from ``fit``'s DataFrame or a checkpoint's dict of columns."""
+    if history is None:
+        raise TypeError("history is None; pass what helpers.train.fit returned (or a "
+                        "checkpoint's meta['history']).")
     frame = pd.DataFrame(history)
+    needed = ["train_loss", "val_loss", "val_balanced_accuracy"]
+    missing = [c for c in needed if c not in frame.columns]
+    if missing or frame.empty:
+        raise ValueError(f"history lacks column(s) {missing or needed} (it has "
+                         f"{list(frame.columns)}); pass what helpers.train.fit returned.")
     return frame.set_index("epoch") if "epoch" in frame.columns else frame
 
 
@@ -235,6 +268,11 @@ def plot_confusion_matrix(cm, normalize: bool = True, ax=None, classes=None,
 
     classes = list(classes or CLASSES)
     cm = np.asarray(cm, dtype=float)
+    if cm.shape != (len(classes), len(classes)) or not np.isfinite(cm).all() or (cm < 0).any():
+        raise ValueError(f"cm has shape {cm.shape}; expected a ({len(classes)}, {len(classes)}) "
+                         "matrix of counts >= 0 (rows: true class), e.g. evaluate(...)['cm'] "
+                         "or sklearn's confusion_matrix(labels, preds); give classes= for "
+                         "another set of classes.")
     support = cm.sum(axis=1)
     shown = np.divide(cm, support[:, None], out=np.zeros_like(cm),
                       where=support[:, None] > 0) if normalize else cm
@@ -259,6 +297,10 @@ def plot_roc_curves(probs, labels, ax=None, classes=None) -> plt.Axes:
 
     classes = list(classes or CLASSES)
     probs, labels = np.asarray(probs), np.asarray(labels)
+    if probs.ndim != 2 or probs.shape[1] != len(classes) or labels.shape != probs.shape[:1]:
+        raise ValueError(f"probs has shape {probs.shape} and labels {labels.shape}; expected "
+                         f"probs (N, {len(classes)}) and one label per row, (N,): what "
+                         "helpers.train.predict returns.")
     if ax is None:
         _, ax = plt.subplots(figsize=(5.6, 5.2))
     for k, code in enumerate(classes):
@@ -312,7 +354,16 @@ def plot_misclassified(dataset, probs, labels, n: int = 12, cols: int = 6,
 
 def save_figure(fig: plt.Figure, name: str, output_dir: Path | str, dpi: int = 120) -> Path:
     """Save ``fig`` as ``<output_dir>/figures/<name>.png`` and return the path."""
-    path = Path(output_dir) / "figures" / f"{name}.png"
+    from . import checks
+
+    if not isinstance(fig, plt.Figure):
+        raise TypeError(f"fig: expected a matplotlib Figure, got {type(fig).__name__} (an Axes "
+                        "has it as ax.figure).")
+    if not isinstance(name, str) or not name or "/" in name or "\\" in name:
+        raise ValueError(f"name={name!r}: expected a plain file name without folder or suffix, "
+                         "e.g. 'confusion'.")
+    dpi = checks.integer(dpi, "dpi", hint="E.g. 120.")
+    path = checks.writable_file(Path(output_dir) / "figures" / f"{name}.png", "the figure")
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=dpi, bbox_inches="tight")
     return path
@@ -322,8 +373,13 @@ def plot_class_samples(
     df: pd.DataFrame, per_class: int = 4, seed: int = 0, title: str = "", classes=None
 ) -> plt.Figure:
     """A grid of sample images: one row per class (``dx``), ``per_class`` images per row."""
+    from . import checks
     from .data import CLASS_NAMES, CLASSES
 
+    per_class = checks.integer(per_class, "per_class", hint="Images per class row, e.g. 4.")
+    if not isinstance(df, pd.DataFrame) or not {"dx", "path"} <= set(df.columns):
+        raise ValueError("df: expected the metadata table with dx and path columns "
+                         "(load_metadata(root)).")
     classes = tuple(classes or CLASSES)
     fig, axes = plt.subplots(len(classes), per_class, figsize=(2.2 * per_class, 1.8 * len(classes)),
                              squeeze=False)
@@ -380,7 +436,7 @@ def heat_overlay(image, heatmap, cmap: str, alpha: float = 0.7, *,
     alpha = _alpha(alpha)
     rgb, heat = fit_to_image(to_display_image(image), heatmap, fit)
     heat = np.clip(heat, 0.0, 1.0)[..., None]
-    colour = plt.get_cmap(cmap)(heat[..., 0])[..., :3]
+    colour = _cmap(cmap)(heat[..., 0])[..., :3]
     return np.clip((1 - alpha * heat) * rgb + alpha * heat * colour, 0.0, 1.0)
 
 
@@ -427,6 +483,9 @@ def prediction_panel(image, heatmap, pred_class, prob: float, true_class=None, *
 
     Fixed figure size and dpi (no tight bounding box), so every panel has the same pixel size.
     """
+    from . import checks
+
+    size, dpi = checks.positive_number(size, "size"), checks.integer(dpi, "dpi")
     fig, (left, right) = plt.subplots(1, 2, figsize=(2 * size, size + 0.5), dpi=dpi)
     left.imshow(to_display_image(image))
     left.set_title("image", fontsize=9)
@@ -485,12 +544,14 @@ def save_gif(frames, path: Path | str, duration_ms: int = 900, *, loop: int = 0,
     unless ``overwrite=True``, and then replaced atomically (a failed write leaves it intact).
     ``loop=0`` repeats forever. Returns the path.
     """
+    from . import checks
+
+    duration_ms = checks.integer(duration_ms, "duration_ms", hint="Milliseconds per frame.")
+    loop = checks.integer(loop, "loop", minimum=0, hint="0 repeats forever.")
     path = Path(path).expanduser()
     if path.suffix.lower() != ".gif":
         raise ValueError(f"path {str(path)!r}: save_gif writes a GIF; give a name ending in "
                          f"'.gif' (e.g. {path.with_suffix('.gif').name!r}).")
-    from . import checks
-
     checks.writable_file(path, "path")
     if path.exists() and not overwrite:
         raise FileExistsError(f"{path} exists; pass overwrite=True to replace it.")
