@@ -241,3 +241,22 @@ def test_a_dict_model_gets_a_hint_that_works() -> None:
             return self.model(x)["out"]
 
     assert C.GradCAM(Wrapped(), "model.net.conv2")(_x()).shape == (2, 16, 16)
+
+
+def test_a_model_that_is_not_a_module_and_a_1_channel_input_are_explained() -> None:
+    with pytest.raises(TypeError, match="expected a torch nn.Module"):
+        C.GradCAM("resnet50", "layer4")
+    model = _tiny_cnn().eval()
+    with pytest.raises(RuntimeError, match=r"shape \(1, 1, 8, 8\).*3 for RGB"):
+        C.GradCAM(model, "conv2")(torch.randn(1, 1, 8, 8))
+    assert all(not m._forward_hooks for m in model.modules())
+
+
+@pytest.mark.parametrize("k, error, phrase", [(0, ValueError, "k=0"),
+                                              (8, ValueError, "only 7 classes"),
+                                              (2.0, TypeError, "k=2.0")])
+def test_explain_top_classes_refuses_a_bad_k(k, error, phrase) -> None:
+    from helpers.explore import explain_top_classes
+
+    with pytest.raises(error, match=phrase):
+        explain_top_classes(_x()[0], _tiny_cnn().eval(), "Grad-CAM", "conv2", k=k)

@@ -318,3 +318,41 @@ def test_atomic_writes_name_the_real_target_not_the_temporary_file(tmp_path) -> 
     written = D.write_file_atomically(tmp_path / "new" / "x.bin", lambda t: t.write_bytes(b"1"))
     assert written.read_bytes() == b"1"  # missing parents are created
     assert sorted(p.name for p in tmp_path.iterdir()) == ["afile", "best.pt", "new"]
+
+
+# ------------------------------------------------------------ the parameter walk: data, sources
+
+DATA_WALK = [  # call, error type, phrase of the message
+    (lambda tmp: D.eval_transform(0), ValueError, "image_size=0"),
+    (lambda tmp: D.eval_transform(64.5), TypeError, "image_size=64.5"),
+    (lambda tmp: D.train_transform(-1), ValueError, "image_size=-1"),
+    (lambda tmp: D.mask_transform(0), ValueError, "size=0"),
+    (lambda tmp: D.denormalize(torch.zeros(2, 8, 8)), ValueError, "(3, H, W)"),
+    (lambda tmp: D.open_image(tmp), IsADirectoryError, "is a folder"),
+    (lambda tmp: D.cache_resized(pd.DataFrame({"path": [], "image_id": []}), 32, tmp),
+     ValueError, "non-empty metadata table"),
+    (lambda tmp: D.LesionDataset(pd.DataFrame({"x": [1]})), ValueError, "path column"),
+    (lambda tmp: D.LesionDataset(pd.DataFrame({"path": ["a"], "dx": ["mel"]}), mask_size=0),
+     ValueError, "mask_size=0"),
+    (lambda tmp: D.shared_lesion_count(pd.DataFrame({"a": [1]}), pd.DataFrame({"a": [1]})),
+     ValueError, "lesion_id column"),
+    (lambda tmp: D.random_image_split(pd.DataFrame({"dx": ["mel"] * 3}), seed="x"),
+     TypeError, "seed='x'"),
+    (lambda tmp: D.lesion_split(pd.DataFrame({"dx": ["mel"], "lesion_id": ["a"]}), seed=-1),
+     ValueError, "seed=-1"),
+]
+
+
+@pytest.mark.parametrize("call, error, phrase", DATA_WALK,
+                         ids=[str(i) for i in range(len(DATA_WALK))])
+def test_the_parameter_walk_cases_are_refused(call, error, phrase, tmp_path) -> None:
+    with pytest.raises(error) as err:
+        call(tmp_path)
+    assert phrase in str(err.value)
+
+
+def test_file_sha1_of_a_folder_says_so(tmp_path) -> None:
+    from helpers.sources import file_sha1
+
+    with pytest.raises(FileNotFoundError, match="is a folder; expected a file"):
+        file_sha1(tmp_path)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 from PIL import Image
@@ -13,7 +14,7 @@ from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
 from helpers import viz
-from helpers.train import evaluate, fit
+from helpers.train import class_weights, dataset_labels, evaluate, fit, seed_everything, shrink
 
 # --------------------------------------------------------------------------- save_gif
 
@@ -258,3 +259,61 @@ def test_save_gif_to_a_folder_or_under_a_file_names_the_target(tmp_path) -> None
     with pytest.raises(OSError, match=r"f is a file, not a folder") as err:
         viz.save_gif(_frames(0), tmp_path / "f" / "a.gif")
     assert ".tmp" not in str(err.value)
+
+
+# ------------------------------------------------------------ the parameter walk: viz and train
+
+_IMG, _HM = np.zeros((8, 8, 3), np.float32), np.zeros((8, 8), np.float32)
+
+WALK = [  # call, error type, phrase of the message
+    (lambda: viz.to_display_image(np.zeros((8, 8, 5))), ValueError, "expected a PIL image"),
+    (lambda: viz.to_display_image(np.full((8, 8, 3), np.nan)), ValueError, "NaN"),
+    (lambda: viz.to_display_image("img.jpg"), TypeError, "open_image"),
+    (lambda: viz.overlay(_IMG, _HM, cmap="nope"), ValueError, "not a matplotlib colormap"),
+    (lambda: viz.cam_grid([_IMG, _IMG], {"a": [_HM]}), ValueError, "2 images"),
+    (lambda: viz.plot_confusion_matrix(np.zeros((3, 4))), ValueError, "(7, 7)"),
+    (lambda: viz.plot_roc_curves(np.zeros((4, 7)), np.zeros(3)), ValueError, "one label per row"),
+    (lambda: viz.save_figure(None, "a", "."), TypeError, "matplotlib Figure"),
+    (lambda: viz.plot_class_samples(pd.DataFrame({"dx": [], "path": []}), per_class=0),
+     ValueError, "per_class=0"),
+    (lambda: viz.plot_learning_curves(None), TypeError, "train.fit"),
+    (lambda: viz.plot_learning_curves(pd.DataFrame({"a": [1]})), ValueError, "val_loss"),
+    (lambda: viz.prediction_panel(_IMG, _HM, "mel", 0.5, size=0), ValueError, "size=0"),
+    (lambda: seed_everything(-1), ValueError, "seed=-1"),
+    (lambda: seed_everything("1"), TypeError, "seed='1'"),
+    (lambda: class_weights(np.array([0, 9])), ValueError, "0..6"),
+    (lambda: class_weights(np.array([0.5, 1.2])), ValueError, "integer class indices"),
+    (lambda: class_weights(np.array([], int)), ValueError, "non-empty"),
+    (lambda: shrink(torch.zeros(1, 3, 8, 8), 0), ValueError, "size=0"),
+    (lambda: shrink(np.zeros((1, 3, 8, 8)), 4), TypeError, "float tensor"),
+    (lambda: dataset_labels([1, 2]), TypeError, "np.asarray"),
+]
+
+
+@pytest.mark.parametrize("call, error, phrase", WALK, ids=[str(i) for i in range(len(WALK))])
+def test_the_parameter_walk_cases_are_refused(call, error, phrase) -> None:
+    import matplotlib.pyplot as plt
+
+    with pytest.raises(error) as err:
+        call()
+    assert phrase in str(err.value)
+    plt.close("all")
+
+
+@pytest.mark.parametrize("kwargs, phrase", [
+    ({"duration_ms": 0}, "duration_ms=0"), ({"loop": -1}, "loop=-1")])
+def test_save_gif_refuses_bad_timing(kwargs, phrase, tmp_path) -> None:
+    with pytest.raises(ValueError, match=phrase):
+        viz.save_gif(_frames(0), tmp_path / "a.gif", **kwargs)
+
+
+def test_save_figure_under_a_file_names_the_file(tmp_path) -> None:
+    import matplotlib.pyplot as plt
+
+    (tmp_path / "out").write_text("x")
+    with pytest.raises(NotADirectoryError, match="out is a file, not a folder"):
+        viz.save_figure(plt.figure(), "a", tmp_path / "out")
+    plt.close("all")
+    with pytest.raises(ValueError, match="dpi=0"):
+        viz.save_figure(plt.figure(), "a", tmp_path, dpi=0)
+    plt.close("all")
