@@ -37,6 +37,7 @@ normalisation, and each call leaves ``last_activations``, ``last_gradients``, ``
 from __future__ import annotations
 
 import re
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -148,8 +149,16 @@ def _channel_minmax(maps: Tensor) -> tuple[Tensor, Tensor]:
     return low, flat.max(dim=2).values[..., None, None] - low
 
 
+#: a normalised image (ImageNet mean/std) lies in about [-2.2, 2.7]; far beyond is raw pixels
+_NORMALISED_MAX = 10.0
+
+
 def _check_input(x: Any) -> Tensor:
-    """``x`` as a finite float batch ``(B, C, H, W)`` (an image ``(C, H, W)`` gains ``B = 1``)."""
+    """``x`` as a finite float batch ``(B, C, H, W)`` (an image ``(C, H, W)`` gains ``B = 1``).
+
+    Values beyond ``_NORMALISED_MAX`` in size (0-255 pixels, no ``ToTensor``/``Normalize``) warn:
+    the map of such an input looks ordinary but is not the one of the normalised image.
+    """
     if not isinstance(x, Tensor):
         raise TypeError(f"expected the input as a torch.Tensor (B, C, H, W), got "
                         f"{type(x).__name__}; eval_transform(size)(image)[None] makes one")
@@ -160,6 +169,13 @@ def _check_input(x: Any) -> Tensor:
     checks.finite(x, "the input", hint=(
         "A CAM of such an input would be meaningless: find where the NaN/inf came from "
         "(a broken image, a division by zero in preprocessing)."))
+    peak = float(x.detach().abs().amax()) if x.numel() else 0.0
+    if peak > _NORMALISED_MAX:
+        warnings.warn(
+            f"the input's values reach {peak:.4g}; a normalised image lies in about [-2.2, 2.7]. "
+            "Were ToTensor and Normalize skipped (pixels in 0-255)? The map of such an input "
+            "looks ordinary but is wrong: make the input with helpers.data.eval_transform.",
+            UserWarning, stacklevel=4)
     return x
 
 
@@ -167,8 +183,15 @@ def _check_logits(out: Any) -> Tensor:
     """The model's output when it is finite logits ``(B, num_classes)``; else a clear error."""
     if not isinstance(out, Tensor):
         logits = getattr(out, "logits", None)
-        pick = "self.model(x).logits" if isinstance(logits, Tensor) else "self.model(x)[0]"
-        hint = f"wrap it in a small nn.Module whose forward returns `{pick}`"
+        if isinstance(logits, Tensor):
+            pick = "self.model(x).logits`"
+        elif isinstance(out, dict):
+            keys = [k for k in out if isinstance(out[k], Tensor)] or list(out)
+            key = next((k for k in ("logits", "out") if k in out), keys[0] if keys else "...")
+            pick = f"self.model(x)[{key!r}]` (the dict's keys: {', '.join(map(repr, out))})"
+        else:
+            pick = "self.model(x)[0]`"
+        hint = f"wrap it in a small nn.Module whose forward returns `{pick}"
         raise TypeError(f"the model returned a {type(out).__name__}, but a CAM needs a tensor "
                         f"of logits (B, num_classes); {hint}")
     if out.dim() != 2:
@@ -196,6 +219,10 @@ class BaseCAM:
     uses_gradients: bool = True
 
     def __init__(self, model: nn.Module, target_layer: str | nn.Module = "layer4") -> None:
+        if not isinstance(model, nn.Module):
+            raise TypeError(f"model: expected a torch nn.Module (the classifier), got "
+                            f"{type(model).__name__}; e.g. helpers.models.build_model('resnet50') "
+                            "or a loaded checkpoint's model.")
         self.model = model
         self.target_layer = find_layer(model, target_layer)
         self.last_activations: Tensor | None = None
@@ -288,6 +315,12 @@ class BaseCAM:
         try:
             with torch.no_grad():
                 logits = self.model(x)
+        except RuntimeError as err:
+            raise RuntimeError(
+                f"the model could not run on the input of shape {tuple(x.shape)} ({err}). "
+                "Check the channels (3 for RGB: image.convert('RGB')), the size and the device "
+                "(x.to(next(model.parameters()).device)); helpers.data.eval_transform makes a "
+                "fitting input.") from err
         finally:
             handle.remove()
         logits = _check_logits(logits)
@@ -301,7 +334,14 @@ class BaseCAM:
         return logits, captured[-1]
 
     def visualize(self, image: Any, heatmap: Tensor, **kwargs: Any) -> Any:
-        """Show image, heatmap and overlay side by side (see :func:`helpers.viz.show_cam`)."""
+        """Show image, heatmap and overlay side by side (see :func:`helpers.viz.show_cam`).
+
+        A map and an image of different aspect ratios (a 4:3 photo, the square map of the
+        model's input): ``fit="stretch"`` stretches the map over the photo (right when the model
+        saw it squashed, ``transforms.Resize((224, 224))``); ``fit="crop"`` draws it over the
+        photo's centre crop (right after ``Resize`` + ``CenterCrop``, as
+        :func:`helpers.data.eval_transform` does); without ``fit`` it stretches and warns.
+        """
         from . import viz  # lazy: computing maps must not need matplotlib
 
         kwargs.setdefault("title", type(self).__name__)
@@ -345,6 +385,33 @@ class CAM(BaseCAM):
         if not linears:
             raise ValueError("CAM needs a global-average-pool + nn.Linear head; the model has none")
         self.fc = linears[-1]
+
+    def _forward(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        """As :meth:`BaseCAM._forward`, and checks that the head reads the target layer's global
+        average (of its output or of its ReLU, as DenseNet's head does): otherwise, e.g. for
+        ``layer4.0`` of a ResNet, channels match but ``fc.weight`` is not the layer's weights."""
+        head_inputs: list[Tensor] = []
+        handle = self.fc.register_forward_pre_hook(
+            lambda module, args: head_inputs.append(args[0].detach()))
+        try:
+            logits, acts = super()._forward(x)
+        finally:
+            handle.remove()
+        feats = head_inputs[-1].flatten(1).float() if head_inputs else None
+        a = acts.detach().float()
+        if feats is not None and feats.shape == a.shape[:2]:
+            tol = 1e-4 * (1 + float(a.abs().amax()))
+            if not any(torch.allclose(feats, g.mean(dim=(2, 3)), rtol=1e-3, atol=tol)
+                       for g in (a, F.relu(a))):
+                names = {m: n for n, m in self.model.named_modules()}
+                raise ValueError(
+                    f"CAM needs a global-average-pool + linear head directly after the target "
+                    f"layer: the last nn.Linear ({names.get(self.fc, '?')}) does not read the "
+                    f"average of {names.get(self.target_layer, 'the target layer')!r}'s output, "
+                    "so its weights are not that layer's class weights. Use the last block "
+                    "before the pooling (target_layer='layer4' for a ResNet), or GradCAM for "
+                    "this layer.")
+        return logits, acts
 
     def weights(self, activations, gradients=None, inputs=None, class_idx=None):
         if self.fc.in_features != activations.shape[1]:
@@ -427,6 +494,12 @@ class ScoreCAM(BaseCAM):
         progress: bool = False,
     ) -> None:
         super().__init__(model, target_layer)
+        batch_size = checks.integer(batch_size, "batch_size", hint=(
+            "It is the number of masked images per forward pass, e.g. 32."))
+        if top_k is not None:
+            top_k = checks.integer(top_k, "top_k", hint=(
+                "It is the number of channels scored per image (the others get weight 0); "
+                "top_k=None scores them all."))
         self.batch_size, self.top_k, self.progress = batch_size, top_k, progress
 
     def weights(self, activations, gradients=None, inputs=None, class_idx=None):

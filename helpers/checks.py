@@ -24,6 +24,7 @@ __all__ = [
     "share",
     "one_of",
     "folder",
+    "writable_file",
     "finite",
     "class_indices",
     "probabilities",
@@ -77,6 +78,24 @@ def folder(path: str | Path, name: str, *, hint: str = "") -> Path:
             f"{name} {path} is a file; expected a folder.{_then(hint)}")
     if not path.is_dir():
         raise FileNotFoundError(f"{name} {path} does not exist.{_then(hint)}")
+    return path
+
+
+def writable_file(path: str | Path, name: str, *, hint: str = "") -> Path:
+    """``path`` (``~`` expanded) when a file may be written there: it is not a folder and no
+    folder above it is a file (the folders that do not exist yet may be created)."""
+    path = Path(path).expanduser()
+    if path.is_dir():
+        raise IsADirectoryError(
+            f"{name} {path} is a folder; expected a file name, e.g. {path / 'file'}."
+            f"{_then(hint)}")
+    for parent in path.parents:
+        if parent.is_file():
+            raise NotADirectoryError(
+                f"{name} {path} cannot be written: {parent} is a file, not a folder. Choose "
+                f"another folder, or move that file away.{_then(hint)}")
+        if parent.is_dir():
+            break
     return path
 
 

@@ -46,8 +46,8 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from torch import Tensor, nn
 
 from . import cam as cams
-from . import metrics, viz
-from .data import CLASSES, denormalize, eval_transform, mask_transform
+from . import checks, metrics, viz
+from .data import CLASSES, denormalize, eval_transform, mask_transform, open_mask
 
 __all__ = [
     "LAYERS",
@@ -102,7 +102,8 @@ class MapCache:
     """
 
     def __init__(self, maxsize: int = 1024) -> None:
-        self.maxsize = maxsize
+        self.maxsize = checks.integer(maxsize, "maxsize", minimum=0,
+                                      hint="It is how many maps to keep (0 keeps none).")
         self._store: OrderedDict[tuple, Any] = OrderedDict()
         self.hits = self.misses = 0
 
@@ -287,8 +288,12 @@ def explain_top_classes(image: Tensor, model: nn.Module, method: str = "Grad-CAM
                         layer: str = "layer4", k: int = 3,
                         cache: MapCache | None = None, **kwargs: Any) -> list[Explanation]:
     """:func:`explain` for each of the ``k`` most probable classes, most probable first."""
+    k = checks.integer(k, "k", hint="It is how many classes to explain, e.g. 3.")
     cache = cache if cache is not None else MapCache()
     first = explain(image, model, method, layer, "prediction", cache=cache, **kwargs)
+    if k > len(first.probs):
+        raise ValueError(f"k={k}: the model has only {len(first.probs)} classes; give "
+                         f"k <= {len(first.probs)}.")
     codes = [code for code, _ in first.top(k)]
     return [first] + [explain(image, model, method, layer, code, cache=cache, **kwargs)
                       for code in codes[1:]]
@@ -304,15 +309,17 @@ def masks_for(df: pd.DataFrame, image_size: int) -> dict[str, Tensor]:
     images without that mask get zeros (and are not scored on it).
     """
     transform = mask_transform(image_size)
+    if "path" not in df:
+        raise ValueError("df lacks the path column; give the table load_metadata returns (or "
+                         "a split of it), whose masks are checked against their images.")
     out = {}
     for name, column in MASK_COLUMNS.items():
         if column not in df:
             continue
         rows = []
-        for path in df[column]:
+        for path, image_path in zip(df[column], df["path"], strict=True):
             if isinstance(path, str) and path:
-                with Image.open(path) as mask:
-                    rows.append(transform(mask))
+                rows.append(transform(open_mask(path, image_path)))
             else:
                 rows.append(torch.zeros(image_size, image_size))
         out[name] = torch.stack(rows)

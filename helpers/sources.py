@@ -8,6 +8,7 @@ import hashlib
 import json
 import os
 import zipfile
+import zlib
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path, PurePosixPath
@@ -133,10 +134,19 @@ def _skip_lowercase_duplicates(infos: list[zipfile.ZipInfo], prefix: str) -> lis
 
 
 def _extract(archive: zipfile.ZipFile, infos: list[zipfile.ZipInfo], dest: Path) -> None:
+    """Extract ``infos``; a damaged member (bad CRC, truncated data) raises ValueError naming
+    the archive, the member and the fix."""
     with tqdm(total=sum(i.file_size for i in infos), desc="extract", unit="B",
               unit_scale=True) as bar:
         for info in infos:
-            archive.extract(info, dest)
+            try:
+                archive.extract(info, dest)
+            except (zipfile.BadZipFile, zlib.error, EOFError) as err:
+                raise ValueError(
+                    f"The archive {archive.filename} is damaged: {info.filename} cannot be "
+                    f"extracted ({err}). Delete {archive.filename} and download it again (an "
+                    "interrupted download or copy leaves such files); nothing was extracted."
+                ) from err
             bar.update(info.file_size)
 
 
@@ -172,6 +182,11 @@ def extract_ham10000_zip(zip_path: str | Path, dest: str | Path) -> Path:
     archive, dest = Path(zip_path).expanduser().absolute(), Path(dest).expanduser().absolute()
     if dest.exists() or dest.is_symlink():
         return existing_extraction(dest)
+    if archive.is_dir():
+        raise IsADirectoryError(f"zip_path {archive} is a folder; expected the downloaded zip "
+                                "file. If it is already extracted, pass it to load_metadata.")
+    if not archive.is_file():
+        raise FileNotFoundError(f"zip_path {archive} does not exist. {by_hand_hint()}")
     try:
         opened = zipfile.ZipFile(archive)
     except zipfile.BadZipFile as err:
@@ -210,6 +225,10 @@ def dermamnist_file_name(size: int = 224) -> str:
 
 def file_sha1(path: Path, chunk: int = 1 << 20) -> str:
     """The SHA-1 of a file's bytes, read in chunks (the 224 px npz is over a gigabyte)."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"path {path} is {'a folder' if path.is_dir() else 'missing'}; "
+                                "expected a file.")
     digest = hashlib.sha1()
     with path.open("rb") as f:
         while block := f.read(chunk):

@@ -45,6 +45,9 @@ MALIGNANT_LABELS = tuple(i for i, code in enumerate(CLASSES) if code in MALIGNAN
 
 def seed_everything(seed: int) -> None:
     """Seed Python, NumPy and PyTorch (all devices) so a run can be repeated exactly."""
+    seed = checks.integer(seed, "seed", minimum=0, hint="Use a whole number such as 0.")
+    if seed >= 2**32:
+        raise ValueError(f"seed={seed}: expected a whole number below 2**32 (NumPy's limit).")
     random.seed(seed)
     np.random.seed(seed)  # noqa: NPY002 - the legacy global generator that libraries use
     torch.manual_seed(seed)  # also seeds every CUDA device
@@ -63,11 +66,29 @@ def dataset_labels(dataset: Any) -> np.ndarray:
         return dataset.tensors[1].numpy()
     if hasattr(dataset, "dataset") and hasattr(dataset, "indices"):  # Subset
         return dataset_labels(dataset.dataset)[np.asarray(dataset.indices)]
+    if not (hasattr(dataset, "__len__") and hasattr(dataset, "__getitem__")):
+        raise TypeError(f"dataset: expected a torch Dataset of (image, label) pairs, got "
+                        f"{type(dataset).__name__}.")
+    if len(dataset) and not isinstance(dataset[0], (tuple, list)):
+        raise TypeError(f"dataset: expected items (image, label, ...), but item 0 is a "
+                        f"{type(dataset[0]).__name__}; for a list of labels use np.asarray(it).")
     return np.array([int(dataset[i][1]) for i in range(len(dataset))])
 
 
 def class_weights(labels: np.ndarray, num_classes: int = len(CLASSES)) -> torch.Tensor:
-    """Inverse-frequency weights (scikit-learn's ``"balanced"``); absent classes get 1."""
+    r"""Inverse-frequency weights (scikit-learn's ``"balanced"``); absent classes get 1.
+
+    .. math:: w_c = \frac{N}{K \, n_c}
+
+    over the ``K`` classes present, ``N`` labels, ``n_c`` of class ``c``."""
+    num_classes = checks.integer(num_classes, "num_classes")
+    labels = np.asarray(labels)
+    if labels.ndim != 1 or labels.size == 0 or labels.dtype.kind not in "iu":
+        raise ValueError(f"labels: expected a non-empty 1-D array of integer class indices, got "
+                         f"shape {labels.shape} of {labels.dtype}; pass dataset_labels(dataset).")
+    if labels.min() < 0 or labels.max() >= num_classes:
+        raise ValueError(f"labels lie in {labels.min()}..{labels.max()}; expected class indices "
+                         f"0..{num_classes - 1} (num_classes={num_classes}).")
     weights = np.ones(num_classes)
     present = np.unique(labels)
     weights[present] = compute_class_weight("balanced", classes=present, y=labels)
@@ -76,6 +97,10 @@ def class_weights(labels: np.ndarray, num_classes: int = len(CLASSES)) -> torch.
 
 def shrink(images: torch.Tensor, size: int) -> torch.Tensor:
     """A batch ``(B, C, H, W)`` resized to ``size`` x ``size`` (bilinear, antialiased)."""
+    size = checks.integer(size, "size")
+    if not isinstance(images, torch.Tensor) or images.dim() != 4 or not images.is_floating_point():
+        raise TypeError(f"images: expected a float tensor (B, C, H, W), got "
+                        f"{type(images).__name__} {tuple(getattr(images, 'shape', ()))}.")
     return nn.functional.interpolate(images, size=(size, size), mode="bilinear",
                                      antialias=True, align_corners=False)
 

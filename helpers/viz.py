@@ -25,10 +25,20 @@ def to_display_image(image) -> np.ndarray:
         return np.asarray(image.convert("RGB"), dtype=np.float32) / 255.0
     if hasattr(image, "detach"):  # a torch tensor, without importing torch here
         image = image.detach().cpu().numpy()
+    if isinstance(image, (str, Path)):
+        raise TypeError(f"image={str(image)!r} is a path; open it first, e.g. "
+                        "helpers.data.open_image(path).")
     arr = np.asarray(image)
     arr = arr[0] if arr.ndim == 4 else arr
     if arr.ndim == 3 and arr.shape[0] in (1, 3) and arr.shape[-1] not in (1, 3):
         arr = arr.transpose(1, 2, 0)  # CHW -> HWC
+    if arr.dtype.kind not in "fiub" or arr.ndim not in (2, 3) or (
+            arr.ndim == 3 and arr.shape[-1] not in (1, 3)) or 0 in arr.shape:
+        raise ValueError(f"image has shape {np.shape(image)} ({arr.dtype}); expected a PIL image, "
+                         "(H, W), (H, W, 3), (3, H, W) or a batch (1, 3, H, W).")
+    if arr.dtype != np.uint8 and not np.isfinite(arr).all():
+        raise ValueError("image holds NaN or inf; check where it was made (a division by zero "
+                         "in preprocessing?).")
     if arr.ndim == 2 or arr.shape[-1] == 1:
         arr = np.repeat(arr.reshape(arr.shape[0], arr.shape[1], 1), 3, axis=2)
     if arr.dtype == np.uint8:
@@ -41,36 +51,121 @@ def to_display_image(image) -> np.ndarray:
 
 
 def _heatmap_2d(heatmap, size: tuple[int, int] | None = None) -> np.ndarray:
-    """One ``(H, W)`` float map (the first of a batch), resized bilinearly to ``size=(H, W)``."""
+    """One ``(H, W)`` float map (the first of a batch) in [0, 1], resized bilinearly to
+    ``size=(H, W)``. A uint8 map is read as 0-255; NaN/inf and values outside [0, 1] are refused.
+    """
     if hasattr(heatmap, "detach"):
         heatmap = heatmap.detach().cpu().numpy()
-    arr = np.asarray(heatmap, dtype=np.float32)
+    arr = np.asarray(heatmap)
+    if arr.dtype == np.uint8:
+        arr = arr.astype(np.float32) / 255.0
+    elif arr.dtype.kind not in "fiub":
+        raise TypeError(f"heatmap: expected numbers (a tensor or array), got dtype {arr.dtype}.")
+    arr = arr.astype(np.float32)
     while arr.ndim > 2:
         arr = arr[0]
+    if arr.ndim != 2 or 0 in arr.shape:
+        raise ValueError(f"heatmap has shape {np.shape(heatmap)}; expected one map (H, W) or a "
+                         "batch (B, H, W) of a CAM.")
+    if not np.isfinite(arr).all():
+        raise ValueError("heatmap holds NaN or inf; a CAM's map is finite: check where it was "
+                         "computed (helpers.cam refuses such inputs).")
+    if arr.min() < -1e-3 or arr.max() > 1 + 1e-3:
+        raise ValueError(
+            f"heatmap values lie in [{arr.min():.3g}, {arr.max():.3g}]; expected [0, 1] (a uint8 "
+            "map in 0-255 is also fine): pass the CAM's output, or "
+            "helpers.cam.normalize_maps(raw) for a raw map.")
     if size is not None and arr.shape != tuple(size):
         resized = Image.fromarray(arr).resize((size[1], size[0]), Image.Resampling.BILINEAR)
         arr = np.asarray(resized, dtype=np.float32)
     return arr
 
 
-def overlay(image, heatmap, cmap: str = "jet", alpha: float = 0.5) -> np.ndarray:
+def _alpha(alpha: float) -> float:
+    if isinstance(alpha, bool) or not isinstance(alpha, (int, float, np.floating)) or not (
+            0 <= alpha <= 1):
+        raise ValueError(f"alpha={alpha!r}: expected a number in [0, 1] (0: the image only, "
+                         "1: the heatmap only).")
+    return float(alpha)
+
+
+def _cmap(name: str):
+    """The matplotlib colormap ``name``; an unknown name is refused with a few valid ones."""
+    try:
+        return plt.get_cmap(name)
+    except ValueError as err:
+        raise ValueError(f"cmap={name!r} is not a matplotlib colormap; try 'jet', 'viridis', "
+                         "'Reds' or 'Blues' (plt.colormaps() lists all).") from err
+
+
+def fit_to_image(rgb: np.ndarray, heatmap, fit: str | None = None) -> tuple[np.ndarray,
+                                                                           np.ndarray]:
+    """The image and the heatmap at one size: ``(rgb, heat)`` with ``heat`` of shape ``rgb[:2]``.
+
+    With the same aspect ratio (within a pixel) the map is resized to the image. Otherwise:
+
+    - ``fit="stretch"``: the map is stretched over the whole image: right when the model saw
+      the photo squashed (``transforms.Resize((224, 224))``, as the seed does);
+    - ``fit="crop"``: the image is cut to its centre crop of the map's aspect ratio, what the
+      model saw after ``Resize(size)`` + ``CenterCrop(size)`` (:func:`helpers.data.eval_transform`),
+      and the map drawn over that crop;
+    - ``fit=None``: stretch, with a ``UserWarning`` saying so.
+    """
+    import warnings
+
+    if fit not in (None, "stretch", "crop"):
+        raise ValueError(f"fit={fit!r}: expected None, 'stretch' or 'crop'.")
+    heat = _heatmap_2d(heatmap)
+    (h, w), (mh, mw) = rgb.shape[:2], heat.shape
+    same_aspect = abs(w * mh / mw - h) <= 1 or abs(h * mw / mh - w) <= 1
+    if not same_aspect and fit == "crop":
+        if w * mh > h * mw:  # the photo is wider than the map: cut its sides
+            cw = max(1, round(h * mw / mh))
+            left = (w - cw) // 2
+            rgb = rgb[:, left:left + cw]
+        else:
+            ch = max(1, round(w * mh / mw))
+            top = (h - ch) // 2
+            rgb = rgb[top:top + ch]
+    elif not same_aspect and fit is None:
+        shape = "square" if mh == mw else f"{mw}x{mh}"
+        warnings.warn(
+            f"the heatmap is {shape} ({mw}x{mh}) and the image is {w}x{h} (width x height): the "
+            "map is stretched over the image, which is right only if the model saw the photo "
+            "squashed (transforms.Resize((224, 224)), as the seed does). After a centre crop "
+            "(helpers.data.eval_transform) pass fit='crop' (the map is drawn over the photo's "
+            "centre crop, what the model saw) or the cropped image; fit='stretch' silences this.",
+            UserWarning, stacklevel=3)
+    return rgb, _heatmap_2d(heat, rgb.shape[:2])
+
+
+def overlay(image, heatmap, cmap: str = "jet", alpha: float = 0.5, *,
+            fit: str | None = None) -> np.ndarray:
     """The image with the coloured heatmap blended on top: ``(H, W, 3)`` floats in [0, 1].
 
-    ``heatmap`` (values in [0, 1]) is resized to the image when their sizes differ.
+    ``heatmap`` (values in [0, 1], or uint8 0-255) is resized to the image when their sizes
+    differ; for a different aspect ratio see ``fit`` in :func:`fit_to_image`.
     """
-    rgb = to_display_image(image)
-    heat = np.clip(_heatmap_2d(heatmap, rgb.shape[:2]), 0.0, 1.0)
-    colour = plt.get_cmap(cmap)(heat)[..., :3]
+    alpha = _alpha(alpha)
+    rgb, heat = fit_to_image(to_display_image(image), heatmap, fit)
+    heat = np.clip(heat, 0.0, 1.0)
+    colour = _cmap(cmap)(heat)[..., :3]
     return np.clip((1 - alpha) * rgb + alpha * colour, 0.0, 1.0)
 
 
 def show_cam(image, heatmap, *, title: str | None = None, cmap: str = "jet", alpha: float = 0.5,
-             figsize: tuple[float, float] = (9.0, 3.2)) -> plt.Figure:
-    """Image, heatmap and overlay side by side (what ``cam.visualize(image, heatmap)`` draws)."""
-    rgb = to_display_image(image)
+             figsize: tuple[float, float] = (9.0, 3.2), fit: str | None = None) -> plt.Figure:
+    """Image, heatmap and overlay side by side (what ``cam.visualize(image, heatmap)`` draws).
+
+    ``fit`` says how a map of another aspect ratio than the image is drawn (see
+    :func:`fit_to_image`): ``"stretch"`` over the whole photo (right after
+    ``Resize((224, 224))``, a squash), ``"crop"`` over the photo's centre crop (right after
+    ``Resize`` + ``CenterCrop``); ``None`` stretches and warns.
+    """
+    rgb, heat = fit_to_image(to_display_image(image), heatmap, fit)
     fig, axes = plt.subplots(1, 3, figsize=figsize)
-    panels = [(rgb, "image"), (_heatmap_2d(heatmap, rgb.shape[:2]), "heatmap"),
-              (overlay(rgb, heatmap, cmap=cmap, alpha=alpha), "overlay")]
+    panels = [(rgb, "image"), (heat, "heatmap"),
+              (overlay(rgb, heat, cmap=cmap, alpha=alpha), "overlay")]
     for ax, (data, label) in zip(axes, panels, strict=True):
         ax.imshow(data, cmap=cmap if data.ndim == 2 else None, vmin=0, vmax=1)
         ax.set_title(label, fontsize=10)
@@ -89,6 +184,12 @@ def cam_grid(images, maps_by_method: dict, *, titles=None, cmap: str = "jet", al
     name to its heatmaps, one per image (e.g. a ``(B, H, W)`` tensor). ``titles`` label the rows.
     """
     images = list(images)
+    lengths = {name: len(maps) for name, maps in maps_by_method.items()}
+    if not images or any(n != len(images) for n in lengths.values()) or (
+            titles is not None and len(titles) != len(images)):
+        raise ValueError(f"cam_grid needs one map per image and method: {len(images)} images, "
+                         f"maps per method {lengths}"
+                         + ("" if titles is None else f", {len(titles)} titles") + ".")
     fig, axes = plt.subplots(len(images), 1 + len(maps_by_method),
                              figsize=(cell * (1 + len(maps_by_method)), cell * len(images)),
                              squeeze=False)
@@ -113,7 +214,15 @@ def cam_grid(images, maps_by_method: dict, *, titles=None, cmap: str = "jet", al
 
 def _history_frame(history) -> pd.DataFrame:
     """A history indexed by epoch, from ``fit``'s DataFrame or a checkpoint's dict of columns."""
+    if history is None:
+        raise TypeError("history is None; pass what helpers.train.fit returned (or a "
+                        "checkpoint's meta['history']).")
     frame = pd.DataFrame(history)
+    needed = ["train_loss", "val_loss", "val_balanced_accuracy"]
+    missing = [c for c in needed if c not in frame.columns]
+    if missing or frame.empty:
+        raise ValueError(f"history lacks column(s) {missing or needed} (it has "
+                         f"{list(frame.columns)}); pass what helpers.train.fit returned.")
     return frame.set_index("epoch") if "epoch" in frame.columns else frame
 
 
@@ -159,6 +268,11 @@ def plot_confusion_matrix(cm, normalize: bool = True, ax=None, classes=None,
 
     classes = list(classes or CLASSES)
     cm = np.asarray(cm, dtype=float)
+    if cm.shape != (len(classes), len(classes)) or not np.isfinite(cm).all() or (cm < 0).any():
+        raise ValueError(f"cm has shape {cm.shape}; expected a ({len(classes)}, {len(classes)}) "
+                         "matrix of counts >= 0 (rows: true class), e.g. evaluate(...)['cm'] "
+                         "or sklearn's confusion_matrix(labels, preds); give classes= for "
+                         "another set of classes.")
     support = cm.sum(axis=1)
     shown = np.divide(cm, support[:, None], out=np.zeros_like(cm),
                       where=support[:, None] > 0) if normalize else cm
@@ -183,6 +297,10 @@ def plot_roc_curves(probs, labels, ax=None, classes=None) -> plt.Axes:
 
     classes = list(classes or CLASSES)
     probs, labels = np.asarray(probs), np.asarray(labels)
+    if probs.ndim != 2 or probs.shape[1] != len(classes) or labels.shape != probs.shape[:1]:
+        raise ValueError(f"probs has shape {probs.shape} and labels {labels.shape}; expected "
+                         f"probs (N, {len(classes)}) and one label per row, (N,): what "
+                         "helpers.train.predict returns.")
     if ax is None:
         _, ax = plt.subplots(figsize=(5.6, 5.2))
     for k, code in enumerate(classes):
@@ -236,7 +354,16 @@ def plot_misclassified(dataset, probs, labels, n: int = 12, cols: int = 6,
 
 def save_figure(fig: plt.Figure, name: str, output_dir: Path | str, dpi: int = 120) -> Path:
     """Save ``fig`` as ``<output_dir>/figures/<name>.png`` and return the path."""
-    path = Path(output_dir) / "figures" / f"{name}.png"
+    from . import checks
+
+    if not isinstance(fig, plt.Figure):
+        raise TypeError(f"fig: expected a matplotlib Figure, got {type(fig).__name__} (an Axes "
+                        "has it as ax.figure).")
+    if not isinstance(name, str) or not name or "/" in name or "\\" in name:
+        raise ValueError(f"name={name!r}: expected a plain file name without folder or suffix, "
+                         "e.g. 'confusion'.")
+    dpi = checks.integer(dpi, "dpi", hint="E.g. 120.")
+    path = checks.writable_file(Path(output_dir) / "figures" / f"{name}.png", "the figure")
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=dpi, bbox_inches="tight")
     return path
@@ -246,8 +373,13 @@ def plot_class_samples(
     df: pd.DataFrame, per_class: int = 4, seed: int = 0, title: str = "", classes=None
 ) -> plt.Figure:
     """A grid of sample images: one row per class (``dx``), ``per_class`` images per row."""
+    from . import checks
     from .data import CLASS_NAMES, CLASSES
 
+    per_class = checks.integer(per_class, "per_class", hint="Images per class row, e.g. 4.")
+    if not isinstance(df, pd.DataFrame) or not {"dx", "path"} <= set(df.columns):
+        raise ValueError("df: expected the metadata table with dx and path columns "
+                         "(load_metadata(root)).")
     classes = tuple(classes or CLASSES)
     fig, axes = plt.subplots(len(classes), per_class, figsize=(2.2 * per_class, 1.8 * len(classes)),
                              squeeze=False)
@@ -280,6 +412,12 @@ def _class_code(label) -> str:
         if label not in CLASSES:
             raise ValueError(f"Unknown class {label!r}; expected one of {CLASSES}.")
         return label
+    if hasattr(label, "item") and np.size(label) == 1:  # a numpy scalar or a 1-element tensor
+        label = label.item()
+    if isinstance(label, bool) or not isinstance(label, (int, np.integer)) or not (
+            0 <= label < len(CLASSES)):
+        raise ValueError(f"class {label!r}: expected a class code {CLASSES} or an index "
+                         f"0..{len(CLASSES) - 1} (an int, not a float).")
     return CLASSES[int(label)]
 
 
@@ -291,12 +429,14 @@ def lesion_cmap(pred_class) -> str:
     return MALIGNANT_CMAP if _class_code(pred_class) in MALIGNANT else BENIGN_CMAP
 
 
-def heat_overlay(image, heatmap, cmap: str, alpha: float = 0.7) -> np.ndarray:
+def heat_overlay(image, heatmap, cmap: str, alpha: float = 0.7, *,
+                 fit: str | None = None) -> np.ndarray:
     """Like :func:`overlay`, but the colour's opacity grows with the heat (``alpha * heat``):
     cold regions keep the original image, so a one-hue map ("Reds") stays readable on skin."""
-    rgb = to_display_image(image)
-    heat = np.clip(_heatmap_2d(heatmap, rgb.shape[:2]), 0.0, 1.0)[..., None]
-    colour = plt.get_cmap(cmap)(heat[..., 0])[..., :3]
+    alpha = _alpha(alpha)
+    rgb, heat = fit_to_image(to_display_image(image), heatmap, fit)
+    heat = np.clip(heat, 0.0, 1.0)[..., None]
+    colour = _cmap(cmap)(heat[..., 0])[..., :3]
     return np.clip((1 - alpha * heat) * rgb + alpha * heat * colour, 0.0, 1.0)
 
 
@@ -310,6 +450,10 @@ def malignancy_display(image, heatmap, pred_class, prob: float, true_class=None,
     from .data import MALIGNANT
 
     code = _class_code(pred_class)
+    prob = float(prob.item() if hasattr(prob, "item") else prob)
+    if not 0 <= prob <= 1:
+        raise ValueError(f"prob={prob!r}: expected the predicted class's probability in [0, 1] "
+                         "(the title prints it as a percentage): pass 0.87, not 87.")
     malignant = code in MALIGNANT
     if ax is None:
         _, ax = plt.subplots(figsize=(3.2, 3.4))
@@ -339,6 +483,9 @@ def prediction_panel(image, heatmap, pred_class, prob: float, true_class=None, *
 
     Fixed figure size and dpi (no tight bounding box), so every panel has the same pixel size.
     """
+    from . import checks
+
+    size, dpi = checks.positive_number(size, "size"), checks.integer(dpi, "dpi")
     fig, (left, right) = plt.subplots(1, 2, figsize=(2 * size, size + 0.5), dpi=dpi)
     left.imshow(to_display_image(image))
     left.set_title("image", fontsize=9)
@@ -365,8 +512,25 @@ def _frame_image(frame) -> Image.Image:
         frame = figure_to_array(frame)
     if isinstance(frame, Image.Image):
         return frame.convert("RGB")
+    if hasattr(frame, "detach"):
+        frame = frame.detach().cpu().numpy()
     arr = np.asarray(frame)
+    if arr.ndim == 3 and arr.shape[0] in (1, 3, 4) and arr.shape[-1] not in (1, 3, 4):
+        arr = arr.transpose(1, 2, 0)  # a CHW tensor -> HWC
+    if arr.ndim not in (2, 3) or (arr.ndim == 3 and arr.shape[-1] not in (1, 3, 4)):
+        raise ValueError(f"a GIF frame has shape {np.shape(frame)}; expected (H, W, 3) RGB, "
+                         "(3, H, W) or (H, W).")
+    if arr.ndim == 3 and arr.shape[-1] == 1:
+        arr = arr[..., 0]
     if arr.dtype != np.uint8:
+        if arr.dtype.kind not in "fiu" or not np.isfinite(arr).all():
+            raise ValueError(f"a GIF frame (dtype {arr.dtype}) holds NaN/inf or no numbers; "
+                             "expected uint8 0-255 or floats in [0, 1].")
+        if arr.min() < -1e-3 or arr.max() > 1 + 1e-3:
+            raise ValueError(
+                f"a float GIF frame has values in [{arr.min():.3g}, {arr.max():.3g}]; expected "
+                "[0, 1]: for 0-255 values pass arr.astype(np.uint8), for a normalised tensor "
+                "helpers.viz.to_display_image(x).")
         arr = (np.clip(arr, 0.0, 1.0) * 255).round().astype(np.uint8)
     return Image.fromarray(arr[..., :3] if arr.ndim == 3 else arr).convert("RGB")
 
@@ -380,7 +544,15 @@ def save_gif(frames, path: Path | str, duration_ms: int = 900, *, loop: int = 0,
     unless ``overwrite=True``, and then replaced atomically (a failed write leaves it intact).
     ``loop=0`` repeats forever. Returns the path.
     """
-    path = Path(path)
+    from . import checks
+
+    duration_ms = checks.integer(duration_ms, "duration_ms", hint="Milliseconds per frame.")
+    loop = checks.integer(loop, "loop", minimum=0, hint="0 repeats forever.")
+    path = Path(path).expanduser()
+    if path.suffix.lower() != ".gif":
+        raise ValueError(f"path {str(path)!r}: save_gif writes a GIF; give a name ending in "
+                         f"'.gif' (e.g. {path.with_suffix('.gif').name!r}).")
+    checks.writable_file(path, "path")
     if path.exists() and not overwrite:
         raise FileExistsError(f"{path} exists; pass overwrite=True to replace it.")
     images = [_frame_image(f) for f in frames]
@@ -393,7 +565,6 @@ def save_gif(frames, path: Path | str, duration_ms: int = 900, *, loop: int = 0,
         canvas = Image.new("RGB", (width, height), "white")
         canvas.paste(im, ((width - im.width) // 2, (height - im.height) // 2))
         same_size.append(canvas)
-    path.parent.mkdir(parents=True, exist_ok=True)
     from .data import write_file_atomically
 
     return write_file_atomically(path, lambda tmp: same_size[0].save(

@@ -160,3 +160,103 @@ def test_a_constant_layer_map_comes_out_as_zeros() -> None:
 ], ids=["noise", "zero", "ramp"])
 def test_normalize_maps(maps, expected) -> None:
     torch.testing.assert_close(C.normalize_maps(maps), expected)
+
+
+# --------------------------------------------------------------------------- the issue-26 cases
+
+
+def test_an_input_in_0_255_warns() -> None:
+    model = _tiny_cnn().eval()
+    pixels = torch.rand(1, 3, 8, 8) * 255
+    with pytest.warns(UserWarning, match="0-255.*eval_transform"):
+        C.GradCAM(model, "conv2")(pixels)
+
+
+def test_a_normalised_input_does_not_warn() -> None:
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        C.GradCAM(_tiny_cnn().eval(), "conv2")(torch.randn(1, 3, 8, 8))
+
+
+@pytest.mark.parametrize("layer", ["layer4.0", "layer4.1.conv2", "layer3"])
+def test_cam_refuses_a_layer_that_is_not_just_before_the_head(layer) -> None:
+    torch.manual_seed(0)
+    model = build_model("resnet18").eval()
+    before = _state(model)
+    with pytest.raises(ValueError, match="global-average-pool \\+ linear head directly after"):
+        C.CAM(model, layer)(torch.randn(1, 3, 64, 64))
+    assert [len(m._forward_hooks) + len(m._forward_pre_hooks) for m in model.modules()] == \
+        [0] * len(before[3])
+
+
+def test_cam_on_layer4_equals_the_fc_weighted_sum() -> None:
+    """An independent reference: ReLU(sum_k fc.weight[c, k] A_k) from the layer's output."""
+    torch.manual_seed(0)
+    model = build_model("resnet18").eval()
+    x = torch.randn(1, 3, 64, 64)
+    raw = C.CAM(model, "layer4").compute_raw(x, class_idx=2)
+    with torch.no_grad():
+        feats = nn.Sequential(*list(model.children())[:-2])(x)
+        ref = torch.relu(torch.einsum("k,bkhw->bhw", model.fc.weight[2], feats))
+    torch.testing.assert_close(raw, ref, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("kwargs, error, phrase", [
+    ({"top_k": 0}, ValueError, "top_k=0: expected a whole number >= 1"),
+    ({"top_k": -1}, ValueError, "top_k=None scores them all"),
+    ({"top_k": 2.5}, TypeError, "top_k=2.5"),
+    ({"batch_size": 0}, ValueError, "batch_size=0: expected a whole number >= 1"),
+    ({"batch_size": "8"}, TypeError, "batch_size='8'"),
+], ids=["top_k-0", "top_k--1", "top_k-float", "batch-0", "batch-str"])
+def test_scorecam_refuses_bad_settings(kwargs, error, phrase) -> None:
+    with pytest.raises(error, match=phrase):
+        C.ScoreCAM(_tiny_cnn().eval(), "conv2", **kwargs)
+
+
+class DictModel(nn.Module):
+    """A model that returns a dict, as torchvision's segmentation models do."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.net = _tiny_cnn()
+
+    def forward(self, x):
+        return {"out": self.net(x), "aux": x.mean()}
+
+
+def test_a_dict_model_gets_a_hint_that_works() -> None:
+    model = DictModel().eval()
+    with pytest.raises(TypeError, match=r"returned a dict.*self.model\(x\)\['out'\].*'aux'") as e:
+        C.GradCAM(model, "net.conv2")(_x())
+    assert "[0]" not in str(e.value)
+
+    class Wrapped(nn.Module):  # the hint, followed
+        def __init__(self) -> None:
+            super().__init__()
+            self.model = model
+
+        def forward(self, x):
+            return self.model(x)["out"]
+
+    assert C.GradCAM(Wrapped(), "model.net.conv2")(_x()).shape == (2, 16, 16)
+
+
+def test_a_model_that_is_not_a_module_and_a_1_channel_input_are_explained() -> None:
+    with pytest.raises(TypeError, match="expected a torch nn.Module"):
+        C.GradCAM("resnet50", "layer4")
+    model = _tiny_cnn().eval()
+    with pytest.raises(RuntimeError, match=r"shape \(1, 1, 8, 8\).*3 for RGB"):
+        C.GradCAM(model, "conv2")(torch.randn(1, 1, 8, 8))
+    assert all(not m._forward_hooks for m in model.modules())
+
+
+@pytest.mark.parametrize("k, error, phrase", [(0, ValueError, "k=0"),
+                                              (8, ValueError, "only 7 classes"),
+                                              (2.0, TypeError, "k=2.0")])
+def test_explain_top_classes_refuses_a_bad_k(k, error, phrase) -> None:
+    from helpers.explore import explain_top_classes
+
+    with pytest.raises(error, match=phrase):
+        explain_top_classes(_x()[0], _tiny_cnn().eval(), "Grad-CAM", "conv2", k=k)

@@ -245,3 +245,114 @@ def test_json_marker_error_is_clear_for_any_generated_folder(tmp_path) -> None:
     (tmp_path / "m.json").write_text("{")
     with pytest.raises(ValueError, match=f"delete the folder {tmp_path}"):
         D._has_marker(tmp_path, "m.json", {"a": 1}, lambda found: json.dumps(found))
+
+
+# --------------------------------------------------------------------------- issue 26: data
+
+
+def test_an_image_in_both_parts_is_refused_naming_both_files(demo_copy) -> None:
+    first = sorted((demo_copy / D.IMAGE_FOLDERS[0]).glob("*.jpg"))[0]
+    twin = demo_copy / D.IMAGE_FOLDERS[1] / first.name
+    shutil.copy(first, twin)
+    with pytest.raises(ValueError, match="more than one file") as err:
+        D.load_metadata(demo_copy)
+    assert str(first) in str(err.value) and str(twin) in str(err.value)
+
+
+def _with_mask(demo_copy: Path, meta: pd.DataFrame, mask: Image.Image) -> pd.DataFrame:
+    row = meta.iloc[[0]].reset_index(drop=True).copy()
+    path = demo_copy / "odd_mask.png"
+    mask.save(path)
+    row["mask_path"] = str(path)
+    return row
+
+
+def test_a_mask_of_another_shape_is_refused(demo_copy) -> None:
+    meta = D.load_metadata(demo_copy)
+    with Image.open(meta.at[0, "path"]) as img:
+        size = img.size
+    assert size[0] != size[1]  # demo images are not square, so a square mask cannot fit
+    row = _with_mask(demo_copy, meta, Image.new("L", (10, 10), 255))
+    with pytest.raises(ValueError, match=rf"is 10x10 but its image .* is {size[0]}x{size[1]}"):
+        D.LesionDataset(row, mask_size=16)[0]
+    from helpers.explore import masks_for
+
+    with pytest.raises(ValueError, match="would move the lesion"):
+        masks_for(row, 16)
+
+
+def test_a_scaled_mask_is_accepted_and_thresholded_at_128(demo_copy) -> None:
+    meta = D.load_metadata(demo_copy)
+    with Image.open(meta.at[0, "path"]) as img:
+        w, h = img.size
+    grey = Image.new("L", (2 * w, 2 * h), 0)  # a scaled copy: left half 127, right half 128
+    grey.paste(127, (0, 0, w, 2 * h))
+    grey.paste(128, (w, 0, 2 * w, 2 * h))
+    row = _with_mask(demo_copy, meta, grey)
+    _, _, mask = D.LesionDataset(row, mask_size=16)[0]
+    assert 0 < mask.mean() < 1  # 127 is background, 128 lesion
+    assert mask[:, :4].sum() == 0 and mask[:, -4:].min() == 1
+
+
+def test_lesion_split_on_a_small_table_says_what_came_in_and_what_to_do(demo_meta) -> None:
+    small = demo_meta[demo_meta["dx"] != "akiec"].head(12)
+    with pytest.raises(ValueError, match="Class 'akiec' has 0 lesion") as err:
+        D.lesion_split(small)
+    message = str(err.value)
+    assert f"{len(small)} images" in message and "akiec 0/0" in message
+    assert "random_image_split" in message and "load_metadata(root)" in message
+
+
+def test_atomic_writes_name_the_real_target_not_the_temporary_file(tmp_path) -> None:
+    from helpers.models import save_checkpoint
+
+    folder = tmp_path / "best.pt"
+    folder.mkdir()
+    with pytest.raises(IsADirectoryError, match=r"best.pt is a folder; expected a file") as err:
+        save_checkpoint(torch.nn.Linear(2, 2), folder, arch="resnet18")
+    assert ".tmp" not in str(err.value)
+    (tmp_path / "afile").write_text("x")
+    with pytest.raises(NotADirectoryError, match=r"afile is a file, not a folder") as err:
+        D.write_file_atomically(tmp_path / "afile" / "sub" / "x.bin", lambda t: t.write_bytes(b""))
+    assert ".tmp" not in str(err.value)
+    written = D.write_file_atomically(tmp_path / "new" / "x.bin", lambda t: t.write_bytes(b"1"))
+    assert written.read_bytes() == b"1"  # missing parents are created
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["afile", "best.pt", "new"]
+
+
+# ------------------------------------------------------------ the parameter walk: data, sources
+
+DATA_WALK = [  # call, error type, phrase of the message
+    (lambda tmp: D.eval_transform(0), ValueError, "image_size=0"),
+    (lambda tmp: D.eval_transform(64.5), TypeError, "image_size=64.5"),
+    (lambda tmp: D.train_transform(-1), ValueError, "image_size=-1"),
+    (lambda tmp: D.mask_transform(0), ValueError, "size=0"),
+    (lambda tmp: D.denormalize(torch.zeros(2, 8, 8)), ValueError, "(3, H, W)"),
+    (lambda tmp: D.open_image(tmp), IsADirectoryError, "is a folder"),
+    (lambda tmp: D.cache_resized(pd.DataFrame({"path": [], "image_id": []}), 32, tmp),
+     ValueError, "non-empty metadata table"),
+    (lambda tmp: D.LesionDataset(pd.DataFrame({"x": [1]})), ValueError, "path column"),
+    (lambda tmp: D.LesionDataset(pd.DataFrame({"path": ["a"], "dx": ["mel"]}), mask_size=0),
+     ValueError, "mask_size=0"),
+    (lambda tmp: D.shared_lesion_count(pd.DataFrame({"a": [1]}), pd.DataFrame({"a": [1]})),
+     ValueError, "lesion_id column"),
+    (lambda tmp: D.random_image_split(pd.DataFrame({"dx": ["mel"] * 3}), seed="x"),
+     TypeError, "seed='x'"),
+    (lambda tmp: D.lesion_split(pd.DataFrame({"dx": ["mel"], "lesion_id": ["a"]}), seed=-1),
+     ValueError, "seed=-1"),
+]
+
+
+@pytest.mark.parametrize("call, error, phrase", DATA_WALK,
+                         ids=[str(i) for i in range(len(DATA_WALK))])
+def test_the_parameter_walk_cases_are_refused(call, error, phrase, tmp_path) -> None:
+    with pytest.raises(error) as err:
+        call(tmp_path)
+    assert phrase in str(err.value)
+
+
+def test_file_sha1_of_a_folder_says_so(tmp_path) -> None:
+    from helpers.sources import file_sha1
+
+    with pytest.raises(FileNotFoundError, match="is a folder; expected a file"):
+        file_sha1(tmp_path)
