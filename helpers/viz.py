@@ -441,11 +441,13 @@ def heat_overlay(image, heatmap, cmap: str, alpha: float = 0.7, *,
 
 
 def malignancy_display(image, heatmap, pred_class, prob: float, true_class=None, ax=None, *,
-                       alpha: float = 0.7) -> plt.Axes:
+                       alpha: float = 0.7, contours: tuple[float, ...] = ()) -> plt.Axes:
     """The seed's display: the heatmap over the image in red for a malignant prediction and in
     blue for a benign one, titled with the predicted class, its probability, malignant or benign,
     and the true class (when given). Draws on ``ax`` (a new figure without it); returns the axes.
     The colour shows the *prediction*; the true class in the title shows whether it was right.
+    ``contours``: heat levels in (0, 1) drawn as black-and-white lines (e.g. ``(0.5, 0.8)``), which
+    stay readable where a red map lies on a pink lesion.
     """
     from .data import MALIGNANT
 
@@ -457,7 +459,13 @@ def malignancy_display(image, heatmap, pred_class, prob: float, true_class=None,
     malignant = code in MALIGNANT
     if ax is None:
         _, ax = plt.subplots(figsize=(3.2, 3.4))
-    ax.imshow(heat_overlay(image, heatmap, cmap=lesion_cmap(code), alpha=alpha))
+    rgb = heat_overlay(image, heatmap, cmap=lesion_cmap(code), alpha=alpha)
+    ax.imshow(rgb)
+    if contours:
+        heat = np.clip(_heatmap_2d(heatmap, rgb.shape[:2]), 0.0, 1.0)
+        levels = sorted(contours)
+        ax.contour(heat, levels=levels, colors="white", linewidths=2.2)
+        ax.contour(heat, levels=levels, colors="black", linewidths=0.9)
     ax.set_xticks([])
     ax.set_yticks([])
     title = f"{code} {100 * float(prob):.0f}% · {'MALIGNANT' if malignant else 'benign'}"
@@ -478,21 +486,27 @@ def figure_to_array(fig: plt.Figure, close: bool = True) -> np.ndarray:
 
 
 def prediction_panel(image, heatmap, pred_class, prob: float, true_class=None, *,
-                     size: float = 2.6, dpi: int = 80) -> np.ndarray:
+                     size: float = 2.6, dpi: int = 80, title: str = "",
+                     contours: tuple[float, ...] = ()) -> np.ndarray:
     """One GIF frame: the image beside its :func:`malignancy_display`, as an RGB array.
 
     Fixed figure size and dpi (no tight bounding box), so every panel has the same pixel size.
+    ``title`` goes above both (e.g. "(demo data)"); ``contours`` as in :func:`malignancy_display`.
     """
     from . import checks
 
     size, dpi = checks.positive_number(size, "size"), checks.integer(dpi, "dpi")
-    fig, (left, right) = plt.subplots(1, 2, figsize=(2 * size, size + 0.5), dpi=dpi)
+    fig, (left, right) = plt.subplots(1, 2, figsize=(2 * size, size + 0.5 + 0.3 * bool(title)),
+                                      dpi=dpi)
+    if title:
+        fig.suptitle(title, fontsize=9, y=0.99)
     left.imshow(to_display_image(image))
     left.set_title("image", fontsize=9)
     left.set_xticks([])
     left.set_yticks([])
-    malignancy_display(image, heatmap, pred_class, prob, true_class, ax=right)
-    fig.subplots_adjust(left=0.02, right=0.98, bottom=0.02, top=0.82, wspace=0.05)
+    malignancy_display(image, heatmap, pred_class, prob, true_class, ax=right, contours=contours)
+    fig.subplots_adjust(left=0.02, right=0.98, bottom=0.02, top=0.76 if title else 0.82,
+                        wspace=0.05)
     return figure_to_array(fig)
 
 

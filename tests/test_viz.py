@@ -81,3 +81,22 @@ def test_gif_refuses_to_overwrite_unless_asked(tmp_path):
         assert gif.n_frames == 1
     with pytest.raises(ValueError, match="at least one frame"):
         viz.save_gif([], tmp_path / "empty.gif")
+
+
+def test_contours_outline_the_hot_region_and_leave_the_colours_alone():
+    image, heat = grey_image_and_blob()
+    plain = viz.malignancy_display(image, heat, "mel", 0.9)
+    lined = viz.malignancy_display(image, heat, "mel", 0.9, contours=(0.5,))
+    assert not plain.collections and lined.collections  # the contour lines, only when asked
+    assert np.array_equal(plain.images[0].get_array(), lined.images[0].get_array())
+    for ax in (plain, lined):
+        plt.close(ax.figure)
+
+
+def test_a_titled_panel_is_taller_and_keeps_one_size_per_title():
+    image, heat = grey_image_and_blob()
+    untitled = viz.prediction_panel(image, heat, "nv", 0.7)
+    titled = [viz.prediction_panel(image * s, heat, "nv", 0.7, title="(demo data)")
+              for s in (0.8, 1.0)]
+    assert titled[0].shape == titled[1].shape and titled[0].shape[0] > untitled.shape[0]
+    assert not np.array_equal(titled[1][:20], untitled[:20])  # the title is drawn at the top
