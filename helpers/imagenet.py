@@ -51,6 +51,7 @@ __all__ = [
     "top_classes",
     "pooled_features",
     "linear_probe",
+    "side_by_side",
 ]
 
 # EfficientNet-Lite's own input normalisation (TF-lite reference: (x - 127) / 128 on 0-255).
@@ -278,3 +279,26 @@ def linear_probe(train_x: Tensor, train_y: Any, test_x: Tensor, test_y: Any,
     pred = clf.predict((xte - mu) / sd)
     bacc = float(balanced_accuracy_score(np.asarray(test_y), pred))
     return {"pred": pred, "balanced_accuracy": bacc, "fit_seconds": seconds}
+
+
+def side_by_side(photo: Image.Image, sizes: tuple[int, int] = (128, 72), canvas: int = 224,
+                 background: tuple[int, int, int] = (124, 116, 104)) -> tuple[Image.Image, Tensor]:
+    """Two copies of ``photo`` on one ``canvas`` x ``canvas`` image: the first ``sizes[0]`` px
+    wide on the left, the second ``sizes[1]`` px wide on the right (aspect kept, centred
+    vertically), on a plain ``background`` (ImageNet's mean colour). Returns the image and the
+    two copies' boxes as masks ``(2, canvas, canvas)`` (1 inside), for "each instance's share
+    of the map" (:func:`helpers.metrics.energy_share`)."""
+    if sum(sizes) > canvas or min(sizes) < 8:
+        raise ValueError(f"side_by_side: sizes={sizes}; expected two widths >= 8 px that fit "
+                         f"side by side in canvas={canvas}.")
+    out = Image.new("RGB", (canvas, canvas), background)
+    masks = torch.zeros(2, canvas, canvas)
+    gap = (canvas - sum(sizes)) // 3
+    left = gap
+    for i, width in enumerate(sizes):
+        height = min(canvas, round(photo.height * width / photo.width))
+        top = (canvas - height) // 2
+        out.paste(photo.resize((width, height), Image.BILINEAR), (left, top))
+        masks[i, top:top + height, left:left + width] = 1
+        left += width + gap
+    return out, masks
