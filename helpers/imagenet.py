@@ -52,6 +52,8 @@ __all__ = [
     "pooled_features",
     "linear_probe",
     "side_by_side",
+    "image_features",
+    "balanced_accuracy_interval",
 ]
 
 # EfficientNet-Lite's own input normalisation (TF-lite reference: (x - 127) / 128 on 0-255).
@@ -173,10 +175,10 @@ def _choose_resnet(prefer: str, download: bool, timeout: float) -> tuple[Path | 
     if prefer == "efficientnet_lite0":
         return None, "asked for EfficientNet-Lite0 (prefer='efficientnet_lite0')"
     if path.is_file():
-        return path, f"ResNet-50's ImageNet weights are in the torch hub cache ({path})"
+        return path, f"ResNet-50's ImageNet weights ({path.name}) are in the torch hub cache"
     if not download:
-        return None, f"ResNet-50's ImageNet weights are not in the torch hub cache ({path}) " \
-                     "and downloading is off"
+        return None, f"ResNet-50's ImageNet weights ({path.name}) are not in the torch hub " \
+                     "cache and downloading is off"
     url = torchvision.models.ResNet50_Weights.IMAGENET1K_V2.url
     try:
         _download(url, path, timeout)
@@ -207,8 +209,8 @@ def imagenet_model(prefer: str = "auto", download: bool | None = None,
         except Exception as err:
             if prefer == "resnet50":
                 raise
-            path, reason = None, f"the cached ResNet-50 weights at {path} did not load " \
-                                 f"({type(err).__name__}: {err})"
+            path, reason = None, f"the cached ResNet-50 weights {path.name} did not load " \
+                                 f"({type(err).__name__})"
     if path is None and prefer == "resnet50":
         raise RuntimeError(f"imagenet_model(prefer='resnet50'): {reason}. Fix: put the file "
                            f"{resnet50_weights_path().name} into {_hub_checkpoints()}, or use "
@@ -302,3 +304,46 @@ def side_by_side(photo: Image.Image, sizes: tuple[int, int] = (128, 72), canvas:
         masks[i, top:top + height, left:left + width] = 1
         left += width + gap
     return out, masks
+
+
+def image_features(net: ImageNetModel, paths: Any, image_size: int = 224,
+                   batch_size: int = 64) -> Tensor:
+    """Pooled features of ``net.target_layer`` (N, K) for the image files ``paths``, each read
+    with PIL, squashed to ``image_size`` and normalised like ``net.preprocess``, in batches
+    (a smaller ``image_size`` costs quadratically less: 112 px is 4 times cheaper than 224)."""
+    paths = list(paths)
+    preprocess = T.Compose([T.Resize((image_size, image_size)), *net.preprocess.transforms[1:]])
+    out: list[Tensor] = []
+    for start in range(0, len(paths), batch_size):
+        batch = []
+        for path in paths[start:start + batch_size]:
+            with Image.open(path) as img:
+                batch.append(preprocess(img.convert("RGB")))
+        out.append(pooled_features(net.model, net.target_layer, torch.stack(batch), batch_size))
+    return torch.cat(out) if out else torch.zeros(0, 0)
+
+
+def balanced_accuracy_interval(labels: Any, pred: Any, groups: Any = None, level: float = 0.95,
+                               n_boot: int = 2000, seed: int = 0) -> tuple[float, float, float]:
+    """Balanced accuracy (mean per-class recall) and a percentile bootstrap interval,
+    resampling ``groups`` (e.g. lesion ids: images of one lesion are not independent) or, with
+    ``groups=None``, images. Returns ``(value, low, high)``; resamples missing a class skip it
+    in the mean."""
+    labels, pred = np.asarray(labels), np.asarray(pred)
+    if labels.shape != pred.shape or labels.ndim != 1 or not len(labels):
+        raise ValueError(f"balanced_accuracy_interval: labels {labels.shape} and pred "
+                         f"{pred.shape}; expected two 1-D arrays of the same length > 0.")
+    groups = np.arange(len(labels)) if groups is None else np.asarray(groups)
+    uniq, inverse = np.unique(groups, return_inverse=True)
+    members = [np.flatnonzero(inverse == g) for g in range(len(uniq))]
+
+    def bacc(idx: np.ndarray) -> float:
+        y, p = labels[idx], pred[idx]
+        return float(np.mean([np.mean(p[y == c] == c) for c in np.unique(y)]))
+
+    rng = np.random.default_rng(seed)
+    boots = [bacc(np.concatenate([members[g] for g in rng.integers(0, len(uniq), len(uniq))]))
+             for _ in range(n_boot)]
+    tail = (1 - level) / 2
+    low, high = np.quantile(boots, [tail, 1 - tail])
+    return bacc(np.arange(len(labels))), float(low), float(high)

@@ -184,3 +184,31 @@ def test_linear_probe_separates_separable_features():
     pooled = imagenet.pooled_features(torch.nn.Sequential(torch.nn.Identity()), "0",
                                       torch.ones(3, 2, 4, 4), batch_size=2)
     torch.testing.assert_close(pooled, torch.ones(3, 2))
+
+
+def test_balanced_accuracy_interval_matches_sklearn_and_brackets_it():
+    from sklearn.metrics import balanced_accuracy_score
+
+    rng = torch.Generator().manual_seed(1)
+    y = (torch.arange(90) % 3).numpy()
+    pred = torch.where(torch.rand(90, generator=rng) < 0.7, torch.as_tensor(y),
+                       torch.randint(0, 3, (90,), generator=rng)).numpy()
+    groups = (torch.arange(90) // 2).numpy()  # pairs of images of one "lesion"
+    value, low, high = imagenet.balanced_accuracy_interval(y, pred, groups, n_boot=500)
+    assert value == pytest.approx(balanced_accuracy_score(y, pred))
+    assert low < value < high and high - low < 0.4
+    with pytest.raises(ValueError, match="labels"):
+        imagenet.balanced_accuracy_interval(y, pred[:-1])
+
+
+def test_image_features_reads_files_at_the_asked_size(lite, tmp_path):
+    paths = []
+    for name in ("chelsea", "coffee"):
+        paths.append(tmp_path / f"{name}.png")
+        _photo(name).save(paths[-1])
+    feats = imagenet.image_features(lite, paths, image_size=112, batch_size=1)
+    assert feats.shape == (2, 1280) and feats.min() >= 0
+    x = torch.stack([torch.nn.functional.interpolate(lite.preprocess(_photo(n))[None], 112)[0]
+                     for n in ("chelsea", "coffee")])
+    assert torch.nn.functional.cosine_similarity(
+        feats, imagenet.pooled_features(lite.model, "features", x)).min() > 0.9
