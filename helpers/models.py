@@ -40,6 +40,7 @@ from .data import (
     write_file_atomically,
 )
 from .demo import _demo_marker, demo_dataset_dir, prepare_metadata
+from .imagenet import ImageNetModel, imagenet_model  # noqa: F401  (re-exported)
 from .train import evaluate, fit, predict, seed_everything
 
 # torchvision's weights API: the ImageNet weights each architecture uses when pretrained.

