@@ -37,6 +37,7 @@ import math
 import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from numbers import Integral
 from typing import Literal
 
 import pandas as pd
@@ -186,10 +187,19 @@ def relative_drop(p_orig: Tensor, p_expl: Tensor) -> Tensor:
     r"""Per-image relative fall in confidence :math:`(Y_i^c - O_i^c) / Y_i^c`, not clipped.
 
     :math:`Y` is the class probability on the image, :math:`O` on its explanation map. Negative
-    values mean the explanation map *raised* the confidence. Y is floored at 1e-12.
+    values mean the explanation map *raised* the confidence. A :math:`Y_i^c` of 0 is refused:
+    the ratio is undefined there (a floor would turn it into a huge negative number that
+    swamps any mean).
     """
     y, o = _probability_pair(p_orig, p_expl)
-    return (y - o) / y.clamp_min(1e-12)
+    zero = (y <= 0).nonzero().flatten()
+    if zero.numel():
+        raise ValueError(
+            f"p_orig is 0 for image(s) {zero[:5].tolist()}: the relative drop (Y - O) / Y is "
+            "undefined when the model gives the class no probability on the full image. "
+            "Explain a class the model gives some probability (class_idx=None explains the "
+            "predicted class), or leave those images out.")
+    return (y - o) / y
 
 
 def _probability_pair(p_orig: Tensor, p_expl: Tensor) -> tuple[Tensor, Tensor]:
@@ -401,14 +411,36 @@ def _binary_masks(masks: Tensor, like: Tensor) -> Tensor:
     return (masks > 0).to(like.device)
 
 
+def _check_tolerance(tolerance: int) -> int:
+    if isinstance(tolerance, bool) or not isinstance(tolerance, Integral) or tolerance < 0:
+        raise ValueError(f"tolerance must be an int >= 0 (pixels of the map), got "
+                         f"{tolerance!r}; 0 asks for the maximum inside the mask itself, "
+                         "Zhang et al.'s 15 px at 224 px is tolerance=round(15 * height / 224)")
+    return int(tolerance)
+
+
 def pointing_hits(heatmaps: Tensor, masks: Tensor, tolerance: int = 0) -> Tensor:
     """Per image: does the map's maximum lie inside the mask? ``(B,)`` bool tensor (CPU).
 
-    The maximum is ``argmax`` of the flattened map (ties: the first in row-major order).
-    ``tolerance`` (pixels) grows the mask by a square of that radius first, like the 15-pixel
-    tolerance of Zhang et al. (2016); 0 means the maximum must be inside the lesion itself.
-    An all-zero map points nowhere and counts as a miss.
+    Zhang et al. (ECCV 2016, "Top-down neural attention by excitation backprop", sec. 5.1)
+    count a hit when the map's maximum lies on the object or within 15 pixels of it, at their
+    input size (about 224 px). Here:
+
+    * **Tolerance** is in pixels of the map as given (the input's size, for ``helpers.cam``
+      maps): the mask is grown by a square of radius ``tolerance`` (a max-pool, so the
+      Chebyshev distance) before the test. The default 0 asks for the maximum inside the lesion
+      itself: HAM10000's masks are segmentations, not bounding boxes, and most lesions cover a
+      large part of the image, where a 15-pixel margin would turn near misses into hits. For
+      Zhang et al.'s rule pass ``tolerance=round(15 * height / 224)``. A negative or non-int
+      tolerance is refused.
+    * **Ties**: the maximum is ``argmax`` of the flattened map, the *first* maximal pixel in
+      row-major order (the top-left one). So a constant map (:func:`uniform_maps`) points at the
+      image's corner and scores what a map without information should, a miss on a centred
+      lesion, instead of the hit that "any maximal pixel counts" (Quantus' ``PointingGame``)
+      would give it on every image with a lesion.
+    * An all-zero map points nowhere and counts as a miss.
     """
+    tolerance = _check_tolerance(tolerance)
     heatmaps = _check_maps(heatmaps).detach()
     inside = _binary_masks(masks, heatmaps).float()
     if tolerance > 0:
@@ -454,9 +486,15 @@ def energy_share(heatmaps: Tensor, masks: Tensor) -> Tensor:
     (Wang et al. 2020, Score-CAM, energy-based pointing game; there the mask is a bounding
     box, here the lesion segmentation). An all-zero map has no energy and scores 0, and so does
     any map on an image whose mask is empty (:func:`energy_pointing_game` leaves those out).
-    Maps are expected non-negative, as CAMs are after their ReLU.
+    Maps must be non-negative, as CAMs are after their ReLU: with negative values the "share"
+    can leave [0, 1] (a map shifted by -0.5 gives 1.16 or 0.0), so they are refused.
     """
     heatmaps = _check_maps(heatmaps).detach().double()
+    lowest = heatmaps.min().item() if heatmaps.numel() else 0.0
+    if lowest < -1e-6:
+        raise ValueError(f"heatmaps has negative values (min {lowest:.3g}): the energy share "
+                         "needs non-negative maps, as CAMs are after their ReLU. Pass "
+                         "heatmaps.clamp_min(0), or min-max normalise each map first.")
     inside = _binary_masks(masks, heatmaps)
     total = heatmaps.flatten(1).sum(dim=1)
     within = (heatmaps * inside).flatten(1).sum(dim=1)

@@ -45,6 +45,19 @@ def randomized_copy(model: nn.Module, blocks: str | Sequence[str], seed: int = 0
     state is left as it was. This is the sanity-check helper; it trains nothing.
     """
     names = [blocks] if isinstance(blocks, str) else list(blocks)
+    if not names or any(not isinstance(name, str) or not name for name in names):
+        raise ValueError(f"blocks must name one or more submodules, got {blocks!r}; an empty "
+                         "name would re-initialise the whole model. Pass e.g. 'fc' or "
+                         "['layer4', 'fc']; to randomise everything, name every top block: "
+                         f"{[name for name, _ in model.named_children()]}")
+    for name in names:
+        try:
+            model.get_submodule(name)
+        except AttributeError:
+            raise AttributeError(
+                f"blocks: the model has no submodule {name!r}; its top blocks are "
+                f"{[child for child, _ in model.named_children()]} (dotted names such as "
+                "'layer3.1' reach inside them)") from None
     clone = copy.deepcopy(model)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
