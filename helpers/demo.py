@@ -16,6 +16,7 @@ import shutil
 import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from numbers import Integral
 from pathlib import Path
 from typing import TYPE_CHECKING, NamedTuple
 
@@ -815,6 +816,47 @@ def _drop_older_version(root: Path, marker: dict[str, object]) -> None:
         shutil.rmtree(trash, ignore_errors=True)
 
 
+def _check_set_arguments(n_images: object, image_size: object, seed: object, *,
+                         min_images: int, min_size: int) -> None:
+    """Refuse, before anything is drawn, arguments that would fail late or write odd images."""
+    for name, value, low, hint in (
+            ("n_images", n_images, min_images, f"e.g. n_images={max(min_images, 70)}"),
+            ("image_size", image_size, min_size, "the height in pixels, e.g. image_size=128"),
+            ("seed", seed, None, "e.g. seed=0")):
+        if isinstance(value, bool) or not isinstance(value, Integral):
+            raise TypeError(f"{name} must be an int, got {value!r} "
+                            f"({type(value).__name__}); {hint}")
+        if low is not None and value < low:
+            raise ValueError(f"{name} must be >= {low}, got {value}; {hint}")
+
+
+def _check_root(root: Path) -> None:
+    """A root that is (or lies under) a file is refused before any image is rendered."""
+    for folder in (root, *root.parents):
+        if folder.exists() and not folder.is_dir():
+            raise NotADirectoryError(
+                f"root {root}: {folder} is a file, not a folder; the demo set needs a folder "
+                "of its own. Pass another path (demo_dataset_dir(cfg) is one), or move that "
+                "file away.")
+
+
+def _check_files(root: Path) -> None:
+    """A finished set (its marker matches) must still hold every image and mask it lists."""
+    try:
+        ids = pd.read_csv(root / METADATA_FILE, usecols=["image_id"])["image_id"].astype(str)
+    except (FileNotFoundError, ValueError) as err:
+        raise FileNotFoundError(f"The cached demo set {root} is damaged ({err}). Delete that "
+                                "folder: the next call writes it again.") from err
+    missing = [image_id for image_id in ids
+               if not (root / _demo_part(image_id) / f"{image_id}.jpg").is_file()
+               or not (root / MASK_FOLDER / f"{image_id}_segmentation.png").is_file()]
+    if missing:
+        raise FileNotFoundError(
+            f"The cached demo set {root} is damaged: {len(missing)} of {len(ids)} images (or "
+            f"their lesion masks) are missing: {_list_some(missing)}. Delete that folder: the "
+            "next call writes it again.")
+
+
 def _refuse_real_data(root: Path) -> None:
     """Refuse ``root`` when it, or a folder above it, holds data that is not a demo set."""
     for folder in (root, *root.parents):
@@ -864,11 +906,14 @@ def make_demo_dataset(
 
     A folder written by an older version of this function is written again in its place.
     """
+    _check_set_arguments(n_images, image_size, seed, min_images=3 * len(CLASSES), min_size=16)
     root = Path(root).expanduser().absolute()
+    _check_root(root)
     subset = None if lesion_ids is None else sorted({str(i) for i in lesion_ids})
     marker = _demo_marker(n_images, image_size, seed, artefact, subset)
     _drop_older_version(root, marker)
     if _is_complete_demo(root, marker):
+        _check_files(root)
         return root
     _refuse_real_data(root)
     if base is not None:
@@ -1074,15 +1119,13 @@ def make_multi_lesion_set(root: str | Path, n_images: int = 70, image_size: int 
     class-specific structures of both, see :func:`make_demo_dataset`). Same arguments, same
     bytes; written atomically; a finished set is returned untouched.
     """
-    if n_images < len(CLASSES):
-        raise ValueError(f"n_images must be >= {len(CLASSES)} (one image per class), "
-                         f"got {n_images}.")
-    if image_size < 32:
-        raise ValueError(f"image_size must be >= 32 pixels, got {image_size}.")
+    _check_set_arguments(n_images, image_size, seed, min_images=len(CLASSES), min_size=32)
     root = Path(root).expanduser().absolute()
+    _check_root(root)
     marker = _multi_marker(n_images, image_size, seed)
     _drop_older_version(root, marker)
     if _is_complete_demo(root, marker):
+        _check_files(root)
         return root
     _refuse_real_data(root)
     rows = _sample_multi_rows(packaged_metadata(), n_images, seed)
@@ -1127,5 +1170,5 @@ def prepare_multi_lesion_metadata(cfg: RunConfig, n_images: int = 70) -> pd.Data
     Always synthetic, whatever ``cfg.dataset``: real images with two lesions and their masks
     do not exist in HAM10000. See :func:`make_multi_lesion_set`.
     """
-    return load_metadata(make_multi_lesion_set(multi_lesion_dir(cfg, n_images), n_images,
-                                               cfg.image_size, cfg.seed))
+    return _load_demo(make_multi_lesion_set(multi_lesion_dir(cfg, n_images), n_images,
+                                            cfg.image_size, cfg.seed))
