@@ -484,8 +484,11 @@ def energy_share(heatmaps: Tensor, masks: Tensor) -> Tensor:
               {\sum_{(i,j)} L^c_{ij}}
 
     (Wang et al. 2020, Score-CAM, energy-based pointing game; there the mask is a bounding
-    box, here the lesion segmentation). An all-zero map has no energy and scores 0, and so does
-    any map on an image whose mask is empty (:func:`energy_pointing_game` leaves those out).
+    box, here the lesion segmentation); Quantus calls it ``RelevanceMassAccuracy`` (Arras et
+    al. 2022), and ``tests/test_quantus_oracle.py`` checks that the two agree. An all-zero map
+    has no energy and scores 0 (Quantus: 0/0 = NaN; 0 keeps a mean over images defined, and a
+    map that points nowhere has put nothing on the lesion), and so does any map on an image
+    whose mask is empty (:func:`energy_pointing_game` leaves those out).
     Maps must be non-negative, as CAMs are after their ReLU: with negative values the "share"
     can leave [0, 1] (a map shifted by -0.5 gives 1.16 or 0.0), so they are refused.
     """

@@ -77,8 +77,12 @@ def cascade_randomizations(
     """Adebayo et al.'s cascading randomisation: yields ``(block, copy)`` from the top down.
 
     The i-th copy has ``order[0]`` .. ``order[i]`` re-initialised (cumulative: the blocks
-    randomised earlier keep the same random weights in later copies). A generator, so only one
-    or two copies are alive at a time; ``model`` itself is never modified.
+    randomised earlier keep the same random weights in later copies), block ``order[i]`` with
+    the seed ``seed + i``. Quantus' ``MPRT`` reseeds every layer with one seed, so that two
+    layers of the same shape get identical random weights; the seeds here keep them apart.
+    With one block per layer and Quantus' seed, :func:`randomized_copy` draws the very weights
+    Quantus draws (``tests/test_quantus_oracle.py``). A generator, so only one or two copies
+    are alive at a time; ``model`` itself is never modified.
     """
     current = model
     for i, name in enumerate(order):
