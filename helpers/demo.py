@@ -30,7 +30,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .config import RunConfig
 
 
-from .data import (
+from .ham10000 import (
     _DEMO_MARKER,
     _PART_1_LAST_ID,
     ARTEFACT_FOLDER,
@@ -44,7 +44,6 @@ from .data import (
     _has_marker,
     _list_some,
     lesion_split,
-    load_metadata,
     packaged_metadata,
     write_folder_atomically,
 )
@@ -524,6 +523,8 @@ def prepare_artefact_metadata(cfg: RunConfig, spec: ArtefactSpec,
 def _load_demo(root: Path) -> pd.DataFrame:
     """:func:`load_metadata` of a cached demo set; if it is damaged (a file missing or wrong),
     the error says to delete the folder, not where to download HAM10000."""
+    from .data import load_metadata  # the reader, to the right of demo: see prepare_metadata
+
     try:
         return load_metadata(root)
     except (FileNotFoundError, ValueError) as err:
@@ -536,7 +537,13 @@ def prepare_metadata(cfg: RunConfig) -> pd.DataFrame:
     """The metadata (with ``path``, ``label``, ``mask_path``) of the data ``cfg`` names.
 
     ``demo``: generates the demo set once into the cache. ``ham10000``: reads ``cfg.data_dir``.
+    This and the other ``prepare_*`` functions are the one place where the data flow turns
+    round: they write a folder (this module) and read it back (:mod:`helpers.data`, imported
+    when called, so that ``demo`` needs only :mod:`helpers.ham10000` and ``data`` never needs
+    ``demo``).
     """
+    from .data import load_metadata
+
     if cfg.dataset == "demo":
         root = make_demo_dataset(demo_dataset_dir(cfg), cfg.n_demo_images, cfg.image_size,
                                  cfg.seed)

@@ -67,3 +67,29 @@ def test_metadata_licence_notice_ships_beside_the_csv() -> None:
     notice = (ROOT / "helpers" / "resources" / "README.md").read_text()
     assert "CC" in notice or "Creative Commons" in notice
     assert (ROOT / "helpers" / "resources" / "HAM10000_metadata.csv").is_file()
+
+
+def _module_imports(name: str) -> set[str]:
+    """The helpers modules that ``helpers/<name>.py`` imports at module level."""
+    import ast
+    tree = ast.parse((ROOT / "helpers" / f"{name}.py").read_text())
+    found: set[str] = set()
+    for node in tree.body:
+        if isinstance(node, ast.ImportFrom) and node.level == 1:
+            found |= {node.module} if node.module else {a.name for a in node.names}
+    return found
+
+
+@pytest.mark.parametrize(("module", "must_not"), [
+    ("ham10000", {"data", "demo", "sources", "lesions"}),
+    ("lesions", {"data", "demo", "ham10000"}),
+    ("demo", {"data", "models", "train", "cam"}),
+    ("data", {"demo", "sources", "lesions"}),
+    ("stats", {"metrics", "sanity", "models", "cam", "viz"}),
+    ("metrics", {"stats", "sanity", "viz"}),
+    ("sanity", {"stats", "viz"}),
+])
+def test_data_flows_one_way(module: str, must_not: set[str]) -> None:
+    """DESIGN: config -> demo/sources (write a folder) -> data (reads it) -> ... -> metrics /
+    stats / sanity -> viz; a module imports only modules to its left."""
+    assert not _module_imports(module) & must_not
