@@ -302,8 +302,9 @@ def perturbation_curve(
     batch, _, height, width = x.shape
     if heatmaps.shape != (batch, height, width):
         raise ValueError(f"heatmaps {tuple(heatmaps.shape)} do not match inputs {tuple(x.shape)}")
-    if steps < 1:
-        raise ValueError("steps must be at least 1")
+    if isinstance(steps, bool) or not isinstance(steps, Integral) or steps < 1:
+        raise ValueError(f"steps must be an int >= 1, got {steps!r}: the number of deletion or "
+                         "insertion steps, e.g. steps=50")
     idx = _class_indices(class_idx, batch)
     if idx is None:
         idx = _class_indices(_predicted(model, x, batch_size), batch)
@@ -561,8 +562,9 @@ def top_region_iou(map_a: Tensor, map_b: Tensor, fraction: float = 0.2) -> Tenso
     pixels (ties: row-major order, first pixel first);
     :math:`\text{IoU} = |A \cap B| / |A \cup B|`.
     """
-    if not 0 < fraction <= 1:
-        raise ValueError("fraction must be in (0, 1]")
+    if isinstance(fraction, bool) or not 0 < fraction <= 1:
+        raise ValueError(f"fraction must be in (0, 1], got {fraction!r}: the share of each "
+                         "map's pixels in its top region, e.g. fraction=0.2 (a fifth)")
     map_a, map_b = _check_pair(map_a, map_b)
     k = max(1, math.ceil(fraction * map_a[0].numel() - 1e-9))
     top_a, top_b = _top_mask(map_a, k), _top_mask(map_b, k)

@@ -224,6 +224,8 @@ def verdict(row: Mapping[str, float], better: Literal["higher", "lower"],
     """
     if better not in ("higher", "lower"):
         raise ValueError(f"better must be 'higher' or 'lower', got {better!r}")
+    if not 0 < alpha < 1:
+        raise ValueError(f"alpha must be in (0, 1), got {alpha!r}; the usual level is 0.05")
     missing = [key for key in ("mean", "low", "high", "p") if key not in row]
     if missing:
         raise KeyError(f"row lacks {missing}: pass a result of paired_difference")

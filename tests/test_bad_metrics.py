@@ -169,3 +169,11 @@ def test_pointing_game_refuses_a_bad_tolerance(tolerance) -> None:
         M.pointing_game(maps, masks, tolerance=tolerance)
     with pytest.raises(ValueError, match="tolerance must be"):
         M.pointing_hits(maps, masks, tolerance=tolerance)
+
+
+def test_counts_and_shares_are_checked() -> None:
+    maps = torch.rand(2, 4, 4)
+    with pytest.raises(ValueError, match=r"fraction must be in \(0, 1\], got 20"):
+        M.top_region_iou(maps, maps, fraction=20)
+    with pytest.raises(ValueError, match="steps must be an int >= 1, got 2.5"):
+        M.deletion_auc(_classifier(), torch.rand(2, 2, 4, 4), maps, 0, steps=2.5)

@@ -117,3 +117,9 @@ def test_format_p_refuses_what_is_not_a_probability() -> None:
 def test_verdict_prints_small_p_values_as_a_bound() -> None:
     row = {"mean": 0.3, "low": 0.2, "high": 0.4, "p": 1 / 10_001}
     assert stats.verdict(row, "higher").startswith("higher by 0.3 [0.2, 0.4], p < 1e-4: ")
+
+
+def test_verdict_refuses_an_alpha_outside_0_1() -> None:
+    row = {"mean": 0.1, "low": 0.05, "high": 0.2, "p": 0.01}
+    with pytest.raises(ValueError, match="alpha must be in"):
+        stats.verdict(row, "higher", alpha=5)
