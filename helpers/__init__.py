@@ -1,7 +1,10 @@
 """Shared helpers for the Grad-CAM++ / HAM10000 notebook series.
 
-Modules, in the direction data flows: ``config`` -> ``data`` -> ``models`` / ``train`` ->
-``cam`` -> ``metrics`` -> ``viz``. A module imports only modules to its left (``viz`` any).
+Modules, in the direction data flows: ``config`` -> ``ham10000`` (classes, layout, splits) ->
+``lesions`` (the renderer) -> ``demo`` / ``sources`` (write a folder) -> ``data`` (reads it) ->
+``tensors`` -> ``models`` / ``train`` -> ``cam`` -> ``metrics`` / ``timing`` / ``stats`` /
+``sanity`` -> ``viz`` -> ``explore``. A module imports only modules to its left (``viz`` and
+``explore`` any).
 """
 
 from .config import RunConfig, load_config

@@ -5,7 +5,8 @@ sites and class imbalance are kept); the pixels are dermatoscope-like drawings w
 on the class, with lesion masks, evidence masks (where the class-specific structures are drawn:
 ground truth for explanations, which real data lacks), and optional artefacts (skin-marker ink,
 a ruler) whose masks are known pixel for pixel. A second set, for explanations only, shows two
-lesions of one class per image, each with its own mask.
+lesions of one class per image, each with its own mask. The drawing itself is
+:mod:`helpers.lesions`; this module picks the rows and looks and writes the folders.
 """
 
 from __future__ import annotations
@@ -15,9 +16,10 @@ import json
 import shutil
 import tempfile
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from numbers import Integral
 from pathlib import Path
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -28,7 +30,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .config import RunConfig
 
 
-from .data import (
+from .ham10000 import (
     _DEMO_MARKER,
     _PART_1_LAST_ID,
     ARTEFACT_FOLDER,
@@ -42,10 +44,10 @@ from .data import (
     _has_marker,
     _list_some,
     lesion_split,
-    load_metadata,
     packaged_metadata,
     write_folder_atomically,
 )
+from .lesions import VIEW_SCALE, VIEW_SHIFT, _draw_lesion, _render, _render_pair
 
 # --------------------------------------------------------------------------- demo: rows
 
@@ -81,353 +83,6 @@ def _sample_demo_rows(
                 break
     return meta[meta["lesion_id"].isin(set(picked))].reset_index(drop=True)
 
-
-# --------------------------------------------------------------------------- demo: pixels
-#
-# Everything is drawn in "height units": the image spans y in [-1, 1] and x in [-4/3, 4/3].
-# A lesion lives in its own frame (u, v); a view places it by rotation, scale and shift, so the
-# views of one lesion show the same pattern from another angle.
-
-
-@dataclass
-class _Lesion:
-    """The look of one lesion, drawn once from a lesion-seeded generator."""
-
-    dx: str
-    radius: float
-    harmonics: np.ndarray  # (K, 3): order, amplitude, phase of the border's radial wobble
-    edge: float  # border softness (height units)
-    colour: np.ndarray  # (3,) main colour
-    skin: np.ndarray  # (3,) the patient's skin tone
-    noise: np.ndarray  # (65, 65, 4) noise lattice over the lesion frame
-    spots: np.ndarray = field(default_factory=lambda: np.zeros((0, 3)))  # (u, v, r)
-    spot_colours: np.ndarray = field(default_factory=lambda: np.zeros((0, 3)))
-    segments: np.ndarray = field(default_factory=lambda: np.zeros((0, 5)))  # u0,v0,u1,v1,width
-    fine: np.ndarray = field(default_factory=lambda: np.zeros((2, 2, 1), np.float32))
-    extra: dict[str, float] = field(default_factory=dict)
-
-
-_NOISE_EXTENT = 1.6  # noise grids cover [-extent, extent]^2 of the lesion frame
-
-
-def _bilinear(grid: np.ndarray, u: np.ndarray, v: np.ndarray) -> np.ndarray:
-    """Sample ``grid`` (n, n, C) at lesion coordinates (u, v) -> (..., C); clamps outside."""
-    n = grid.shape[0]
-    fu = np.clip((u + _NOISE_EXTENT) * ((n - 1) / (2 * _NOISE_EXTENT)), 0, n - 1.001)
-    fv = np.clip((v + _NOISE_EXTENT) * ((n - 1) / (2 * _NOISE_EXTENT)), 0, n - 1.001)
-    iu, iv = fu.astype(np.intp), fv.astype(np.intp)
-    tu, tv = (fu - np.floor(fu))[..., None], (fv - np.floor(fv))[..., None]
-    flat, i = grid.reshape(n * n, -1), iv * n + iu
-    top = np.take(flat, i, axis=0) * (1 - tu) + np.take(flat, i + 1, axis=0) * tu
-    bottom = np.take(flat, i + n, axis=0) * (1 - tu) + np.take(flat, i + n + 1, axis=0) * tu
-    return top * (1 - tv) + bottom * tv
-
-
-def _noise_grid(rng: np.random.Generator, sizes: Iterable[int], channels: int) -> np.ndarray:
-    """Fractal value noise on a 65 x 65 lattice: octaves of halving weight, about [0, 1].
-
-    Each octave's lattice divides the fine one, so sampling the sum bilinearly equals summing
-    the octaves sampled bilinearly, at the cost of one lookup.
-    """
-    lattice = np.linspace(-_NOISE_EXTENT, _NOISE_EXTENT, 65, dtype=np.float32)
-    uu, vv = np.meshgrid(lattice, lattice)
-    sizes = list(sizes)
-    total = sum(
-        _bilinear(rng.random((n, n, channels), dtype=np.float32), uu, vv) * 0.5**k
-        for k, n in enumerate(sizes)
-    )
-    weight = sum(0.5**k for k in range(len(sizes)))
-    return np.clip((total / weight - 0.5) * 2.2 + 0.5, 0, 1).astype(np.float32)
-
-
-def _smoothstep(lo: float, hi: float, x: np.ndarray) -> np.ndarray:
-    t = np.clip((x - lo) / (hi - lo), 0, 1)
-    return t * t * (3 - 2 * t)
-
-
-def _mix(a: np.ndarray, colour: Iterable[float], weight: np.ndarray) -> np.ndarray:
-    """Blend image ``a`` (H, W, 3) towards ``colour`` by ``weight`` (H, W)."""
-    w = weight[..., None]
-    return a * (1 - w) + np.asarray(colour, dtype=np.float32) * w
-
-
-def _in_disc(rng: np.random.Generator, n: int, r_max: float) -> np.ndarray:
-    """``n`` points spread uniformly over a disc of radius ``r_max`` -> (n, 2)."""
-    r = r_max * np.sqrt(rng.random(n))
-    a = rng.uniform(0, 2 * np.pi, n)
-    return np.stack([r * np.cos(a), r * np.sin(a)], axis=1)
-
-
-def _spots(rng: np.random.Generator, n: int, r_max: float, size: tuple[float, float]) -> np.ndarray:
-    return np.column_stack([_in_disc(rng, n, r_max), rng.uniform(*size, n)])
-
-
-def _tree(rng: np.random.Generator, start: np.ndarray, angle: float, length: float,
-          width: float, depth: int) -> list[list[float]]:
-    """Segments of a branching vessel (bcc's arborising vessels), as u0, v0, u1, v1, width."""
-    end = start + length * np.array([np.cos(angle), np.sin(angle)])
-    segments = [[*start, *end, width]]
-    if depth > 0:
-        for turn in (-1, 1):
-            segments += _tree(rng, end, angle + turn * rng.uniform(0.3, 0.8),
-                              length * rng.uniform(0.55, 0.8), width * 0.7, depth - 1)
-    return segments
-
-
-# class -> (radius range, border wobble per harmonic, edge softness, colour, colour jitter)
-_LOOKS: dict[str, tuple[tuple[float, float], float, float, tuple[float, ...], float]] = {
-    "akiec": ((0.50, 0.68), 0.045, 0.07, (0.84, 0.47, 0.44), 0.04),
-    "bcc": ((0.45, 0.62), 0.035, 0.03, (0.93, 0.62, 0.64), 0.03),
-    "bkl": ((0.48, 0.65), 0.030, 0.008, (0.66, 0.50, 0.34), 0.06),
-    "df": ((0.30, 0.42), 0.015, 0.06, (0.66, 0.46, 0.38), 0.03),
-    "mel": ((0.55, 0.75), 0.075, 0.012, (0.30, 0.18, 0.12), 0.04),
-    "nv": ((0.40, 0.58), 0.012, 0.035, (0.52, 0.33, 0.21), 0.08),
-    "vasc": ((0.36, 0.52), 0.030, 0.012, (0.80, 0.62, 0.64), 0.03),
-}
-
-
-def _draw_lesion(dx: str, rng: np.random.Generator) -> _Lesion:
-    """The look of one lesion of class ``dx``: shape, colours and features, in its own frame."""
-    (r_lo, r_hi), wobble, edge, colour, jitter = _LOOKS[dx]
-    radius = rng.uniform(r_lo, r_hi)
-    orders = np.arange(2, 9 if dx == "mel" else 6)
-    harmonics = np.column_stack([
-        orders, wobble * rng.uniform(0.3, 1.0, len(orders)) * (1.6 if dx == "mel" else 1.0)
-        / np.sqrt(orders - 1), rng.uniform(0, 2 * np.pi, len(orders)),
-    ])
-    tone = rng.uniform(0, 1) ** 1.5
-    skin = (np.array([0.95, 0.80, 0.72]) * (1 - tone) + np.array([0.80, 0.60, 0.48]) * tone
-            ).astype(np.float32)
-    lesion = _Lesion(
-        dx=dx, radius=radius, harmonics=harmonics, edge=edge,
-        colour=np.clip(np.asarray(colour) * (1 + rng.normal(0, jitter)) + rng.normal(0, 0.015, 3),
-                       0, 1).astype(np.float32),
-        skin=skin, noise=_noise_grid(rng, (5, 9, 17, 33), 4),
-    )
-    if dx == "mel":  # irregular black dots and globules near the border
-        lesion.spots = _spots(rng, rng.integers(6, 16), radius * 0.95, (0.012, 0.035))
-        lesion.extra = {"tilt": rng.uniform(0, 2 * np.pi)}
-    elif dx == "bkl":  # comedo-like openings (dark) and milia-like cysts (white)
-        n_dark, n_white = rng.integers(6, 14), rng.integers(3, 8)
-        lesion.spots = _spots(rng, n_dark + n_white, radius * 0.8, (0.015, 0.03))
-        dark, white = (0.28, 0.19, 0.12), (0.97, 0.95, 0.86)
-        lesion.spot_colours = np.array([dark] * n_dark + [white] * n_white)
-        lesion.extra = {"freq": rng.uniform(14, 22)}
-    elif dx == "bcc":  # arborising vessels and blue-grey ovoid nests
-        segments: list[list[float]] = []
-        for root in _in_disc(rng, rng.integers(2, 5), radius * 0.6):
-            segments += _tree(rng, root, rng.uniform(0, 2 * np.pi), radius * rng.uniform(0.25, 0.4),
-                              rng.uniform(0.012, 0.018), depth=3)
-        lesion.segments = np.array(segments)
-        lesion.spots = _spots(rng, rng.integers(1, 4), radius * 0.6, (0.04, 0.08))
-    elif dx == "akiec":  # white-yellow scale flakes and follicle openings
-        lesion.spots = _spots(rng, rng.integers(8, 20), radius * 0.85, (0.008, 0.014))
-        lesion.fine = rng.random((97, 97, 1), dtype=np.float32)
-    elif dx == "vasc":  # red to purple lacunae
-        lesion.spots = _spots(rng, rng.integers(10, 22), radius * 0.8, (0.05, 0.11))
-        palette = np.array([(0.80, 0.12, 0.18), (0.58, 0.06, 0.12), (0.48, 0.12, 0.38),
-                            (0.32, 0.10, 0.34)])
-        lesion.spot_colours = palette[rng.integers(0, len(palette), len(lesion.spots))]
-    elif dx == "df":  # a central white scar patch with its own irregular outline
-        lesion.extra = {"scar": rng.uniform(0.35, 0.5), "phase": rng.uniform(0, 2 * np.pi),
-                        "lobes": rng.integers(2, 6), "depth": rng.uniform(0.1, 0.35)}
-    elif dx == "nv":  # a regular pigment network
-        lesion.extra = {"freq": rng.uniform(28, 40)}
-    return lesion
-
-
-@dataclass
-class _View:
-    """One photograph of a lesion: pixel grid in both frames plus lighting."""
-
-    x: np.ndarray  # (H, W) image coordinates
-    y: np.ndarray
-    u: np.ndarray  # (H, W) lesion-frame coordinates
-    v: np.ndarray
-    angle: float
-    scale: float
-    shift: np.ndarray
-
-    def to_image(self, uv: np.ndarray) -> np.ndarray:
-        """Lesion-frame points (N, 2) -> image coordinates (N, 2)."""
-        c, s = np.cos(self.angle), np.sin(self.angle)
-        rot = np.array([[c, -s], [s, c]])
-        return self.scale * uv @ rot.T + self.shift
-
-
-#: How far a view may move the lesion from the image centre (height units; the image's half
-#: height is 1) and the range of its zoom (log-uniform). Real dermoscopy centres the lesion
-#: roughly, at many magnifications; large lesions then run out of the frame.
-VIEW_SHIFT, VIEW_SCALE = 0.4, (0.65, 1.35)
-
-
-def _make_view(height: int, width: int, rng: np.random.Generator) -> _View:
-    """A random photograph: any rotation, a zoom in ``VIEW_SCALE``, the lesion's centre anywhere
-    within ``VIEW_SHIFT`` of the image centre (uniform over that disc)."""
-    angle = rng.uniform(0, 2 * np.pi)
-    scale = float(np.exp(rng.uniform(*np.log(VIEW_SCALE))))
-    reach, heading = VIEW_SHIFT * np.sqrt(rng.uniform()), rng.uniform(0, 2 * np.pi)
-    shift = np.array([reach * np.cos(heading), reach * np.sin(heading)], np.float32)
-    return _view_at(height, width, angle, scale, shift)
-
-
-def _view_at(height: int, width: int, angle: float, scale: float, shift: np.ndarray) -> _View:
-    """The view that shows the lesion frame turned by ``angle``, scaled, centred at ``shift``."""
-    px = 2.0 / height
-    x = (np.arange(width, dtype=np.float32) + 0.5 - width / 2) * px
-    y = (np.arange(height, dtype=np.float32) + 0.5 - height / 2) * px
-    xx, yy = np.meshgrid(x, y)
-    c, s = float(np.cos(angle)), float(np.sin(angle))
-    dx, dy = (xx - shift[0]) / scale, (yy - shift[1]) / scale
-    return _View(xx, yy, c * dx + s * dy, -s * dx + c * dy, angle, scale, shift)
-
-
-def _stamp(view: _View, img: np.ndarray, centres: np.ndarray, radii: np.ndarray,
-           colours: np.ndarray, soft: float = 1.0, weight: np.ndarray | None = None) -> None:
-    """Paint anti-aliased discs (image coordinates) onto ``img`` in place, one window each.
-
-    ``weight`` (H, W): raised in place to each disc's coverage (> 0.5 inside its radius).
-    """
-    height = img.shape[0]
-    px = 2.0 / height
-    x0, y0 = view.x[0, 0], view.y[0, 0]
-    for (cx, cy), r, colour in zip(centres, radii, colours, strict=True):
-        j0, j1 = int(max((cx - r - x0) / px - 1, 0)), int(max((cx + r - x0) / px + 2, 0))
-        i0, i1 = int(max((cy - r - y0) / px - 1, 0)), int(max((cy + r - y0) / px + 2, 0))
-        if j0 >= img.shape[1] or i0 >= height or j1 <= 0 or i1 <= 0:
-            continue
-        d = np.hypot(view.x[i0:i1, j0:j1] - cx, view.y[i0:i1, j0:j1] - cy)
-        cover = np.clip((r - d) / (px * soft) + 0.5, 0, 1)
-        img[i0:i1, j0:j1] = _mix(img[i0:i1, j0:j1], colour, cover)
-        if weight is not None:
-            np.maximum(weight[i0:i1, j0:j1], cover, out=weight[i0:i1, j0:j1])
-
-
-def _strokes(view: _View, img: np.ndarray, segments: np.ndarray, colour: Iterable[float],
-             opacity: float = 1.0, weight: np.ndarray | None = None) -> None:
-    """Paint anti-aliased line segments (x0, y0, x1, y1, half-width) onto ``img`` in place.
-
-    ``weight`` (H, W): raised in place to each segment's coverage, before ``opacity``.
-    """
-    height, width = img.shape[:2]
-    px = 2.0 / height
-    xs, ys = view.x[0, 0], view.y[0, 0]
-    for ax, ay, bx, by, w in segments:
-        j0 = int(np.clip((min(ax, bx) - w - xs) / px - 1, 0, width))
-        j1 = int(np.clip((max(ax, bx) + w - xs) / px + 2, 0, width))
-        i0 = int(np.clip((min(ay, by) - w - ys) / px - 1, 0, height))
-        i1 = int(np.clip((max(ay, by) + w - ys) / px + 2, 0, height))
-        if j1 <= j0 or i1 <= i0:
-            continue
-        px_x, px_y = view.x[i0:i1, j0:j1] - ax, view.y[i0:i1, j0:j1] - ay
-        ex, ey = bx - ax, by - ay
-        t = np.clip((px_x * ex + px_y * ey) / max(ex * ex + ey * ey, 1e-12), 0, 1)
-        d = np.hypot(px_x - t * ex, px_y - t * ey)
-        line = np.clip((w - d) / px + 0.5, 0, 1)
-        img[i0:i1, j0:j1] = _mix(img[i0:i1, j0:j1], colour, line * opacity)
-        if weight is not None:
-            np.maximum(weight[i0:i1, j0:j1], line, out=weight[i0:i1, j0:j1])
-
-
-def _segments_to_image(view: _View, segments: np.ndarray) -> np.ndarray:
-    a, b = view.to_image(segments[:, 0:2]), view.to_image(segments[:, 2:4])
-    return np.column_stack([a, b, segments[:, 4] * view.scale])
-
-
-def _paint(lesion: _Lesion, view: _View, rel: np.ndarray, noise: np.ndarray,
-           ) -> tuple[np.ndarray, np.ndarray]:
-    """The lesion's colours (H, W, 3) over the whole view and its evidence weights (H, W);
-    ``rel`` = radius / border radius.
-
-    The evidence weights are, per pixel, the largest coverage of the class-specific structures
-    (0 = none, 1 = fully drawn; their opacity left out): the pigment network of an nv; the
-    blue-white veil, dark blotches and irregular black dots of a mel; the comedo-like openings
-    and milia-like cysts of a bkl; the arborising vessels and blue-grey ovoid nests of a bcc;
-    the white-yellow scale and scale flakes of an akiec; the central white scar patch of a df;
-    the red to purple lacunae of a vasc. The lesion's base colour, shading, colour
-    variegation and texture noise are not evidence.
-    """
-    n0, n1, n2, n3 = (noise[..., k] for k in range(4))
-    base = np.broadcast_to(lesion.colour.astype(np.float32), (*rel.shape, 3)).copy()
-    weight = np.zeros(rel.shape, np.float32)
-    dx, e = lesion.dx, lesion.extra
-    if dx == "nv":
-        img = base * (0.92 + 0.16 * n0[..., None]) * (1 - 0.18 * (1 - rel) ** 2)[..., None]
-        f = e["freq"]
-        net = np.exp(-np.sin(f * view.u + 3 * n1) ** 2 / 0.08) + np.exp(
-            -np.sin(f * view.v + 3 * n2) ** 2 / 0.08)
-        lines, fade = np.clip(net, 0, 1), _smoothstep(1.0, 0.6, rel)
-        return img * (1 - 0.22 * lines * fade)[..., None], lines * fade
-    if dx == "mel":
-        tilt = np.cos(np.arctan2(view.v, view.u) - e["tilt"]) * np.clip(rel, 0, 1)
-        img = base * (1 + 0.35 * tilt + 0.3 * (n3 - 0.5))[..., None]
-        img = _mix(img, (0.62, 0.40, 0.26), _smoothstep(0.55, 0.7, n2))
-        blotch = _smoothstep(0.52, 0.66, n0)
-        img = _mix(img, (0.08, 0.06, 0.07), blotch)
-        veil, centre = _smoothstep(0.6, 0.72, n1), _smoothstep(0.9, 0.5, rel)
-        img = _mix(img, (0.42, 0.48, 0.58), 0.7 * veil * centre)
-        weight = np.maximum(blotch, veil * centre)
-        spots = view.to_image(lesion.spots[:, :2])
-        _stamp(view, img, spots, lesion.spots[:, 2] * view.scale,
-               np.tile([0.07, 0.05, 0.05], (len(spots), 1)), weight=weight)
-        return img, weight
-    if dx == "bkl":
-        ridges = np.exp(-np.sin(e["freq"] * (n0 * 1.5 + 0.3 * view.u)) ** 2 / 0.06)
-        img = base * (0.9 + 0.2 * n1 - 0.28 * ridges)[..., None]
-        img = _mix(img, (0.93, 0.86, 0.70), 0.35 * _smoothstep(0.6, 0.75, n2))  # waxy sheen
-        _stamp(view, img, view.to_image(lesion.spots[:, :2]), lesion.spots[:, 2] * view.scale,
-               lesion.spot_colours, weight=weight)
-        return img, weight
-    if dx == "bcc":
-        img = _mix(base * (0.95 + 0.1 * n0)[..., None], (0.97, 0.92, 0.92),
-                   0.5 * _smoothstep(0.55, 0.75, n1))
-        nests = view.to_image(lesion.spots[:, :2])
-        _stamp(view, img, nests, lesion.spots[:, 2] * view.scale,
-               np.tile([0.40, 0.44, 0.54], (len(nests), 1)), soft=6.0, weight=weight)
-        _strokes(view, img, _segments_to_image(view, lesion.segments), (0.80, 0.08, 0.12),
-                 weight=weight)
-        return img, weight
-    if dx == "akiec":
-        img = base * (0.8 + 0.4 * n0)[..., None]
-        img = _mix(img, (0.72, 0.16, 0.18), 0.6 * _smoothstep(0.5, 0.7, n1))  # strawberry red
-        specks = _bilinear(lesion.fine, view.u, view.v)[..., 0]
-        scale = _smoothstep(0.6, 0.8, specks) * _smoothstep(0.42, 0.58, n2)
-        img = _mix(img, (0.96, 0.92, 0.80), 0.85 * scale)  # rough white-yellow scale
-        weight = scale.astype(np.float32)  # a copy: the flakes raise it in place
-        flakes = view.to_image(lesion.spots[:, :2])
-        _stamp(view, img, flakes, lesion.spots[:, 2] * view.scale,
-               np.tile([0.98, 0.95, 0.86], (len(flakes), 1)), weight=weight)
-        return img, weight
-    if dx == "df":
-        theta = np.arctan2(view.v, view.u)
-        scar = e["scar"] * (1 + e["depth"] * np.cos(e["lobes"] * theta + e["phase"])
-                            + 0.4 * (n0 - 0.5))
-        ring = base * (0.9 + 0.2 * n1)[..., None] * (1 - 0.25 * _smoothstep(0.5, 0.85, rel))[
-            ..., None]
-        patch = _smoothstep(scar + 0.08, scar - 0.08, rel)
-        return _mix(ring, (0.95, 0.91, 0.88), patch), patch
-    if dx == "vasc":
-        img = _mix(base, (0.55, 0.08, 0.16), 0.5 * n0)
-        _stamp(view, img, view.to_image(lesion.spots[:, :2]), lesion.spots[:, 2] * view.scale,
-               lesion.spot_colours, soft=2.0, weight=weight)
-        return img, weight
-    raise ValueError(f"Unknown class {dx!r}")  # pragma: no cover
-
-
-def _hair(view: _View, img: np.ndarray, rng: np.random.Generator) -> None:
-    """A few dark, curved hair strands across the view (image frame), in place."""
-    for _ in range(rng.poisson(2.0)):
-        p0 = rng.uniform([-1.5, -1.2], [1.5, 1.2])
-        angle = rng.uniform(0, 2 * np.pi)
-        length = rng.uniform(0.8, 2.5)
-        bend = rng.normal(0, 0.4)
-        t = np.linspace(0, 1, 9)
-        direction = np.array([np.cos(angle), np.sin(angle)])
-        normal = np.array([-direction[1], direction[0]])
-        pts = p0 + np.outer(t * length, direction) + np.outer(bend * t * (1 - t), normal)
-        w = rng.uniform(0.006, 0.014)
-        segs = np.column_stack([pts[:-1], pts[1:], np.full(len(pts) - 1, w)])
-        _strokes(view, img, segs, (0.13, 0.09, 0.07), opacity=0.9)
 
 
 # --------------------------------------------------------------------------- demo: artefacts
@@ -481,7 +136,6 @@ class ArtefactSpec:
 
 _ARTEFACT_KINDS = ("ink", "ruler")
 _ARTEFACT_RENDERER = 2  # bump when the drawing changes: cached sets are then refused
-_INK = (0.42, 0.20, 0.58)  # gentian violet, the usual surgical skin-marker colour
 
 
 def artefact_flags(rows: pd.DataFrame, spec: ArtefactSpec, seed: int = 0) -> np.ndarray:
@@ -578,118 +232,6 @@ def nevus_looking_lesions(rows: pd.DataFrame, share: float, seed: int = 0) -> se
     return set(rows.loc[(rows["dx"] == "mel").to_numpy() & (looks == "nv"), "lesion_id"]
                .astype(str))
 
-
-def _artefact(view: _View, img: np.ndarray, lesion_alpha: np.ndarray, kind: str,
-              rng: np.random.Generator) -> np.ndarray:
-    """Paint an ink mark or a ruler beside the lesion onto ``img`` in place; its mask (H, W).
-
-    The place: of eight directions (random phase) at 0.72-0.84 height units from the centre
-    (inside the centre square that eval_transform keeps, inside the vignette), the one whose
-    surroundings the lesion covers least. The artefact is never drawn over the lesion.
-    """
-    phase, dist = rng.uniform(0, 2 * np.pi), rng.uniform(0.72, 0.84)
-    angles = phase + np.arange(8) * np.pi / 4
-    centres = dist * np.column_stack([np.cos(angles), np.sin(angles)])
-    overlap = [lesion_alpha[np.hypot(view.x - cx, view.y - cy) < 0.2].sum() for cx, cy in centres]
-    angle = angles[int(np.argmin(overlap))]
-    centre = centres[int(np.argmin(overlap))]
-    radial, tangent = np.array([np.cos(angle), np.sin(angle)]), np.array(
-        [-np.sin(angle), np.cos(angle)])
-    layer = np.zeros_like(img)  # painted white: channel 0 is then the coverage
-    if kind == "ink":
-        half = rng.uniform(0.3, 0.4) * tangent
-        bend = rng.normal(0, 0.04) * radial
-        line = np.array([[*(centre - half), *(centre + bend), rng.uniform(0.035, 0.05)],
-                         [*(centre + bend), *(centre + half), rng.uniform(0.035, 0.05)]])
-        _strokes(view, layer, line, (1, 1, 1))
-        offset, radius = rng.uniform(0.1, 0.14) * radial * rng.choice([-1, 1]), rng.uniform(
-            0.08, 0.11)
-        if np.abs(centre + offset).max() + radius > 0.97:  # keep it inside the centre crop
-            offset = -offset
-        _stamp(view, layer, (centre + offset)[None], np.array([radius]), np.ones((1, 3)))
-        colour = np.clip(np.array(_INK) * (1 + rng.normal(0, 0.08, 3)), 0, 1)
-        opacity = rng.uniform(0.7, 0.9)
-    else:  # ruler: a base line and ticks every 0.06, every fifth one longer
-        half = rng.uniform(0.3, 0.4)
-        ticks = np.arange(-half, half + 1e-6, 0.06)
-        base = centre + 0.05 * radial
-        segments = [[*(base - half * tangent), *(base + half * tangent), 0.008]]
-        for k, t in enumerate(ticks):
-            length = 0.1 if k % 5 == 0 else 0.055
-            start = base + t * tangent
-            segments.append([*start, *(start - length * radial), 0.007])
-        _strokes(view, layer, np.array(segments), (1, 1, 1))
-        colour, opacity = np.array([0.12, 0.12, 0.14]), rng.uniform(0.8, 0.95)
-    cover = layer[..., 0] * (1 - np.clip(lesion_alpha, 0, 1))
-    img[:] = _mix(img, colour.astype(np.float32), cover * opacity)
-    return np.where(cover > 0.5, 255, 0).astype(np.uint8)
-
-
-class _Rendered(NamedTuple):
-    """One rendered image: RGB uint8 (H, W, 3) and masks uint8 (H, W) in {0, 255}."""
-
-    rgb: np.ndarray
-    mask: np.ndarray  # the lesion
-    artefact: np.ndarray | None  # the artefact, when one was asked for
-    evidence: np.ndarray  # the class-specific structures, inside the lesion
-
-
-def _outline(lesion: _Lesion, view: _View) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``lesion``'s shape in ``view``: inside its border (bool), radius / border radius, and
-    its opacity (soft at the border)."""
-    rho = np.hypot(view.u, view.v)
-    theta = np.arctan2(view.v, view.u)
-    order, amp, phase = lesion.harmonics.T.astype(np.float32)
-    wobble = (amp[:, None, None] * np.cos(order[:, None, None] * theta + phase[:, None, None]))
-    border = lesion.radius * np.maximum(1 + wobble.sum(axis=0), 0.3)
-    alpha = 1 / (1 + np.exp(np.minimum((rho - border) / (lesion.edge * view.scale), 40)))
-    if lesion.dx == "bcc":
-        alpha = alpha * 0.88  # translucent, pearly
-    return rho < border, rho / border, alpha
-
-
-def _skin(tone: np.ndarray, view: _View, rng: np.random.Generator) -> np.ndarray:
-    """The patient's skin ``tone`` with this view's own fine texture (brightness, redness)."""
-    skin_noise = _bilinear(_noise_grid(rng, (9, 33), 2), view.x, view.y) - 0.5
-    return tone * (1 + 0.07 * skin_noise[..., :1]) + np.array(
-        [0.03, -0.01, -0.01], np.float32) * skin_noise[..., 1:]
-
-
-def _light(view: _View, img: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Brightness, colour cast, fall-off, the dermatoscope's dark circular vignette, sensor
-    noise and gamma: the finished RGB uint8."""
-    r_img = np.hypot(view.x, view.y)
-    rim = rng.uniform(1.15, 1.7)
-    light = (1 - 0.12 * r_img**2) * (1 - 0.92 * _smoothstep(rim - 0.08, rim + 0.04, r_img))
-    cast = (rng.uniform(0.88, 1.08) * (1 + rng.normal(0, 0.03, 3))).astype(np.float32)
-    img = img * light[..., None] * cast + rng.standard_normal(img.shape, np.float32) * 0.012
-    gamma = ((np.arange(256) / 255) ** rng.uniform(0.9, 1.1) * 255 + 0.5).astype(np.uint8)
-    return gamma[(np.clip(img, 0, 1) * 255 + 0.5).astype(np.uint8)]
-
-
-def _as_mask(inside: np.ndarray) -> np.ndarray:
-    return np.where(inside, 255, 0).astype(np.uint8)
-
-
-def _render(lesion: _Lesion, height: int, width: int, rng: np.random.Generator,
-            artefact: tuple[str, np.random.Generator] | None = None) -> _Rendered:
-    """One view of ``lesion``: its RGB, lesion mask, with ``artefact=(kind, generator)`` the
-    artefact's mask (else None), and its evidence mask.
-
-    The evidence mask is the lesion's evidence weights (see :func:`_paint`) above 0.5, inside
-    the lesion mask: the pixels that its class-specific structures cover at least half. Hair
-    drawn over them stays evidence. The artefact draws from its own generator, so the rest of
-    the view is the same with or without it.
-    """
-    view = _make_view(height, width, rng)
-    inside, rel, alpha = _outline(lesion, view)
-    skin = _skin(lesion.skin, view, rng)
-    paint, weight = _paint(lesion, view, rel, _bilinear(lesion.noise, view.u, view.v))
-    img = skin + (paint - skin) * alpha[..., None]
-    _hair(view, img, rng)
-    art_mask = None if artefact is None else _artefact(view, img, alpha, *artefact)
-    return _Rendered(_light(view, img, rng), _as_mask(inside), art_mask,
-                     _as_mask(inside & (weight > 0.5)))
 
 
 # --------------------------------------------------------------------------- demo: folder
@@ -815,6 +357,47 @@ def _drop_older_version(root: Path, marker: dict[str, object]) -> None:
         shutil.rmtree(trash, ignore_errors=True)
 
 
+def _check_set_arguments(n_images: object, image_size: object, seed: object, *,
+                         min_images: int, min_size: int) -> None:
+    """Refuse, before anything is drawn, arguments that would fail late or write odd images."""
+    for name, value, low, hint in (
+            ("n_images", n_images, min_images, f"e.g. n_images={max(min_images, 70)}"),
+            ("image_size", image_size, min_size, "the height in pixels, e.g. image_size=128"),
+            ("seed", seed, None, "e.g. seed=0")):
+        if isinstance(value, bool) or not isinstance(value, Integral):
+            raise TypeError(f"{name} must be an int, got {value!r} "
+                            f"({type(value).__name__}); {hint}")
+        if low is not None and value < low:
+            raise ValueError(f"{name} must be >= {low}, got {value}; {hint}")
+
+
+def _check_root(root: Path) -> None:
+    """A root that is (or lies under) a file is refused before any image is rendered."""
+    for folder in (root, *root.parents):
+        if folder.exists() and not folder.is_dir():
+            raise NotADirectoryError(
+                f"root {root}: {folder} is a file, not a folder; the demo set needs a folder "
+                "of its own. Pass another path (demo_dataset_dir(cfg) is one), or move that "
+                "file away.")
+
+
+def _check_files(root: Path) -> None:
+    """A finished set (its marker matches) must still hold every image and mask it lists."""
+    try:
+        ids = pd.read_csv(root / METADATA_FILE, usecols=["image_id"])["image_id"].astype(str)
+    except (FileNotFoundError, ValueError) as err:
+        raise FileNotFoundError(f"The cached demo set {root} is damaged ({err}). Delete that "
+                                "folder: the next call writes it again.") from err
+    missing = [image_id for image_id in ids
+               if not (root / _demo_part(image_id) / f"{image_id}.jpg").is_file()
+               or not (root / MASK_FOLDER / f"{image_id}_segmentation.png").is_file()]
+    if missing:
+        raise FileNotFoundError(
+            f"The cached demo set {root} is damaged: {len(missing)} of {len(ids)} images (or "
+            f"their lesion masks) are missing: {_list_some(missing)}. Delete that folder: the "
+            "next call writes it again.")
+
+
 def _refuse_real_data(root: Path) -> None:
     """Refuse ``root`` when it, or a folder above it, holds data that is not a demo set."""
     for folder in (root, *root.parents):
@@ -864,11 +447,14 @@ def make_demo_dataset(
 
     A folder written by an older version of this function is written again in its place.
     """
+    _check_set_arguments(n_images, image_size, seed, min_images=3 * len(CLASSES), min_size=16)
     root = Path(root).expanduser().absolute()
+    _check_root(root)
     subset = None if lesion_ids is None else sorted({str(i) for i in lesion_ids})
     marker = _demo_marker(n_images, image_size, seed, artefact, subset)
     _drop_older_version(root, marker)
     if _is_complete_demo(root, marker):
+        _check_files(root)
         return root
     _refuse_real_data(root)
     if base is not None:
@@ -937,6 +523,8 @@ def prepare_artefact_metadata(cfg: RunConfig, spec: ArtefactSpec,
 def _load_demo(root: Path) -> pd.DataFrame:
     """:func:`load_metadata` of a cached demo set; if it is damaged (a file missing or wrong),
     the error says to delete the folder, not where to download HAM10000."""
+    from .data import load_metadata  # the reader, to the right of demo: see prepare_metadata
+
     try:
         return load_metadata(root)
     except (FileNotFoundError, ValueError) as err:
@@ -949,7 +537,13 @@ def prepare_metadata(cfg: RunConfig) -> pd.DataFrame:
     """The metadata (with ``path``, ``label``, ``mask_path``) of the data ``cfg`` names.
 
     ``demo``: generates the demo set once into the cache. ``ham10000``: reads ``cfg.data_dir``.
+    This and the other ``prepare_*`` functions are the one place where the data flow turns
+    round: they write a folder (this module) and read it back (:mod:`helpers.data`, imported
+    when called, so that ``demo`` needs only :mod:`helpers.ham10000` and ``data`` never needs
+    ``demo``).
     """
+    from .data import load_metadata
+
     if cfg.dataset == "demo":
         root = make_demo_dataset(demo_dataset_dir(cfg), cfg.n_demo_images, cfg.image_size,
                                  cfg.seed)
@@ -1000,59 +594,6 @@ def _sample_multi_rows(meta: pd.DataFrame, n_images: int, seed: int) -> pd.DataF
     return rows.sort_values("image_id").reset_index(drop=True)
 
 
-def _extent(lesion: _Lesion) -> float:
-    """The largest radius of ``lesion``'s border (lesion frame), sampled every half degree."""
-    theta = np.linspace(0, 2 * np.pi, 720, endpoint=False)
-    order, amp, phase = lesion.harmonics.T
-    wobble = (amp[:, None] * np.cos(order[:, None] * theta + phase[:, None])).sum(axis=0)
-    return float(lesion.radius * np.maximum(1 + wobble, 0.3).max())
-
-
-def _place_pair(extents: tuple[float, float], rng: np.random.Generator,
-                ) -> list[tuple[float, float, np.ndarray]]:
-    """Angle, scale and centre (image frame) of two lesions side by side, as ``_view_at``
-    takes them.
-
-    The first reaches 0.28-0.38 height units from its centre, the second 0.55-0.8 times as
-    far; a gap of 0.06-0.2 lies between their reaches, on an axis at a random angle through a
-    point near the centre. If the pair does not fit in the centre square (|x|, |y| <= 0.95,
-    which eval_transform keeps), all of it shrinks about the image centre until it does.
-    """
-    reach = rng.uniform(0.28, 0.38)
-    reaches = (reach, reach * rng.uniform(0.55, 0.8))
-    gap = rng.uniform(0.06, 0.2)
-    phi = rng.uniform(0, 2 * np.pi)
-    axis, middle = np.array([np.cos(phi), np.sin(phi)]), rng.normal(0, 0.05, 2)
-    centres = (middle + (reaches[0] + gap / 2) * axis, middle - (reaches[1] + gap / 2) * axis)
-    shrink = min(1.0, 0.95 / max(np.abs(c).max() + r for c, r in zip(centres, reaches,
-                                                                       strict=True)))
-    return [(rng.uniform(0, 2 * np.pi), r * shrink / extent, (c * shrink).astype(np.float32))
-            for c, r, extent in zip(centres, reaches, extents, strict=True)]
-
-
-def _render_pair(lesions: tuple[_Lesion, _Lesion], height: int, width: int,
-                 rng: np.random.Generator) -> tuple[np.ndarray, list[np.ndarray], np.ndarray]:
-    """Two lesions in one view: RGB uint8 (H, W, 3), each lesion's mask and the evidence mask
-    of both (uint8 (H, W), 255 = inside), thresholded as in :func:`_render`.
-
-    The second lesion is placed smaller (see :func:`_place_pair`) and drawn at 45-70 % of its
-    opacity, so it is the weaker instance. Skin, hair and lighting are one view's, on the first
-    lesion's skin tone.
-    """
-    places = _place_pair((_extent(lesions[0]), _extent(lesions[1])), rng)
-    contrast = rng.uniform(0.45, 0.7)
-    views = [_view_at(height, width, *place) for place in places]
-    img = _skin(lesions[0].skin, views[0], rng)
-    masks, evidence = [], np.zeros((height, width), bool)
-    for lesion, view, opacity in zip(lesions, views, (1.0, contrast), strict=True):
-        inside, rel, alpha = _outline(lesion, view)
-        paint, weight = _paint(lesion, view, rel, _bilinear(lesion.noise, view.u, view.v))
-        img = img + (paint - img) * (alpha * opacity)[..., None]
-        masks.append(_as_mask(inside))
-        evidence |= inside & (weight > 0.5)
-    _hair(views[0], img, rng)
-    return _light(views[0], img, rng), masks, _as_mask(evidence)
-
 
 def _multi_marker(n_images: int, image_size: int, seed: int) -> dict[str, object]:
     return {"generator": _MULTI_GENERATOR, "version": _MULTI_VERSION, "n_images": n_images,
@@ -1074,15 +615,13 @@ def make_multi_lesion_set(root: str | Path, n_images: int = 70, image_size: int 
     class-specific structures of both, see :func:`make_demo_dataset`). Same arguments, same
     bytes; written atomically; a finished set is returned untouched.
     """
-    if n_images < len(CLASSES):
-        raise ValueError(f"n_images must be >= {len(CLASSES)} (one image per class), "
-                         f"got {n_images}.")
-    if image_size < 32:
-        raise ValueError(f"image_size must be >= 32 pixels, got {image_size}.")
+    _check_set_arguments(n_images, image_size, seed, min_images=len(CLASSES), min_size=32)
     root = Path(root).expanduser().absolute()
+    _check_root(root)
     marker = _multi_marker(n_images, image_size, seed)
     _drop_older_version(root, marker)
     if _is_complete_demo(root, marker):
+        _check_files(root)
         return root
     _refuse_real_data(root)
     rows = _sample_multi_rows(packaged_metadata(), n_images, seed)
@@ -1127,5 +666,5 @@ def prepare_multi_lesion_metadata(cfg: RunConfig, n_images: int = 70) -> pd.Data
     Always synthetic, whatever ``cfg.dataset``: real images with two lesions and their masks
     do not exist in HAM10000. See :func:`make_multi_lesion_set`.
     """
-    return load_metadata(make_multi_lesion_set(multi_lesion_dir(cfg, n_images), n_images,
-                                               cfg.image_size, cfg.seed))
+    return _load_demo(make_multi_lesion_set(multi_lesion_dir(cfg, n_images), n_images,
+                                            cfg.image_size, cfg.seed))

@@ -21,28 +21,25 @@ Four families, each with its paper:
   :func:`energy_share` / :func:`energy_pointing_game` (Wang et al. 2020, Score-CAM,
   arXiv 1910.01279, "energy-based pointing game").
 * **Agreement and similarity between maps**: :func:`rank_correlation`, :func:`top_region_iou`,
-  :func:`ssim`, :func:`agreement_matrix`, :func:`consensus_scores`, :func:`disagreeing_images`;
-  and, for the model-randomisation sanity check of Adebayo et al. 2018 ("Sanity Checks for
-  Saliency Maps", NeurIPS), :func:`randomized_copy` and :func:`cascade_randomizations`.
-  Re-initialising weights is not training: the given model is never modified.
-* **Baselines and uncertainty**: maps that ignore the model (:func:`baseline_maps`: uniform,
-  random, centre Gaussian, Sobel edges, the lesion mask itself), scores image by image
-  (:func:`per_image_scores`), percentile bootstrap intervals (:func:`bootstrap_ci`,
-  :func:`summarize_with_intervals`) and paired comparisons (:func:`paired_difference`,
-  :func:`paired_scores`, read out in one sentence by :func:`verdict`).
+  :func:`ssim`, :func:`agreement_matrix`, :func:`consensus_scores`, :func:`disagreeing_images`.
+* **Baselines and scores by image**: maps that ignore the model (:func:`baseline_maps`:
+  uniform, random, centre Gaussian, Sobel edges, the lesion mask itself) and scores image by
+  image (:func:`per_image_scores`).
+
+Intervals and paired tests over these scores live in :mod:`helpers.stats`; the
+model-randomisation sanity check (Adebayo et al. 2018) in :mod:`helpers.sanity`.
 """
 
 from __future__ import annotations
 
-import copy
 import itertools
 import math
 import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from numbers import Integral
 from typing import Literal
 
-import numpy as np
 import pandas as pd
 import torch
 import torch.nn.functional as F
@@ -73,22 +70,12 @@ __all__ = [
     "consensus_scores",
     "disagreeing_images",
     "method_table",
-    "randomized_copy",
-    "cascade_randomizations",
-    "maps_by_method",
-    "cascade_maps",
-    "cascade_similarity",
     "uniform_maps",
     "random_maps",
     "centre_gaussian_maps",
     "edge_maps",
     "baseline_maps",
-    "bootstrap_ci",
-    "paired_difference",
-    "paired_scores",
-    "verdict",
     "per_image_scores",
-    "summarize_with_intervals",
 ]
 
 
@@ -200,10 +187,19 @@ def relative_drop(p_orig: Tensor, p_expl: Tensor) -> Tensor:
     r"""Per-image relative fall in confidence :math:`(Y_i^c - O_i^c) / Y_i^c`, not clipped.
 
     :math:`Y` is the class probability on the image, :math:`O` on its explanation map. Negative
-    values mean the explanation map *raised* the confidence. Y is floored at 1e-12.
+    values mean the explanation map *raised* the confidence. A :math:`Y_i^c` of 0 is refused:
+    the ratio is undefined there (a floor would turn it into a huge negative number that
+    swamps any mean).
     """
     y, o = _probability_pair(p_orig, p_expl)
-    return (y - o) / y.clamp_min(1e-12)
+    zero = (y <= 0).nonzero().flatten()
+    if zero.numel():
+        raise ValueError(
+            f"p_orig is 0 for image(s) {zero[:5].tolist()}: the relative drop (Y - O) / Y is "
+            "undefined when the model gives the class no probability on the full image. "
+            "Explain a class the model gives some probability (class_idx=None explains the "
+            "predicted class), or leave those images out.")
+    return (y - o) / y
 
 
 def _probability_pair(p_orig: Tensor, p_expl: Tensor) -> tuple[Tensor, Tensor]:
@@ -306,8 +302,9 @@ def perturbation_curve(
     batch, _, height, width = x.shape
     if heatmaps.shape != (batch, height, width):
         raise ValueError(f"heatmaps {tuple(heatmaps.shape)} do not match inputs {tuple(x.shape)}")
-    if steps < 1:
-        raise ValueError("steps must be at least 1")
+    if isinstance(steps, bool) or not isinstance(steps, Integral) or steps < 1:
+        raise ValueError(f"steps must be an int >= 1, got {steps!r}: the number of deletion or "
+                         "insertion steps, e.g. steps=50")
     idx = _class_indices(class_idx, batch)
     if idx is None:
         idx = _class_indices(_predicted(model, x, batch_size), batch)
@@ -415,14 +412,36 @@ def _binary_masks(masks: Tensor, like: Tensor) -> Tensor:
     return (masks > 0).to(like.device)
 
 
+def _check_tolerance(tolerance: int) -> int:
+    if isinstance(tolerance, bool) or not isinstance(tolerance, Integral) or tolerance < 0:
+        raise ValueError(f"tolerance must be an int >= 0 (pixels of the map), got "
+                         f"{tolerance!r}; 0 asks for the maximum inside the mask itself, "
+                         "Zhang et al.'s 15 px at 224 px is tolerance=round(15 * height / 224)")
+    return int(tolerance)
+
+
 def pointing_hits(heatmaps: Tensor, masks: Tensor, tolerance: int = 0) -> Tensor:
     """Per image: does the map's maximum lie inside the mask? ``(B,)`` bool tensor (CPU).
 
-    The maximum is ``argmax`` of the flattened map (ties: the first in row-major order).
-    ``tolerance`` (pixels) grows the mask by a square of that radius first, like the 15-pixel
-    tolerance of Zhang et al. (2016); 0 means the maximum must be inside the lesion itself.
-    An all-zero map points nowhere and counts as a miss.
+    Zhang et al. (ECCV 2016, "Top-down neural attention by excitation backprop", sec. 5.1)
+    count a hit when the map's maximum lies on the object or within 15 pixels of it, at their
+    input size (about 224 px). Here:
+
+    * **Tolerance** is in pixels of the map as given (the input's size, for ``helpers.cam``
+      maps): the mask is grown by a square of radius ``tolerance`` (a max-pool, so the
+      Chebyshev distance) before the test. The default 0 asks for the maximum inside the lesion
+      itself: HAM10000's masks are segmentations, not bounding boxes, and most lesions cover a
+      large part of the image, where a 15-pixel margin would turn near misses into hits. For
+      Zhang et al.'s rule pass ``tolerance=round(15 * height / 224)``. A negative or non-int
+      tolerance is refused.
+    * **Ties**: the maximum is ``argmax`` of the flattened map, the *first* maximal pixel in
+      row-major order (the top-left one). So a constant map (:func:`uniform_maps`) points at the
+      image's corner and scores what a map without information should, a miss on a centred
+      lesion, instead of the hit that "any maximal pixel counts" (Quantus' ``PointingGame``)
+      would give it on every image with a lesion.
+    * An all-zero map points nowhere and counts as a miss.
     """
+    tolerance = _check_tolerance(tolerance)
     heatmaps = _check_maps(heatmaps).detach()
     inside = _binary_masks(masks, heatmaps).float()
     if tolerance > 0:
@@ -466,11 +485,20 @@ def energy_share(heatmaps: Tensor, masks: Tensor) -> Tensor:
               {\sum_{(i,j)} L^c_{ij}}
 
     (Wang et al. 2020, Score-CAM, energy-based pointing game; there the mask is a bounding
-    box, here the lesion segmentation). An all-zero map has no energy and scores 0, and so does
-    any map on an image whose mask is empty (:func:`energy_pointing_game` leaves those out).
-    Maps are expected non-negative, as CAMs are after their ReLU.
+    box, here the lesion segmentation); Quantus calls it ``RelevanceMassAccuracy`` (Arras et
+    al. 2022), and ``tests/test_quantus_oracle.py`` checks that the two agree. An all-zero map
+    has no energy and scores 0 (Quantus: 0/0 = NaN; 0 keeps a mean over images defined, and a
+    map that points nowhere has put nothing on the lesion), and so does any map on an image
+    whose mask is empty (:func:`energy_pointing_game` leaves those out).
+    Maps must be non-negative, as CAMs are after their ReLU: with negative values the "share"
+    can leave [0, 1] (a map shifted by -0.5 gives 1.16 or 0.0), so they are refused.
     """
     heatmaps = _check_maps(heatmaps).detach().double()
+    lowest = heatmaps.min().item() if heatmaps.numel() else 0.0
+    if lowest < -1e-6:
+        raise ValueError(f"heatmaps has negative values (min {lowest:.3g}): the energy share "
+                         "needs non-negative maps, as CAMs are after their ReLU. Pass "
+                         "heatmaps.clamp_min(0), or min-max normalise each map first.")
     inside = _binary_masks(masks, heatmaps)
     total = heatmaps.flatten(1).sum(dim=1)
     within = (heatmaps * inside).flatten(1).sum(dim=1)
@@ -534,8 +562,9 @@ def top_region_iou(map_a: Tensor, map_b: Tensor, fraction: float = 0.2) -> Tenso
     pixels (ties: row-major order, first pixel first);
     :math:`\text{IoU} = |A \cap B| / |A \cup B|`.
     """
-    if not 0 < fraction <= 1:
-        raise ValueError("fraction must be in (0, 1]")
+    if isinstance(fraction, bool) or not 0 < fraction <= 1:
+        raise ValueError(f"fraction must be in (0, 1], got {fraction!r}: the share of each "
+                         "map's pixels in its top region, e.g. fraction=0.2 (a fifth)")
     map_a, map_b = _check_pair(map_a, map_b)
     k = max(1, math.ceil(fraction * map_a[0].numel() - 1e-9))
     top_a, top_b = _top_mask(map_a, k), _top_mask(map_b, k)
@@ -717,104 +746,6 @@ def method_table(
 
 
 # ----------------------------------------------------------------------------------------------
-# Model-parameter randomisation (sanity-check helper, Adebayo et al. 2018, sec. 3.1 / 4)
-# ----------------------------------------------------------------------------------------------
-
-
-def randomized_copy(model: nn.Module, blocks: str | Sequence[str], seed: int = 0) -> nn.Module:
-    """A deep copy of ``model`` whose named blocks are re-initialised; ``model`` is untouched.
-
-    ``blocks``: dotted submodule names (``"fc"``, ``"layer4"``, ``"layer3.1"``). Every
-    submodule inside them with a ``reset_parameters`` method gets PyTorch's default
-    initialisation again (Kaiming-uniform convolutions and linear layers; batch norms reset to
-    weight 1, bias 0 and fresh running statistics). Seeded and reproducible; the global random
-    state is left as it was. This is the sanity-check helper; it trains nothing.
-    """
-    names = [blocks] if isinstance(blocks, str) else list(blocks)
-    clone = copy.deepcopy(model)
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        for name in names:
-            for module in clone.get_submodule(name).modules():
-                reset = getattr(module, "reset_parameters", None)
-                if callable(reset):
-                    reset()
-    return clone
-
-
-def cascade_randomizations(
-    model: nn.Module,
-    order: Sequence[str] = ("fc", "layer4", "layer3", "layer2", "layer1"),
-    seed: int = 0,
-) -> Iterator[tuple[str, nn.Module]]:
-    """Adebayo et al.'s cascading randomisation: yields ``(block, copy)`` from the top down.
-
-    The i-th copy has ``order[0]`` .. ``order[i]`` re-initialised (cumulative: the blocks
-    randomised earlier keep the same random weights in later copies). A generator, so only one
-    or two copies are alive at a time; ``model`` itself is never modified.
-    """
-    current = model
-    for i, name in enumerate(order):
-        current = randomized_copy(current, name, seed=seed + i)
-        yield name, current
-
-
-def maps_by_method(
-    model: nn.Module, x: Tensor, methods: Mapping[str, Callable[[nn.Module], Callable]],
-    class_idx: ClassIndex = None,
-) -> dict[str, Tensor]:
-    """Each method's maps of ``x`` for ``model``: ``{name: (B, H, W) on the CPU}``.
-
-    ``methods`` maps a name to a factory such as ``helpers.cam.GradCAM``: ``method(model)``
-    must return a callable ``(x, class_idx) -> maps``.
-    """
-    return {name: method(model)(x, class_idx).detach().cpu() for name, method in methods.items()}
-
-
-def cascade_maps(
-    model: nn.Module, x: Tensor, methods: Mapping[str, Callable[[nn.Module], Callable]],
-    class_idx: ClassIndex = None,
-    order: Sequence[str] = ("fc", "layer4", "layer3", "layer2", "layer1"),
-    seed: int = 0, batch_size: int = 64,
-) -> dict[str, dict[str, Tensor]]:
-    """The maps of every method for the trained model and each step of the cascade.
-
-    Returns ``{"trained": maps, "fc": maps, "layer4": maps, ...}``, each a
-    :func:`maps_by_method` dict, the key naming the last block randomised (cumulative, see
-    :func:`cascade_randomizations`). Every step explains the same class: ``class_idx``, or
-    (None) the trained model's prediction, found once, as Adebayo et al. do. ``model`` itself
-    is never modified.
-    """
-    idx = _class_indices(class_idx, x.shape[0])
-    if idx is None:
-        idx = _predicted(model, x, batch_size)
-    steps = {"trained": maps_by_method(model, x, methods, idx)}
-    for name, copy_ in cascade_randomizations(model, order, seed):
-        steps[name] = maps_by_method(copy_, x, methods, idx)
-    return steps
-
-
-def cascade_similarity(steps: Mapping[str, Mapping[str, Tensor]]) -> pd.DataFrame:
-    """How much the maps of each cascade step still resemble the trained model's.
-
-    ``steps``: what :func:`cascade_maps` returns (the first entry is the reference). One row
-    per step and method: ``step`` (its name), ``blocks`` (how many blocks are randomised),
-    ``method``, and the means over images of ``spearman`` (:func:`rank_correlation`) and
-    ``ssim`` (:func:`ssim`). A method that passes the sanity check falls well below 1 as soon
-    as the top block is randomised.
-    """
-    names = list(steps)
-    reference = steps[names[0]]
-    rows = [
-        dict(step=step, blocks=k, method=method,
-             spearman=rank_correlation(reference[method], maps).mean().item(),
-             ssim=ssim(reference[method], maps).mean().item())
-        for k, step in enumerate(names) for method, maps in steps[step].items()
-    ]
-    return pd.DataFrame(rows)
-
-
-# ----------------------------------------------------------------------------------------------
 # Baselines: maps that ignore the model
 # ----------------------------------------------------------------------------------------------
 
@@ -897,128 +828,6 @@ def baseline_maps(images: Tensor, masks: Tensor | None = None, seed: int = 0,
     return out
 
 
-# ----------------------------------------------------------------------------------------------
-# Uncertainty: bootstrap intervals and paired comparisons, by image
-# ----------------------------------------------------------------------------------------------
-
-
-def _float64(values: Sequence[float] | Tensor) -> Tensor:
-    """``values`` as a flat float64 CPU tensor (arrays are copied: pandas hands out read-only
-    ones, which torch warns about)."""
-    if isinstance(values, Tensor):
-        return values.detach().to("cpu", torch.float64).flatten()
-    return torch.from_numpy(np.array(values, dtype=np.float64)).flatten()
-
-
-def _finite_values(values: Sequence[float] | Tensor, name: str = "values") -> Tensor:
-    data = _float64(values)
-    data = data[~torch.isnan(data)]
-    if data.numel() == 0:
-        raise ValueError(f"{name} has no value that is not NaN")
-    if torch.isinf(data).any():
-        raise ValueError(f"{name} holds an infinite value")
-    return data
-
-
-def bootstrap_ci(values: Sequence[float] | Tensor, level: float = 0.95, n_boot: int = 10_000,
-                 seed: int = 0) -> tuple[float, float, float]:
-    r"""The mean and its percentile bootstrap interval: ``(mean, low, high)``.
-
-    Resample the :math:`n` values with replacement ``n_boot`` times, take each resample's mean
-    :math:`\bar x^*_b`, and report the :math:`\tfrac{1-\text{level}}{2}` and
-    :math:`\tfrac{1+\text{level}}{2}` quantiles of the :math:`\bar x^*_b` (Efron & Tibshirani,
-    *An Introduction to the Bootstrap*, 1993, ch. 13). NaN values (e.g. images without a mask)
-    are left out. Seeded: the same call gives the same interval.
-    """
-    if not 0 < level < 1:
-        raise ValueError(f"level must be in (0, 1), got {level}")
-    data = _finite_values(values)
-    generator = torch.Generator().manual_seed(seed)
-    picks = torch.randint(0, data.numel(), (n_boot, data.numel()), generator=generator)
-    means = data[picks].mean(dim=1)
-    tail = (1 - level) / 2
-    low, high = torch.quantile(means, torch.tensor([tail, 1 - tail], dtype=torch.float64))
-    return data.mean().item(), low.item(), high.item()
-
-
-def paired_difference(a: Sequence[float] | Tensor, b: Sequence[float] | Tensor,
-                      level: float = 0.95, n_boot: int = 10_000,
-                      seed: int = 0) -> dict[str, float]:
-    r"""Compare two methods scored on the same images: the mean of :math:`d_i = a_i - b_i`.
-
-    Returns ``mean``, ``low``, ``high`` (the percentile bootstrap interval of the mean
-    difference, :func:`bootstrap_ci` on :math:`d`), ``p`` (two-sided sign-flip permutation test
-    of "no difference": each :math:`d_i` keeps or flips its sign at random, ``n_boot`` times;
-    :math:`p = (1 + \#\{|\bar d^*| \ge |\bar d|\}) / (1 + n_\text{boot})`) and ``n``. Pairs with
-    a NaN on either side are left out. All differences 0 gives ``p = 1``.
-    """
-    first, second = _float64(a), _float64(b)
-    if first.shape != second.shape:
-        raise ValueError(f"a has {first.numel()} values, b {second.numel()}: pair them by image")
-    diff = _finite_values(first - second, "a - b")
-    mean, low, high = bootstrap_ci(diff, level, n_boot, seed)
-    generator = torch.Generator().manual_seed(seed + 1)
-    signs = torch.randint(0, 2, (n_boot, diff.numel()), generator=generator) * 2.0 - 1
-    flipped = (signs * diff).mean(dim=1).abs()
-    extreme = (flipped >= abs(mean) - 1e-12).sum().item()
-    return {"mean": mean, "low": low, "high": high,
-            "p": (1 + extreme) / (1 + n_boot), "n": diff.numel()}
-
-
-def verdict(row: Mapping[str, float], better: Literal["higher", "lower"],
-            name: str = "Grad-CAM++", alpha: float = 0.05) -> str:
-    """One sentence on a paired difference: its direction, interval and p-value, and who wins.
-
-    ``row``: one result of :func:`paired_difference` (a dict, or a row of a frame of them, such
-    as :func:`paired_scores` returns), the difference "``name`` minus its rival". ``better``:
-    whether a higher or a lower score is better for this metric. The difference counts as real
-    when ``p < alpha`` *and* the interval excludes 0; otherwise the sentence says "within
-    noise, no winner", whatever the sign of the mean. For example::
-
-        higher by 0.12 [0.05, 0.19], p = 0.001: a real difference, in Grad-CAM++'s favour
-    """
-    if better not in ("higher", "lower"):
-        raise ValueError(f"better must be 'higher' or 'lower', got {better!r}")
-    missing = [key for key in ("mean", "low", "high", "p") if key not in row]
-    if missing:
-        raise KeyError(f"row lacks {missing}: pass a result of paired_difference")
-    mean, low, high, p = (float(row[key]) for key in ("mean", "low", "high", "p"))
-    sure = p < alpha and (low > 0 or high < 0)
-    if not sure:
-        outcome = "within noise, no winner"
-    elif (mean > 0) == (better == "higher"):
-        outcome = f"a real difference, in {name}'s favour"
-    else:
-        outcome = f"a real difference, against {name}"
-    size = f"{'higher' if mean > 0 else 'lower'} by {abs(mean):.3g}" if mean else "equal on average"
-    return f"{size} [{low:.3g}, {high:.3g}], p = {p:.3f}: {outcome}"
-
-
-def paired_scores(scores: pd.DataFrame, a: str, b: str, columns: Sequence[str] | None = None,
-                  level: float = 0.95, n_boot: int = 10_000, seed: int = 0) -> pd.DataFrame:
-    """:func:`paired_difference` of method ``a`` minus method ``b``, one row per score column.
-
-    ``scores``: :func:`per_image_scores`' frame, in which both methods were scored on the same
-    images (paired by the ``image`` column). ``columns``: the score columns to compare (default:
-    all of them). Columns of the result: ``mean``, ``low``, ``high``, ``p``, ``n``; read a row
-    out with :func:`verdict`.
-    """
-    by_method = {name: scores[scores["method"] == name].set_index("image") for name in (a, b)}
-    for name, frame in by_method.items():
-        if frame.empty:
-            raise ValueError(f"no scores for method {name!r}; scores has "
-                             f"{sorted(scores['method'].unique())}")
-    first, second = by_method[a], by_method[b]
-    if not first.index.equals(second.index):
-        raise ValueError(f"{a!r} and {b!r} were not scored on the same images: pair them by image")
-    if columns is None:
-        columns = [c for c in scores.columns if c not in ("method", "image")]
-    return pd.DataFrame({
-        column: paired_difference(first[column].to_numpy(), second[column].to_numpy(),
-                                  level, n_boot, seed)
-        for column in columns}).T
-
-
 def per_image_scores(
     model: nn.Module,
     x: Tensor,
@@ -1041,7 +850,8 @@ def per_image_scores(
     ``steps``, ``deletion AUC`` and ``insertion AUC``; with ``reference`` (one of the methods),
     ``win % vs <reference>``: 100 where the method's unclipped :func:`relative_drop` is smaller
     than the reference's, 50 for a tie within ``tie_tol``, else 0, so that its mean is
-    :func:`win_rate`. Feed it to :func:`summarize_with_intervals` and :func:`paired_scores`.
+    :func:`win_rate`. Feed it to :func:`helpers.stats.summarize_with_intervals` and
+    :func:`helpers.stats.paired_scores`.
     """
     idx = _class_indices(class_idx, x.shape[0])
     if idx is None:
@@ -1080,27 +890,3 @@ def per_image_scores(
                                                    batch_size=batch_size).numpy()
         frames.append(frame)
     return pd.concat(frames, ignore_index=True)
-
-
-def summarize_with_intervals(scores: pd.DataFrame, level: float = 0.95, n_boot: int = 10_000,
-                             seed: int = 0) -> pd.DataFrame:
-    """Mean and bootstrap interval of every score column, per method: ``"0.42 [0.37, 0.47]"``.
-
-    ``scores``: :func:`per_image_scores`' frame. Each cell is the mean over the images where the
-    score is defined, with its percentile bootstrap interval (:func:`bootstrap_ci`, resampling
-    images); ``attrs["numeric"]`` holds the numbers as a (method, column) -> (mean, low, high)
-    dict.
-    """
-    columns = [c for c in scores.columns if c not in ("method", "image")]
-    cells: dict[str, dict[str, str]] = {}
-    numeric: dict[tuple[str, str], tuple[float, float, float]] = {}
-    for method, group in scores.groupby("method", sort=False):
-        cells[method] = {}
-        for column in columns:
-            mean, low, high = bootstrap_ci(group[column].to_numpy(), level, n_boot, seed)
-            numeric[(method, column)] = (mean, low, high)
-            digits = 1 if column.endswith("%") else 2
-            cells[method][column] = f"{mean:.{digits}f} [{low:.{digits}f}, {high:.{digits}f}]"
-    table = pd.DataFrame.from_dict(cells, orient="index").rename_axis("method")
-    table.attrs["numeric"] = numeric
-    return table

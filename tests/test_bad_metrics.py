@@ -136,3 +136,44 @@ def test_a_nan_map_is_refused_not_scored(metric) -> None:
 def test_a_map_that_is_not_a_tensor_is_named(metric) -> None:
     with pytest.raises(TypeError, match="heatmaps must be a torch.Tensor"):
         metric([[0.0, 1.0]], torch.ones(1, 1, 2))
+
+
+# ---------------------------------------------------------------------------------------------
+# Issue 26: values that used to come out as plausible numbers
+# ---------------------------------------------------------------------------------------------
+
+
+def test_energy_share_refuses_negative_maps() -> None:
+    maps = torch.rand(2, 6, 6)
+    masks = torch.zeros(2, 6, 6)
+    masks[:, 2:4, 2:4] = 1
+    with pytest.raises(ValueError, match=r"heatmaps has negative values \(min -0\.[45].*clamp_min"):
+        M.energy_share(maps - 0.5, masks)
+    with pytest.raises(ValueError, match="negative values"):
+        M.energy_pointing_game(maps - 0.5, masks)
+    assert M.energy_share(maps.clamp_min(0), masks).min() >= 0  # the fix it names works
+
+
+def test_relative_drop_refuses_a_zero_full_image_probability() -> None:
+    with pytest.raises(ValueError, match=r"p_orig is 0 for image\(s\) \[1\].*class_idx=None"):
+        M.relative_drop([0.5, 0.0], [0.4, 0.1])
+    with pytest.raises(ValueError, match="p_orig is 0"):
+        M.average_drop([0.0], [0.1])
+    assert M.relative_drop([1e-6], [0.0]).item() == pytest.approx(1.0)  # tiny is still fine
+
+
+@pytest.mark.parametrize("tolerance", [-3, 2.5, True, "2"])
+def test_pointing_game_refuses_a_bad_tolerance(tolerance) -> None:
+    maps, masks = torch.rand(2, 8, 8), torch.ones(2, 8, 8)
+    with pytest.raises(ValueError, match=r"tolerance must be an int >= 0.*round\(15 \* height"):
+        M.pointing_game(maps, masks, tolerance=tolerance)
+    with pytest.raises(ValueError, match="tolerance must be"):
+        M.pointing_hits(maps, masks, tolerance=tolerance)
+
+
+def test_counts_and_shares_are_checked() -> None:
+    maps = torch.rand(2, 4, 4)
+    with pytest.raises(ValueError, match=r"fraction must be in \(0, 1\], got 20"):
+        M.top_region_iou(maps, maps, fraction=20)
+    with pytest.raises(ValueError, match="steps must be an int >= 1, got 2.5"):
+        M.deletion_auc(_classifier(), torch.rand(2, 2, 4, 4), maps, 0, steps=2.5)

@@ -1,4 +1,5 @@
-"""helpers.metrics: model-free baseline maps, bootstrap intervals and paired comparisons.
+"""helpers.metrics (model-free baseline maps) and helpers.stats (bootstrap intervals, paired
+comparisons).
 
 Checked against scipy (bootstrap, permutation test, Sobel filter) and hand-computed cases.
 """
@@ -10,10 +11,11 @@ import warnings
 import numpy as np
 import pytest
 import torch
-from scipy import ndimage, stats
+from scipy import ndimage
+from scipy import stats as scipy_stats
 from torch import nn
 
-from helpers import metrics
+from helpers import metrics, stats
 
 
 def test_centre_gaussian_peaks_in_the_centre_and_is_symmetric() -> None:
@@ -64,9 +66,9 @@ def test_baseline_maps_names_and_mask_reference() -> None:
 
 def test_bootstrap_ci_agrees_with_scipy() -> None:
     values = np.random.default_rng(1).normal(0.4, 0.2, 150)
-    mean, low, high = metrics.bootstrap_ci(values, n_boot=20_000, seed=0)
-    ref = stats.bootstrap((values,), np.mean, n_resamples=20_000, method="percentile",
-                          random_state=0).confidence_interval
+    mean, low, high = stats.bootstrap_ci(values, n_boot=20_000, seed=0)
+    ref = scipy_stats.bootstrap((values,), np.mean, n_resamples=20_000, method="percentile",
+                                random_state=0).confidence_interval
     assert mean == pytest.approx(values.mean())
     assert low == pytest.approx(ref.low, abs=0.006) and high == pytest.approx(ref.high, abs=0.006)
     # the interval is about mean +- 1.96 standard errors for normal data
@@ -76,15 +78,15 @@ def test_bootstrap_ci_agrees_with_scipy() -> None:
 
 def test_bootstrap_ci_skips_nan_and_is_seeded() -> None:
     values = [1.0, 2.0, float("nan"), 3.0, 4.0]
-    assert metrics.bootstrap_ci(values, seed=3) == metrics.bootstrap_ci(values, seed=3)
-    assert metrics.bootstrap_ci(values)[0] == pytest.approx(2.5)
-    assert metrics.bootstrap_ci([5.0, 5.0, 5.0]) == (5.0, 5.0, 5.0)
+    assert stats.bootstrap_ci(values, seed=3) == stats.bootstrap_ci(values, seed=3)
+    assert stats.bootstrap_ci(values)[0] == pytest.approx(2.5)
+    assert stats.bootstrap_ci([5.0, 5.0, 5.0]) == (5.0, 5.0, 5.0)
     with pytest.raises(ValueError, match="no value that is not NaN"):
-        metrics.bootstrap_ci([float("nan")])
+        stats.bootstrap_ci([float("nan")])
     with pytest.raises(ValueError, match="infinite"):
-        metrics.bootstrap_ci([1.0, float("inf")])
+        stats.bootstrap_ci([1.0, float("inf")])
     with pytest.raises(ValueError, match="level"):
-        metrics.bootstrap_ci([1.0, 2.0], level=95)
+        stats.bootstrap_ci([1.0, 2.0], level=95)
 
 
 def test_read_only_arrays_and_tensors_are_taken_without_a_warning() -> None:
@@ -93,9 +95,9 @@ def test_read_only_arrays_and_tensors_are_taken_without_a_warning() -> None:
     values.flags.writeable = False
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        from_array = metrics.bootstrap_ci(values, seed=1)
-        from_tensor = metrics.bootstrap_ci(torch.tensor(values, requires_grad=True), seed=1)
-        paired = metrics.paired_difference(values, values[::-1], seed=1)
+        from_array = stats.bootstrap_ci(values, seed=1)
+        from_tensor = stats.bootstrap_ci(torch.tensor(values, requires_grad=True), seed=1)
+        paired = stats.paired_difference(values, values[::-1], seed=1)
     assert from_array == from_tensor and from_array[0] == pytest.approx(7 / 3)
     assert paired["mean"] == pytest.approx(0.0)
 
@@ -104,24 +106,25 @@ def test_paired_difference_agrees_with_scipy_permutation_test() -> None:
     rng = np.random.default_rng(2)
     a = rng.normal(0.5, 0.1, 40)
     b = a - 0.02 + rng.normal(0, 0.05, 40)
-    ours = metrics.paired_difference(a, b, n_boot=20_000)
-    ref = stats.permutation_test((a, b), lambda x, y: np.mean(x - y), permutation_type="samples",
-                                 n_resamples=20_000, random_state=0)
+    ours = stats.paired_difference(a, b, n_boot=20_000)
+    ref = scipy_stats.permutation_test((a, b), lambda x, y: np.mean(x - y),
+                                       permutation_type="samples", n_resamples=20_000,
+                                       random_state=0)
     assert ours["mean"] == pytest.approx(np.mean(a - b)) and ours["n"] == 40
     assert ours["p"] == pytest.approx(ref.pvalue, abs=0.02)
     assert ours["low"] < ours["mean"] < ours["high"]
 
 
 def test_paired_difference_hand_cases() -> None:
-    same = metrics.paired_difference([0.1, 0.5, 0.9], [0.1, 0.5, 0.9])
+    same = stats.paired_difference([0.1, 0.5, 0.9], [0.1, 0.5, 0.9])
     assert same["mean"] == 0 and same["p"] == 1.0 and same["low"] == same["high"] == 0
     # every one of 12 images better by 1: the sign-flip test finds p ~ 2 / 2^12, floored by n_boot
-    clear = metrics.paired_difference(np.ones(12), np.zeros(12), n_boot=5000)
+    clear = stats.paired_difference(np.ones(12), np.zeros(12), n_boot=5000)
     assert clear["mean"] == 1 and clear["p"] < 0.01
-    nan_pair = metrics.paired_difference([1.0, float("nan"), 3.0], [0.0, 1.0, 1.0])
+    nan_pair = stats.paired_difference([1.0, float("nan"), 3.0], [0.0, 1.0, 1.0])
     assert nan_pair["n"] == 2 and nan_pair["mean"] == pytest.approx(1.5)
     with pytest.raises(ValueError, match="pair them by image"):
-        metrics.paired_difference([1.0, 2.0], [1.0])
+        stats.paired_difference([1.0, 2.0], [1.0])
 
 
 class _Tiny(nn.Module):
@@ -168,7 +171,7 @@ def test_per_image_scores_and_summary_match_the_table_metrics() -> None:
     assert with_win.loc[with_win["method"] == "same", "win % vs top"].eq(50.0).all()
     with pytest.raises(ValueError, match="reference='CAM' is not one of the methods"):
         metrics.per_image_scores(model, x, maps, class_idx=0, reference="CAM")
-    summary = metrics.summarize_with_intervals(scores, n_boot=500)
+    summary = stats.summarize_with_intervals(scores, n_boot=500)
     assert summary.at["top", "energy (lesion)"] == "1.00 [1.00, 1.00]"
     mean, low, high = summary.attrs["numeric"][("random", "drop %")]
     assert low <= mean <= high

@@ -14,6 +14,7 @@ from PIL import Image
 
 from helpers import data as D
 from helpers import demo as DM
+from helpers import lesions
 from helpers.config import load_config
 
 N, SIZE = 60, 64  # the demo set
@@ -57,8 +58,8 @@ def multi(folders: dict[str, Path]) -> pd.DataFrame:
 
 @pytest.mark.parametrize("dx", D.CLASSES)
 def test_render_returns_an_evidence_mask_like_the_lesion_mask(dx: str) -> None:
-    lesion = DM._draw_lesion(dx, np.random.default_rng([3, 5]))
-    out = DM._render(lesion, 64, 85, np.random.default_rng([3, 5, 1]))
+    lesion = lesions._draw_lesion(dx, np.random.default_rng([3, 5]))
+    out = lesions._render(lesion, 64, 85, np.random.default_rng([3, 5, 1]))
     assert out.evidence.shape == out.mask.shape and out.evidence.dtype == np.uint8
     assert set(np.unique(out.evidence)) <= {0, 255} and (out.evidence > 0).any()
     assert not ((out.evidence > 0) & (out.mask == 0)).any(), "evidence lies inside the lesion"
@@ -87,15 +88,16 @@ def test_evidence_comes_from_the_structures() -> None:
     """Without their structures (spots, vessels), bcc, bkl and vasc lesions have no evidence;
     an nv without its network (frequency 0: flat) has none either."""
     for dx in ("bcc", "bkl", "vasc", "nv"):
-        lesion = DM._draw_lesion(dx, np.random.default_rng([0, 3]))
+        lesion = lesions._draw_lesion(dx, np.random.default_rng([0, 3]))
         rng = np.random.default_rng([0, 3, 0])
-        assert DM._render(lesion, SIZE, 85, rng).evidence.any(), dx
+        assert lesions._render(lesion, SIZE, 85, rng).evidence.any(), dx
         lesion.spots, lesion.spot_colours = np.zeros((0, 3)), np.zeros((0, 3))
         lesion.segments = np.zeros((0, 5))
         if dx == "nv":
             lesion.extra = {"freq": 0.0}
             lesion.noise = np.full_like(lesion.noise, 0.5)  # sin(3 * 0.5)^2 ~ 1: no lines
-        assert not DM._render(lesion, SIZE, 85, np.random.default_rng([0, 3, 0])).evidence.any()
+        rng = np.random.default_rng([0, 3, 0])
+        assert not lesions._render(lesion, SIZE, 85, rng).evidence.any()
 
 
 def test_artefact_is_not_evidence(tmp_path: Path, folders: dict[str, Path]) -> None:

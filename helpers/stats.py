@@ -1,0 +1,291 @@
+r"""Intervals and tests for scores over images: how sure is a mean, is a difference real?
+
+Numbers in, numbers (or one-line strings) out; nothing here knows about models or maps. The
+scores are the per-image frames of :func:`helpers.metrics.per_image_scores` (columns
+``method``, ``image`` and one column per score) or plain sequences of floats.
+
+* **Percentile bootstrap** of a mean (Efron & Tibshirani, *An Introduction to the Bootstrap*,
+  1993, ch. 13): :func:`bootstrap_ci`, per method and column :func:`summarize_with_intervals`.
+* **Grouped (cluster) bootstrap** by lesion: :func:`grouped_bootstrap_ci` resamples lesions
+  (``lesion_id``), not images, since the images of one lesion are not independent.
+* **Proportions**: :func:`wilson_interval` (Wilson 1927), which never collapses to a
+  zero-width interval at 0 or 1 as the bootstrap of a small subset does.
+* **Paired comparisons** of two methods scored on the same images: :func:`paired_difference`
+  (bootstrap interval and sign-flip permutation test), :func:`paired_scores` (one row per
+  score column), read out in one sentence by :func:`verdict`; p-values as text by
+  :func:`format_p` ("p < 1e-4", never "p = 0.000").
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from statistics import NormalDist
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import Tensor
+
+__all__ = [
+    "bootstrap_ci",
+    "grouped_bootstrap_ci",
+    "wilson_interval",
+    "format_p",
+    "paired_difference",
+    "paired_scores",
+    "verdict",
+    "summarize_with_intervals",
+]
+
+
+# ----------------------------------------------------------------------------------------------
+# Bootstrap intervals and paired comparisons, by image
+# ----------------------------------------------------------------------------------------------
+
+
+def _float64(values: Sequence[float] | Tensor) -> Tensor:
+    """``values`` as a flat float64 CPU tensor (arrays are copied: pandas hands out read-only
+    ones, which torch warns about)."""
+    if isinstance(values, Tensor):
+        return values.detach().to("cpu", torch.float64).flatten()
+    return torch.from_numpy(np.array(values, dtype=np.float64)).flatten()
+
+
+def _finite_values(values: Sequence[float] | Tensor, name: str = "values") -> Tensor:
+    data = _float64(values)
+    data = data[~torch.isnan(data)]
+    if data.numel() == 0:
+        raise ValueError(f"{name} has no value that is not NaN")
+    if torch.isinf(data).any():
+        raise ValueError(f"{name} holds an infinite value")
+    return data
+
+
+def bootstrap_ci(values: Sequence[float] | Tensor, level: float = 0.95, n_boot: int = 10_000,
+                 seed: int = 0) -> tuple[float, float, float]:
+    r"""The mean and its percentile bootstrap interval: ``(mean, low, high)``.
+
+    Resample the :math:`n` values with replacement ``n_boot`` times, take each resample's mean
+    :math:`\bar x^*_b`, and report the :math:`\tfrac{1-\text{level}}{2}` and
+    :math:`\tfrac{1+\text{level}}{2}` quantiles of the :math:`\bar x^*_b` (Efron & Tibshirani,
+    *An Introduction to the Bootstrap*, 1993, ch. 13). NaN values (e.g. images without a mask)
+    are left out. Seeded: the same call gives the same interval.
+    """
+    level, n_boot = _check_level(level), _check_n_boot(n_boot)
+    data = _finite_values(values)
+    generator = torch.Generator().manual_seed(seed)
+    picks = torch.randint(0, data.numel(), (n_boot, data.numel()), generator=generator)
+    means = data[picks].mean(dim=1)
+    tail = (1 - level) / 2
+    low, high = torch.quantile(means, torch.tensor([tail, 1 - tail], dtype=torch.float64))
+    return data.mean().item(), low.item(), high.item()
+
+
+def _check_level(level: float) -> float:
+    if not 0 < level < 1:
+        raise ValueError(f"level must be in (0, 1), got {level!r}; for a 95 % interval pass "
+                         "level=0.95")
+    return float(level)
+
+
+def _check_n_boot(n_boot: int) -> int:
+    if isinstance(n_boot, bool) or not isinstance(n_boot, int) or n_boot < 1:
+        raise ValueError(f"n_boot must be a positive int, got {n_boot!r}; 10_000 is usual")
+    return n_boot
+
+
+def grouped_bootstrap_ci(values: Sequence[float] | Tensor, groups: Sequence[object],
+                         level: float = 0.95, n_boot: int = 10_000,
+                         seed: int = 0) -> tuple[float, float, float]:
+    r"""The mean over images and its cluster bootstrap interval by group: ``(mean, low, high)``.
+
+    ``groups`` gives each value's cluster (the image's ``lesion_id``). Each of the ``n_boot``
+    resamples draws :math:`G` groups with replacement out of the :math:`G` groups present and
+    keeps *all* the images of each drawn group; its statistic is the mean over those images,
+
+    .. math:: \bar x^*_b = \frac{\sum_{g \in S_b} s_g}{\sum_{g \in S_b} n_g},
+
+    with :math:`s_g` and :math:`n_g` the sum and the number of group :math:`g`'s values (Davison
+    & Hinkley, *Bootstrap Methods and their Application*, 1997, sec. 3.8, "resampling
+    clusters"). The interval is the percentile one, as in :func:`bootstrap_ci`. When the images
+    of a lesion agree with each other, this interval is wider than the one that resamples
+    images: :math:`k` copies of one image are one observation, not :math:`k`. With one image per
+    group it is :func:`bootstrap_ci`'s. NaN values (and their group entries) are left out.
+    Seeded: the same call gives the same interval.
+    """
+    level, n_boot = _check_level(level), _check_n_boot(n_boot)
+    data = _float64(values)
+    labels = list(groups)
+    if len(labels) != data.numel():
+        raise ValueError(f"groups has {len(labels)} entries, values {data.numel()}: pass one "
+                         "group (the image's lesion_id) per value")
+    keep = ~torch.isnan(data)
+    data = _finite_values(data)
+    codes, _ = pd.factorize(pd.Series(labels, dtype=object)[keep.numpy()])  # order of appearance
+    if (codes < 0).any():
+        raise ValueError("groups holds a missing value (None or NaN): every image needs its "
+                         "lesion_id")
+    codes_t = torch.from_numpy(codes.astype(np.int64))
+    n_groups = int(codes_t.max()) + 1
+    sums = torch.zeros(n_groups, dtype=torch.float64).index_add_(0, codes_t, data)
+    counts = torch.bincount(codes_t, minlength=n_groups).double()
+    generator = torch.Generator().manual_seed(seed)
+    picks = torch.randint(0, n_groups, (n_boot, n_groups), generator=generator)
+    means = sums[picks].sum(dim=1) / counts[picks].sum(dim=1)
+    tail = (1 - level) / 2
+    low, high = torch.quantile(means, torch.tensor([tail, 1 - tail], dtype=torch.float64))
+    return data.mean().item(), low.item(), high.item()
+
+
+def wilson_interval(successes: int, n: int, level: float = 0.95) -> tuple[float, float, float]:
+    r"""A proportion and its Wilson score interval: ``(k / n, low, high)``.
+
+    .. math:: \frac{\hat p + \frac{z^2}{2n}}{1 + \frac{z^2}{n}} \pm
+              \frac{z}{1 + \frac{z^2}{n}}\sqrt{\frac{\hat p (1 - \hat p)}{n}
+              + \frac{z^2}{4 n^2}}
+
+    with :math:`\hat p = k / n` and :math:`z` the standard normal's
+    :math:`\tfrac{1+\text{level}}{2}` quantile (Wilson 1927, JASA 22:209; Brown, Cai &
+    DasGupta 2001, Statist. Sci. 16:101, who recommend it for small :math:`n`). Unlike the
+    bootstrap of a few images, it is not degenerate at :math:`\hat p = 0` or 1: 12 hits out of
+    12 give [0.76, 1.00], not [1.00, 1.00]. It treats the :math:`n` trials as independent; for
+    several images per lesion use :func:`grouped_bootstrap_ci` on the whole split.
+    """
+    level = _check_level(level)
+    for name, value in (("successes", successes), ("n", n)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+            raise TypeError(f"{name} must be an int (a count), got {value!r}; for a proportion "
+                            "p of n trials pass successes=round(p * n)")
+    if n < 1 or not 0 <= successes <= n:
+        raise ValueError(f"need 0 <= successes <= n and n >= 1, got successes={successes}, "
+                         f"n={n}")
+    z = NormalDist().inv_cdf((1 + level) / 2)
+    p_hat = successes / n
+    denom = 1 + z**2 / n
+    centre = (p_hat + z**2 / (2 * n)) / denom
+    half = z / denom * math.sqrt(p_hat * (1 - p_hat) / n + z**2 / (4 * n**2))
+    return p_hat, max(0.0, centre - half), min(1.0, centre + half)
+
+
+def format_p(p: float, floor: float = 1e-4) -> str:
+    """A p-value as text: ``"p = 0.032"``, ``"p = 0.0005"``, ``"p < 1e-4"``, never ``"p = 0.000"``.
+
+    Three decimals from 0.001 up, four below that, and below ``floor`` only the bound: a
+    permutation test with 10,000 resamples cannot resolve smaller values (its smallest p is
+    1/10,001), and no smaller value would change a conclusion.
+    """
+    value = float(p)
+    if math.isnan(value) or not 0 <= value <= 1:
+        raise ValueError(f"p must be a probability in [0, 1], got {p!r}")
+    if not 0 < floor < 1:
+        raise ValueError(f"floor must be in (0, 1), got {floor!r}")
+    if value < floor:
+        return f"p < {floor:.0e}".replace("e-0", "e-")
+    return f"p = {value:.3f}" if value >= 0.001 else f"p = {value:.4f}"
+
+
+def paired_difference(a: Sequence[float] | Tensor, b: Sequence[float] | Tensor,
+                      level: float = 0.95, n_boot: int = 10_000,
+                      seed: int = 0) -> dict[str, float]:
+    r"""Compare two methods scored on the same images: the mean of :math:`d_i = a_i - b_i`.
+
+    Returns ``mean``, ``low``, ``high`` (the percentile bootstrap interval of the mean
+    difference, :func:`bootstrap_ci` on :math:`d`), ``p`` (two-sided sign-flip permutation test
+    of "no difference": each :math:`d_i` keeps or flips its sign at random, ``n_boot`` times;
+    :math:`p = (1 + \#\{|\bar d^*| \ge |\bar d|\}) / (1 + n_\text{boot})`) and ``n``. Pairs with
+    a NaN on either side are left out. All differences 0 gives ``p = 1``.
+    """
+    first, second = _float64(a), _float64(b)
+    if first.shape != second.shape:
+        raise ValueError(f"a has {first.numel()} values, b {second.numel()}: pair them by image")
+    diff = _finite_values(first - second, "a - b")
+    mean, low, high = bootstrap_ci(diff, level, n_boot, seed)
+    generator = torch.Generator().manual_seed(seed + 1)
+    signs = torch.randint(0, 2, (n_boot, diff.numel()), generator=generator) * 2.0 - 1
+    flipped = (signs * diff).mean(dim=1).abs()
+    extreme = (flipped >= abs(mean) - 1e-12).sum().item()
+    return {"mean": mean, "low": low, "high": high,
+            "p": (1 + extreme) / (1 + n_boot), "n": diff.numel()}
+
+
+def verdict(row: Mapping[str, float], better: Literal["higher", "lower"],
+            name: str = "Grad-CAM++", alpha: float = 0.05) -> str:
+    """One sentence on a paired difference: its direction, interval and p-value, and who wins.
+
+    ``row``: one result of :func:`paired_difference` (a dict, or a row of a frame of them, such
+    as :func:`paired_scores` returns), the difference "``name`` minus its rival". ``better``:
+    whether a higher or a lower score is better for this metric. The difference counts as real
+    when ``p < alpha`` *and* the interval excludes 0; otherwise the sentence says "within
+    noise, no winner", whatever the sign of the mean. For example::
+
+        higher by 0.12 [0.05, 0.19], p = 0.001: a real difference, in Grad-CAM++'s favour
+    """
+    if better not in ("higher", "lower"):
+        raise ValueError(f"better must be 'higher' or 'lower', got {better!r}")
+    if not 0 < alpha < 1:
+        raise ValueError(f"alpha must be in (0, 1), got {alpha!r}; the usual level is 0.05")
+    missing = [key for key in ("mean", "low", "high", "p") if key not in row]
+    if missing:
+        raise KeyError(f"row lacks {missing}: pass a result of paired_difference")
+    mean, low, high, p = (float(row[key]) for key in ("mean", "low", "high", "p"))
+    sure = p < alpha and (low > 0 or high < 0)
+    if not sure:
+        outcome = "within noise, no winner"
+    elif (mean > 0) == (better == "higher"):
+        outcome = f"a real difference, in {name}'s favour"
+    else:
+        outcome = f"a real difference, against {name}"
+    size = f"{'higher' if mean > 0 else 'lower'} by {abs(mean):.3g}" if mean else "equal on average"
+    return f"{size} [{low:.3g}, {high:.3g}], {format_p(p)}: {outcome}"
+
+
+def paired_scores(scores: pd.DataFrame, a: str, b: str, columns: Sequence[str] | None = None,
+                  level: float = 0.95, n_boot: int = 10_000, seed: int = 0) -> pd.DataFrame:
+    """:func:`paired_difference` of method ``a`` minus method ``b``, one row per score column.
+
+    ``scores``: the frame of :func:`helpers.metrics.per_image_scores`, in which both methods
+    were scored on the same images (paired by the ``image`` column). ``columns``: the score
+    columns to compare (default: all of them). Columns of the result: ``mean``, ``low``,
+    ``high``, ``p``, ``n``; read a row out with :func:`verdict`.
+    """
+    by_method = {name: scores[scores["method"] == name].set_index("image") for name in (a, b)}
+    for name, frame in by_method.items():
+        if frame.empty:
+            raise ValueError(f"no scores for method {name!r}; scores has "
+                             f"{sorted(scores['method'].unique())}")
+    first, second = by_method[a], by_method[b]
+    if not first.index.equals(second.index):
+        raise ValueError(f"{a!r} and {b!r} were not scored on the same images: pair them by image")
+    if columns is None:
+        columns = [c for c in scores.columns if c not in ("method", "image")]
+    return pd.DataFrame({
+        column: paired_difference(first[column].to_numpy(), second[column].to_numpy(),
+                                  level, n_boot, seed)
+        for column in columns}).T
+
+
+
+def summarize_with_intervals(scores: pd.DataFrame, level: float = 0.95, n_boot: int = 10_000,
+                             seed: int = 0) -> pd.DataFrame:
+    """Mean and bootstrap interval of every score column, per method: ``"0.42 [0.37, 0.47]"``.
+
+    ``scores``: the frame of :func:`helpers.metrics.per_image_scores`. Each cell is the mean
+    over the images where the score is defined, with its percentile bootstrap interval
+    (:func:`bootstrap_ci`, resampling images); ``attrs["numeric"]`` holds the numbers as a
+    (method, column) -> (mean, low, high) dict.
+    """
+    columns = [c for c in scores.columns if c not in ("method", "image")]
+    cells: dict[str, dict[str, str]] = {}
+    numeric: dict[tuple[str, str], tuple[float, float, float]] = {}
+    for method, group in scores.groupby("method", sort=False):
+        cells[method] = {}
+        for column in columns:
+            mean, low, high = bootstrap_ci(group[column].to_numpy(), level, n_boot, seed)
+            numeric[(method, column)] = (mean, low, high)
+            digits = 1 if column.endswith("%") else 2
+            cells[method][column] = f"{mean:.{digits}f} [{low:.{digits}f}, {high:.{digits}f}]"
+    table = pd.DataFrame.from_dict(cells, orient="index").rename_axis("method")
+    table.attrs["numeric"] = numeric
+    return table

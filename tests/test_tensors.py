@@ -1,0 +1,35 @@
+"""helpers.tensors.split_tensors: the test split of the demo set as tensors with its masks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+
+from helpers import load_config, tensors
+from helpers.data import lesion_split
+from helpers.demo import prepare_metadata
+
+
+def test_split_tensors_matches_the_split_and_its_masks(tmp_path: Path) -> None:
+    cfg = load_config(profile="smoke", cache_dir=str(tmp_path), dataset="demo")
+    test = tensors.split_tensors(cfg, max_images=10)
+    expected = lesion_split(prepare_metadata(cfg), seed=cfg.seed)["test"]
+    assert len(test.df) == min(10, len(expected)) and set(test.df.index) <= set(expected.index)
+    assert list(test.df.index) == sorted(test.df.index)
+    n, size = len(test.df), cfg.image_size
+    assert test.x.shape == (n, 3, size, size) and test.y.tolist() == test.df["label"].tolist()
+    assert set(test.masks) == {"lesion", "evidence"}
+    for mask in test.masks.values():
+        assert mask.shape == (n, size, size) and set(mask.unique().tolist()) <= {0.0, 1.0}
+    # evidence lies inside the lesion, up to resampling at the border
+    outside = (test.masks["evidence"] > 0) & (test.masks["lesion"] == 0)
+    assert outside.float().mean() < 0.01
+    assert torch.all((test.shown >= -1e-6) & (test.shown <= 1 + 1e-6))
+    again = tensors.split_tensors(cfg, max_images=10)
+    assert torch.equal(again.x, test.x)  # seeded draw
+    with pytest.raises(ValueError, match="part must be one of"):
+        tensors.split_tensors(cfg, part="holdout")
+    with pytest.raises(ValueError, match="max_images must be"):
+        tensors.split_tensors(cfg, max_images=0)
