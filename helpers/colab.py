@@ -369,8 +369,39 @@ def _use_dermamnist(base: Path) -> Path:
     return root
 
 
+DRIVE_ROOT = "/content/drive"  # where Colab mounts Google Drive
+
+
+def _mount_drive(folder: Path) -> None:
+    """Mount Google Drive at :data:`DRIVE_ROOT` for ``folder`` (only inside Colab)."""
+    try:
+        from google.colab import drive  # type: ignore[import-not-found]
+    except ImportError:
+        raise RuntimeError(
+            f"course_folder={str(folder)!r} is on Google Drive, which can be mounted only inside "
+            "Colab. Here, give a local folder instead (e.g. course_folder='course'), or set "
+            "TUTORIAL_HOME to one.") from None
+    print(f"Mounting Google Drive at {DRIVE_ROOT} for the course folder (Colab asks you to "
+          "allow it once per runtime).")
+    drive.mount(DRIVE_ROOT)
+
+
+def use_course_folder(folder: str | Path) -> Path:
+    """Make ``folder`` the course folder: ``TUTORIAL_HOME``, which holds the resized-image cache,
+    ``outputs/`` and the checkpoints, so that a later runtime with the same folder neither
+    downloads nor trains again. A path under ``/content/drive`` mounts Google Drive first."""
+    path = Path(folder).expanduser().absolute()
+    if str(path) == DRIVE_ROOT or str(path).startswith(DRIVE_ROOT + "/"):
+        _mount_drive(path)
+    path.mkdir(parents=True, exist_ok=True)
+    os.environ["TUTORIAL_HOME"] = str(path)
+    print(f"Course folder {path} (TUTORIAL_HOME): the cache, outputs and checkpoints live there.")
+    return path
+
+
 def use_data(source: str = "demo", folder: str | Path = "data",
-             zip_path: str | Path | None = None, upload: bool = False) -> Path | None:
+             zip_path: str | Path | None = None, upload: bool = False,
+             course_folder: str | Path | None = None) -> Path | None:
     """Fetch the data ``source`` names into ``folder`` and point ``HAM10000_DIR`` at it.
 
     ``"demo"``: nothing to fetch, returns None (HAM10000_DIR is left alone). ``"ham10000-kaggle"``:
@@ -379,11 +410,14 @@ def use_data(source: str = "demo", folder: str | Path = "data",
     ``HAM10000.zip``/``archive.zip``/``skin-cancer-mnist-ham10000.zip`` here, else, with
     ``upload=True`` in Colab, a zip under about 1 GB from the upload box). ``"dermamnist"``:
     DermaMNIST 224 px via medmnist, as a HAM10000-layout folder (no lesion ids: leaky splits).
+    ``course_folder``: see :func:`use_course_folder` (e.g. ``/content/drive/MyDrive/course``).
     Returns the data folder; run ``load_config()`` after it.
     """
     if source not in DATA_SOURCES:
         raise ValueError(f"Unknown data source {source!r}. Valid sources: "
                          f"{', '.join(DATA_SOURCES)}.")
+    if course_folder is not None:
+        use_course_folder(course_folder)
     if source == "demo":
         _report_demo()
         return None

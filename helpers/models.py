@@ -35,11 +35,12 @@ from .data import (
     IMAGENET_MEAN,
     IMAGENET_STD,
     _find_metadata_csv,
+    _image_index,
     lesion_split,
     make_loaders,
     write_file_atomically,
 )
-from .demo import _demo_marker, demo_dataset_dir, prepare_metadata
+from .demo import _demo_marker, prepare_metadata
 from .train import evaluate, fit, predict, seed_everything
 
 # torchvision's weights API: the ImageNet weights each architecture uses when pretrained.
@@ -51,7 +52,7 @@ WEIGHTS = {
 ARCHS = config.ARCHS  # the names load_config accepts; WEIGHTS has one entry for each
 
 # What a checkpoint must agree on with the config to be reused by load_or_train: these
-# settings, and the identity of the data (DATA_KEY: source, folder, fingerprint).
+# settings, and the identity of the data (DATA_KEY: source and content fingerprint).
 CONFIG_KEYS = (
     "profile", "dataset", "arch", "pretrained", "image_size", "n_demo_images", "epochs",
     "low_res_size", "low_res_epochs", "batch_size", "lr", "seed", "dilated_layer4",
@@ -276,30 +277,44 @@ def checkpoint_path(cfg: RunConfig) -> Path:
     return cfg.output_dir / "checkpoints" / f"{cfg.profile}-{cfg.arch}-{cfg.image_size}.pt"
 
 
+def data_fingerprint(folder: Path) -> str | None:
+    """SHA-256 of real data's content: its metadata CSV's bytes, then ``image_id:size`` of every
+    listed image found (sorted by id); None when the folder has no metadata CSV yet.
+
+    The folder's path is not part of it, so a copy of the same data elsewhere (another runtime,
+    Google Drive) has the same fingerprint, and a changed table, a missing image or an image
+    of another size gives another one. Reading sizes is one ``stat`` per image, no image read.
+    """
+    if not Path(folder).is_dir():
+        return None
+    try:
+        csv = _find_metadata_csv(Path(folder))
+    except FileNotFoundError:
+        return None
+    digest = hashlib.sha256(csv.read_bytes())
+    images, _ = _image_index(Path(folder))
+    for image_id in sorted(set(pd.read_csv(csv, usecols=["image_id"])["image_id"].astype(str))):
+        size = images[image_id].stat().st_size if image_id in images else -1
+        digest.update(f"\n{image_id}:{size}".encode())
+    return digest.hexdigest()
+
+
 def data_identity(cfg: RunConfig) -> dict[str, Any]:
-    """Which data ``cfg`` trains on: ``source`` (the dataset), ``folder`` and ``fingerprint``.
+    """Which data ``cfg`` trains on: ``source`` (the dataset) and ``fingerprint`` (content).
 
     The demo set's fingerprint is its generator's record (same record, same bytes), so it is
-    known before the set is written; real data's is the SHA-1 of its metadata CSV (None when
-    there is none yet). Two checkpoints of different data never share an identity.
+    known before the set is written; real data's is :func:`data_fingerprint` (metadata, image
+    ids and file sizes; None when there is no data yet). The folder is not part of it: a
+    checkpoint stays valid for another copy of the same data, and two checkpoints of
+    different data never share an identity.
     """
     if cfg.dataset == "demo":
-        folder = demo_dataset_dir(cfg)
         record = json.dumps(_demo_marker(cfg.n_demo_images, cfg.image_size, cfg.seed),
                             sort_keys=True).encode()
         fingerprint: str | None = hashlib.sha1(record).hexdigest()
     else:
-        folder = cfg.data_dir
-        fingerprint = None
-        if folder is not None and Path(folder).is_dir():
-            try:
-                csv = _find_metadata_csv(Path(folder))
-            except FileNotFoundError:
-                csv = None
-            if csv is not None:
-                fingerprint = hashlib.sha1(csv.read_bytes()).hexdigest()
-    where = None if folder is None else str(Path(folder).expanduser().absolute())
-    return {"source": cfg.dataset, "folder": where, "fingerprint": fingerprint}
+        fingerprint = None if cfg.data_dir is None else data_fingerprint(Path(cfg.data_dir))
+    return {"source": cfg.dataset, "fingerprint": fingerprint}
 
 
 def checkpoint_meta(cfg: RunConfig, **extra: Any) -> dict[str, Any]:
@@ -325,7 +340,7 @@ def _config_mismatch(cfg: RunConfig, meta: Mapping[str, Any]) -> list[str]:
     wanted = _plain(checkpoint_meta(cfg)["config"])
     differs = [key for key in CONFIG_KEYS if stored.get(key) != wanted[key]]
     old, new = stored.get(DATA_KEY) or {}, wanted[DATA_KEY]
-    if old != new:
+    if any(old.get(k) != new[k] for k in new):  # an older checkpoint's "folder" is ignored
         parts = [f"{k} {old.get(k)!r} -> {new[k]!r}" for k in new if old.get(k) != new[k]]
         differs.append(f"data ({'; '.join(parts)})")
     return differs
@@ -336,9 +351,9 @@ def load_or_train(cfg: RunConfig | None = None,
     """The trained model for ``cfg`` and its metadata (metrics, history, config).
 
     Loads ``checkpoint_path(cfg)`` when it exists and was made with the same settings and
-    the same data (:func:`data_identity`: source, folder, fingerprint); otherwise trains the
-    model as notebook 02 does (saying so, and why, and how long it took), evaluates
-    it on the test split, saves the checkpoint and returns it.
+    the same data (:func:`data_identity`: source and content, wherever the data sits);
+    otherwise trains the model as notebook 02 does (saying so, and why, and how long it
+    took), evaluates it on the test split, saves the checkpoint and returns it.
     """
     cfg = cfg or load_config()
     path = checkpoint_path(cfg)
