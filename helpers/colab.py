@@ -20,6 +20,17 @@ from .config import RunConfig, find_real_data
 REPOSITORY = "ham10000-xai/gradcam-plus-plus-ham10000"  # GitHub owner/name: the line a fork edits
 RELEASE = "v0.1.0"  # the tag Colab installs `helpers` from, so a lesson never changes under you
 PACKAGE = "gradcam-ham10000-helpers"
+# The course checkpoint a teacher published (a release asset of RELEASE, say) and its SHA-256:
+# students' notebooks fetch it instead of training. `python -m helpers.models publish PATH` prints
+# the two lines to paste. None: nothing published (the full profile trains). The environment
+# variables TUTORIAL_CHECKPOINT_URL and TUTORIAL_CHECKPOINT_SHA256 override them (any profile).
+CHECKPOINT_URL: str | None = None
+CHECKPOINT_SHA256: str | None = None
+# The resized-image cache, published the same way (an archive of the cache folder; HAM10000 is
+# CC BY-NC 4.0: shared with its attribution, for non-commercial use). TUTORIAL_CACHE_URL and
+# TUTORIAL_CACHE_SHA256 override them.
+CACHE_URL: str | None = None
+CACHE_SHA256: str | None = None
 # Where the set-up cell installs helpers from: any pip source (a git URL with its tag, a wheel's
 # address). None means the release above: git+https://github.com/<REPOSITORY>@<RELEASE>.
 INSTALL_SOURCE: str | None = None

@@ -346,6 +346,43 @@ def _config_mismatch(cfg: RunConfig, meta: Mapping[str, Any]) -> list[str]:
     return differs
 
 
+def _fetch_published(cfg: RunConfig, path: Path,
+                     progress: bool) -> tuple[nn.Module, dict[str, Any]] | None:
+    """The published course checkpoint (:func:`helpers.publish.published`), downloaded and
+    checked (SHA-256, then :func:`load_checkpoint` with ``weights_only``, then the run's settings)
+    and kept at ``path``; None, saying why, when there is none or it does not fit. A refused
+    file leaves nothing behind."""
+    from . import publish
+
+    where = publish.published("CHECKPOINT", cfg.profile)
+    if where is None:
+        return None
+    url, sha = where
+    made = [p for p in (path.parent, *path.parent.parents) if not p.exists()]
+    print(f"Fetching the published course checkpoint {url} ...")
+    tmp = None
+    try:
+        tmp = publish.download_verified(url, sha, path, progress=progress)
+        model, meta = load_checkpoint(tmp, arch=cfg.arch)
+        differs = _config_mismatch(cfg, meta)
+        if differs:
+            raise publish.DownloadError(
+                f"{url} was trained with other settings or data: {', '.join(differs)}")
+        os.replace(tmp, path)
+    except (publish.DownloadError, ValueError) as err:
+        print(f"Not using the published checkpoint: {str(err).replace(str(tmp), url)}. "
+              "Training instead.")
+        return None
+    finally:
+        if tmp is not None:
+            tmp.unlink(missing_ok=True)
+        for folder in made:  # folders made for the download only: gone again
+            if folder.is_dir() and not any(folder.iterdir()):
+                folder.rmdir()
+    print(f"Loaded the published checkpoint, SHA-256 checked, into {_shown(path)}.")
+    return model.to(cfg.device), meta
+
+
 def load_or_train(cfg: RunConfig | None = None,
                   progress: bool = True) -> tuple[nn.Module, dict[str, Any]]:
     """The trained model for ``cfg`` and its metadata (metrics, history, config).
@@ -366,6 +403,10 @@ def load_or_train(cfg: RunConfig | None = None,
             return model.to(cfg.device), meta
         print(f"{_shown(path)} was trained with other settings or data ({', '.join(differs)}); "
               "retraining.")
+    else:
+        fetched = _fetch_published(cfg, path, progress)
+        if fetched is not None:
+            return fetched
     sizes = (f"the first {cfg.low_res_epochs} at {cfg.low_res_size} px, then {cfg.image_size} px"
              if cfg.low_res_epochs else f"{cfg.image_size} px")
     print(f"Training {cfg.arch} ({cfg.profile} profile, {cfg.epochs} epochs, {sizes}) on "
@@ -463,3 +504,28 @@ def load_or_train_variant(cfg: RunConfig, splits: Mapping[str, pd.DataFrame], ta
     net.requires_grad_(True)  # frozen for training only: CAMs at any layer need gradients
     save_checkpoint(net, path, **wanted, history=history)
     return net.to(run_cfg.device).eval()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m helpers.models publish PATH [URL]``: check that ``PATH`` is a checkpoint
+    this code loads, then print the lines to paste into ``helpers/colab.py``."""
+    import sys
+
+    from .publish import publish_lines
+
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) not in (2, 3) or args[0] != "publish":
+        print("usage: python -m helpers.models publish PATH [URL]\n  prints CHECKPOINT_URL and "
+              "CHECKPOINT_SHA256 for helpers/colab.py (URL: default, a release asset of "
+              "REPOSITORY at RELEASE)", file=sys.stderr)
+        return 2
+    _, meta = load_checkpoint(args[1])
+    print(f"# {args[1]}: {meta.get('arch')}, {meta.get('profile')} profile, "
+          f"{meta.get('image_size')} px. Upload it as a release asset, then paste into "
+          "helpers/colab.py:")
+    print(publish_lines(args[1], args[2] if len(args) == 3 else None))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
