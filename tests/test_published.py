@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from test_course import _no_training, _Trained  # (tests/test_course.py)
 
 from helpers import models, publish
 from helpers.config import load_config
@@ -23,15 +24,6 @@ from helpers.models import (
     load_or_train,
     save_checkpoint,
 )
-
-
-class _Trained(Exception):
-    """Raised by a stand-in for training: load_or_train decided to train."""
-
-
-def _no_training(*args, **kwargs):
-    raise _Trained
-
 
 ROUTES: dict[str, bytes] = {}  # path -> body, filled per test
 
