@@ -242,12 +242,24 @@ def load_checkpoint(path: str | Path, arch: str | None = None,
                          f"cannot build ({', '.join(ARCHS)}). {_DELETE_IT}")
     model = build_model(meta["arch"], num_classes=len(CLASSES), pretrained=False,
                         dilated_layer4=bool(meta.get("dilated_layer4", False)))
+    state = _without_data_parallel_prefix(payload["state_dict"], path)
     try:
-        model.load_state_dict(payload["state_dict"])
+        model.load_state_dict(state)
     except (RuntimeError, TypeError) as err:
         raise ValueError(f"{path}: its weights do not fit a {meta['arch']} ({err}). "
                          f"{_DELETE_IT}") from err
     return model.eval(), meta
+
+
+def _without_data_parallel_prefix(state: Mapping[str, Any], path: Path) -> Mapping[str, Any]:
+    """``state`` with the ``module.`` prefix that ``nn.DataParallel`` (and DDP) put before
+    every key removed, saying so; any other state dict unchanged."""
+    keys = list(state)
+    if not keys or not all(isinstance(k, str) and k.startswith("module.") for k in keys):
+        return state
+    print(f"{_shown(path)} was saved from a DataParallel model (its keys start with "
+          "'module.'); loading it without that prefix. Save model.module next time.")
+    return {k[len("module."):]: v for k, v in state.items()}
 
 
 _DELETE_IT = ("Delete the file: load_or_train(cfg) (or notebook 02) then trains and saves a new "
@@ -383,6 +395,15 @@ def _fetch_published(cfg: RunConfig, path: Path,
     return model.to(cfg.device), meta
 
 
+def _test_score(meta: Mapping[str, Any]) -> str:
+    """"test balanced accuracy 0.xyz", or that the checkpoint records none (saved without
+    ``metrics``, e.g. by hand with :func:`save_checkpoint`)."""
+    score = (meta.get("metrics") or {}).get("balanced_accuracy")
+    if not isinstance(score, (int, float)):
+        return "it records no test metrics: evaluate it with helpers.train.evaluate"
+    return f"test balanced accuracy {score:.3f}"
+
+
 def load_or_train(cfg: RunConfig | None = None,
                   progress: bool = True) -> tuple[nn.Module, dict[str, Any]]:
     """The trained model for ``cfg`` and its metadata (metrics, history, config).
@@ -398,8 +419,7 @@ def load_or_train(cfg: RunConfig | None = None,
         model, meta = load_checkpoint(path, arch=cfg.arch)
         differs = _config_mismatch(cfg, meta)
         if not differs:
-            print(f"Loaded {_shown(path)} (test balanced accuracy "
-                  f"{meta['metrics']['balanced_accuracy']:.3f}).")
+            print(f"Loaded {_shown(path)} ({_test_score(meta)}).")
             return model.to(cfg.device), meta
         print(f"{_shown(path)} was trained with other settings or data ({', '.join(differs)}); "
               "retraining.")

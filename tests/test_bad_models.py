@@ -310,3 +310,31 @@ def test_a_checkpoint_from_before_data_identity_is_retrained(tmp_path, monkeypat
     with pytest.raises(_Trained):
         load_or_train(cfg, progress=False)
     assert "data (source None -> 'demo'" in capsys.readouterr().out
+
+
+# --------------------------------------------------------------------------- checkpoint formats
+
+
+def test_a_checkpoint_without_metrics_loads_and_says_it_has_none(tmp_path, monkeypatch,
+                                                                 capsys) -> None:
+    cfg = load_config(profile="smoke", output_dir=tmp_path, cache_dir=tmp_path / "cache",
+                      num_workers=0)
+    save_checkpoint(_tiny_resnet(), checkpoint_path(cfg), **checkpoint_meta(cfg))  # no metrics
+    monkeypatch.setattr(models, "fit", _no_training)
+    _, meta = load_or_train(cfg, progress=False)
+    assert "metrics" not in meta
+    assert "records no test metrics" in capsys.readouterr().out
+
+
+def test_a_data_parallel_checkpoint_loads_without_the_module_prefix(tmp_path, capsys) -> None:
+    torch.manual_seed(0)
+    net = build_model("resnet18", pretrained=False).eval()
+    path = tmp_path / "dp.pt"
+    save_checkpoint(nn.DataParallel(net), path, arch="resnet18")
+    payload = torch.load(path, weights_only=True)
+    assert all(key.startswith("module.") for key in payload["state_dict"])  # as DataParallel saves
+    loaded, _ = load_checkpoint(path)
+    assert "DataParallel" in capsys.readouterr().out
+    x = torch.randn(1, 3, 64, 64)
+    with torch.no_grad():
+        torch.testing.assert_close(loaded(x), net(x), rtol=0, atol=0)
