@@ -28,7 +28,7 @@ import torch
 import torchvision
 from torch import nn
 
-from . import config
+from . import config, filelock
 from .config import RunConfig, load_config, project_root
 from .data import (
     CLASSES,
@@ -411,22 +411,46 @@ def load_or_train(cfg: RunConfig | None = None,
     Loads ``checkpoint_path(cfg)`` when it exists and was made with the same settings and
     the same data (:func:`data_identity`: source and content, wherever the data sits);
     otherwise trains the model as notebook 02 does (saying so, and why, and how long it
-    took), evaluates it on the test split, saves the checkpoint and returns it.
+    took), evaluates it on the test split, saves the checkpoint and returns it. With no
+    checkpoint it first tries the published one (:mod:`helpers.publish`). Two processes that
+    start the same training at once (one course folder, two runtimes): one trains, under a
+    lock file (:mod:`helpers.filelock`), the other waits and loads its checkpoint.
     """
     cfg = cfg or load_config()
     path = checkpoint_path(cfg)
     if path.is_file():
-        model, meta = load_checkpoint(path, arch=cfg.arch)
-        differs = _config_mismatch(cfg, meta)
-        if not differs:
-            print(f"Loaded {_shown(path)} ({_test_score(meta)}).")
-            return model.to(cfg.device), meta
-        print(f"{_shown(path)} was trained with other settings or data ({', '.join(differs)}); "
-              "retraining.")
+        found = _matching(cfg, path, say_why=True)
+        if found is not None:
+            return found
     else:
         fetched = _fetch_published(cfg, path, progress)
         if fetched is not None:
             return fetched
+    with filelock.exclusive(path) as waited:  # one runtime trains, the others wait and load
+        if waited and path.is_file():
+            found = _matching(cfg, path, say_why=False)
+            if found is not None:
+                return found
+        return _train_and_save(cfg, path, progress)
+
+
+def _matching(cfg: RunConfig, path: Path,
+              say_why: bool) -> tuple[nn.Module, dict[str, Any]] | None:
+    """The checkpoint at ``path`` when it fits ``cfg`` (saying so), else None."""
+    model, meta = load_checkpoint(path, arch=cfg.arch)
+    differs = _config_mismatch(cfg, meta)
+    if not differs:
+        print(f"Loaded {_shown(path)} ({_test_score(meta)}).")
+        return model.to(cfg.device), meta
+    if say_why:
+        print(f"{_shown(path)} was trained with other settings or data ({', '.join(differs)}); "
+              "retraining.")
+    return None
+
+
+def _train_and_save(cfg: RunConfig, path: Path,
+                    progress: bool) -> tuple[nn.Module, dict[str, Any]]:
+    """Notebook 02's training for ``cfg``, evaluated on the test split, saved at ``path``."""
     sizes = (f"the first {cfg.low_res_epochs} at {cfg.low_res_size} px, then {cfg.image_size} px"
              if cfg.low_res_epochs else f"{cfg.image_size} px")
     print(f"Training {cfg.arch} ({cfg.profile} profile, {cfg.epochs} epochs, {sizes}) on "
