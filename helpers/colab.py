@@ -441,6 +441,10 @@ def use_data(source: str = "demo", folder: str | Path = "data",
         root = _use_dermamnist(base)
     os.environ["HAM10000_DIR"] = str(root)
     print(f"HAM10000_DIR={root}: load_config() now picks the full profile on this data.")
+    from .config import default_cache_dir
+    from .publish import fetch_folder
+
+    fetch_folder("CACHE", default_cache_dir())  # the teacher's resized images, if published
     return root
 
 

@@ -16,6 +16,9 @@ from __future__ import annotations
 import hashlib
 import http.client
 import os
+import shutil
+import tarfile
+import tempfile
 import urllib.error
 import urllib.request
 import uuid
@@ -86,8 +89,8 @@ def download_verified(url: str, sha256: str, dest: Path, *, timeout: float | Non
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = dest.with_name(f".{dest.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.part")
     request = urllib.request.Request(url, headers={"User-Agent": "gradcam-ham10000-helpers"})
-    fix = ("Check the URL and SHA-256 in helpers/colab.py (or TUTORIAL_CHECKPOINT_URL/_SHA256), "
-           "or unset them to train instead.")
+    fix = ("Check the URL and SHA-256 in helpers/colab.py (or the TUTORIAL_..._URL and _SHA256 "
+           "variables), or unset them to make the file here instead.")
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
             announced = int(response.headers.get("Content-Length") or 0) or None
@@ -140,3 +143,91 @@ def publish_lines(path: str | Path, url: str | None = None) -> str:
     url = url or (f"https://github.com/{colab.REPOSITORY}/releases/download/{colab.RELEASE}/"
                   f"{path.name}")
     return f'CHECKPOINT_URL = "{url}"\nCHECKPOINT_SHA256 = "{sha256_of(path)}"'
+
+
+def pack_folder(folder: str | Path, archive: str | Path, url: str | None = None) -> str:
+    """Write ``folder``'s contents (the resized-image cache) to the tar ``archive`` (JPEGs do not
+    compress: no gzip), atomically, and return the two lines to paste into ``helpers/colab.py``.
+
+    HAM10000 is CC BY-NC 4.0: the resized images may be shared for non-commercial use with the
+    attribution (Tschandl, Rosendahl & Kittler, Sci. Data 5, 180161, 2018), as the archive's
+    release notes should say.
+    """
+    folder, archive = Path(folder), Path(archive)
+    tmp = archive.with_name(f".{archive.name}.{os.getpid()}.tmp")
+    try:
+        with tarfile.open(tmp, "w") as tar:
+            for item in sorted(folder.iterdir()):
+                if not item.name.startswith("."):  # no temporary files, no markers
+                    tar.add(item, arcname=item.name)
+        os.replace(tmp, archive)
+    finally:
+        tmp.unlink(missing_ok=True)
+    url = url or (f"https://github.com/{colab.REPOSITORY}/releases/download/{colab.RELEASE}/"
+                  f"{archive.name}")
+    return f'CACHE_URL = "{url}"\nCACHE_SHA256 = "{sha256_of(archive)}"'
+
+
+def _safe_extract(tar: tarfile.TarFile, into: Path) -> None:
+    """Extract only plain files and folders inside ``into`` (tarfile's ``data`` filter where
+    this Python has it; the same rule by hand before 3.11.4)."""
+    if hasattr(tarfile, "data_filter"):
+        tar.extractall(into, filter="data")
+        return
+    for member in tar.getmembers():
+        target = (into / member.name).resolve()
+        if not (member.isfile() or member.isdir()) or not target.is_relative_to(into.resolve()):
+            raise tarfile.TarError(f"refusing the entry {member.name!r}")
+    tar.extractall(into)  # noqa: S202 - every entry checked above
+
+
+def fetch_folder(kind: str, dest: Path, profile: str = "full", progress: bool = True) -> bool:
+    """Unpack the published archive ``kind`` (``"CACHE"``) into ``dest`` once; False when none is
+    published. Checked like a checkpoint (:func:`download_verified`), unpacked into a hidden
+    folder with tarfile's ``data`` filter (no absolute paths, links out or devices), then each
+    entry moved in, never over what ``dest`` has; a marker records it, so a later runtime
+    skips the download. A refused archive leaves ``dest`` as it was."""
+    where = published(kind, profile)
+    if where is None:
+        return False
+    url, sha = where
+    marker = dest / f".published-{sha[:16]}"
+    if marker.is_file():
+        return True
+    print(f"Fetching the published {kind.lower()} {url} ...")
+    dest.mkdir(parents=True, exist_ok=True)
+    tmp = download_verified(url, sha, dest / f"{kind.lower()}.tar", progress=progress)
+    staging = Path(tempfile.mkdtemp(prefix=".unpack-", dir=dest))
+    try:
+        try:
+            with tarfile.open(tmp) as tar:
+                _safe_extract(tar, staging)
+        except (tarfile.TarError, OSError) as err:
+            raise DownloadError(f"{url} is not a tar archive this code can unpack ({err})."
+                                ) from err
+        for item in staging.iterdir():
+            if not (dest / item.name).exists():
+                os.replace(item, dest / item.name)
+        marker.write_text(url + "\n")
+    finally:
+        tmp.unlink(missing_ok=True)
+        shutil.rmtree(staging, ignore_errors=True)
+    print(f"Unpacked the published {kind.lower()} into {dest} (SHA-256 checked).")
+    return True
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m helpers.publish cache FOLDER ARCHIVE [URL]``: pack the resized-image cache and
+    print the lines to paste (for a checkpoint: ``python -m helpers.models publish PATH``)."""
+    import sys
+
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) not in (3, 4) or args[0] != "cache":
+        print("usage: python -m helpers.publish cache FOLDER ARCHIVE [URL]", file=sys.stderr)
+        return 2
+    print(pack_folder(args[1], args[2], args[3] if len(args) == 4 else None))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

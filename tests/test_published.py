@@ -165,3 +165,50 @@ def test_publish_prints_the_lines_to_paste(course, capsys):
     said = capsys.readouterr().out
     assert f'CHECKPOINT_SHA256 = "{hashlib.sha256(path.read_bytes()).hexdigest()}"' in said
     assert "/releases/download/" in said and 'CHECKPOINT_URL = "https://github.com/' in said
+
+
+# --------------------------------------------------------------------------- the cache route
+
+
+@pytest.fixture
+def cache_archive(tmp_path: Path, course) -> tuple[Path, bytes]:
+    """A resized-image cache packed by :func:`publish.pack_folder`, served as cache.tar."""
+    made = tmp_path / "teacher-cache" / "resized-224-abc"
+    made.mkdir(parents=True)
+    for k in range(3):
+        (made / f"ISIC_{k:07d}-00000000.jpg").write_bytes(bytes([k]) * 100)
+    lines = publish.pack_folder(made.parent, tmp_path / "cache.tar")
+    body = (tmp_path / "cache.tar").read_bytes()
+    assert hashlib.sha256(body).hexdigest() in lines and "CACHE_URL" in lines
+    ROUTES["cache.tar"] = body
+    return made, body
+
+
+def test_the_published_cache_is_unpacked_once(server, course, cache_archive, capsys):
+    _, monkeypatch, home = course
+    made, body = cache_archive
+    monkeypatch.setenv("TUTORIAL_CACHE_URL", f"{server}/cache.tar")
+    monkeypatch.setenv("TUTORIAL_CACHE_SHA256", hashlib.sha256(body).hexdigest())
+    dest = home / "cache"
+    assert publish.fetch_folder("CACHE", dest, progress=False)
+    got = dest / made.name
+    assert sorted(p.name for p in got.iterdir()) == sorted(p.name for p in made.iterdir())
+    assert (got / "ISIC_0000001-00000000.jpg").read_bytes() == bytes([1]) * 100
+    capsys.readouterr()
+    assert publish.fetch_folder("CACHE", dest, progress=False)  # a later runtime: no download
+    assert "Fetching" not in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("route", ["good.pt", "cache.tar"], ids=["not-a-tar", "wrong-hash"])
+def test_a_bad_cache_archive_leaves_the_cache_as_it_was(route, server, course, cache_archive):
+    _, monkeypatch, home = course
+    dest = home / "cache"
+    dest.mkdir()
+    (dest / "kept.txt").write_text("x")
+    before = _listing(home)
+    sha = hashlib.sha256(ROUTES["good.pt"]).hexdigest()  # right for good.pt, wrong for the tar
+    monkeypatch.setenv("TUTORIAL_CACHE_URL", f"{server}/{route}")
+    monkeypatch.setenv("TUTORIAL_CACHE_SHA256", sha)
+    with pytest.raises(publish.DownloadError, match="not a tar archive|SHA-256"):
+        publish.fetch_folder("CACHE", dest, progress=False)
+    assert _listing(home) == before
