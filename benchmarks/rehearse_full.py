@@ -23,6 +23,19 @@ estimates one full epoch on this CPU and checks that ``fit`` used neither ``torc
 
     python benchmarks/rehearse_full.py --n-images 300 --steps 3      # a quick try (~2 min)
     nice python benchmarks/rehearse_full.py                           # all 10,015 images
+
+``--class`` plays a class in Colab instead (issue 24), each runtime a fresh process with its own
+working folder (no ``data/`` there): runtime 1 runs notebook 02's steps (``use_data`` with a
+course folder, ``load_or_train``, a first Grad-CAM++ heatmap) into course folder 1; runtime 2
+runs notebook 03's steps against the same course folder (it must train nothing); runtime 3
+starts with an empty course folder and fetches the published checkpoint and resized-image cache
+from a loopback HTTP server. The data folder (the extracted zip) is shared, as on Google Drive.
+For each it prints the wall time from the settings cell to the first heatmap, whether it
+trained, its peak memory (``wait4``'s rusage of the child) and the course folder's disk. The
+training settings are scaled down with ``--class-settings`` (JSON, default ResNet-18 at 64 px,
+1 epoch): a full ResNet-50 training does not fit this CPU.
+
+    nice python benchmarks/rehearse_full.py --class --n-images 300
 """
 
 from __future__ import annotations
@@ -306,6 +319,112 @@ def train_steps(cfg: Any, loaders: dict[str, Any], steps: int,
 # --------------------------------------------------------------------------- main
 
 
+RUNTIME = """
+import json, sys, time
+start = time.perf_counter()
+spec = json.loads(sys.argv[1])
+from helpers.colab import use_data
+use_data("ham10000-zip", folder=spec["data"], zip_path=spec["zip"],
+         course_folder=spec["course"])  # the settings cell
+import torch
+from helpers import models
+from helpers.cam import GradCAMPlusPlus
+from helpers.config import load_config
+from helpers.data import cache_resized, eval_transform, lesion_split, load_metadata, open_image
+calls = []
+real_fit = models.fit
+models.fit = lambda *a, **k: calls.append(1) or real_fit(*a, **k)
+cfg = load_config(**spec["settings"])
+model, meta = models.load_or_train(cfg, progress=False)
+test = lesion_split(load_metadata(cfg.data_dir), seed=cfg.seed)["test"].head(1)
+path = cache_resized(test, cfg.image_size, cfg.cache_dir)["path"].iloc[0]
+x = eval_transform(cfg.image_size)(open_image(path)).unsqueeze(0)
+heatmap = GradCAMPlusPlus(model.cpu())(x)
+print("RESULT", json.dumps({"seconds": time.perf_counter() - start, "trained": bool(calls),
+                            "heatmap": list(heatmap.shape)}))
+"""
+
+DEFAULT_CLASS_SETTINGS = dict(arch="resnet18", image_size=64, epochs=1, batch_size=16,
+                              pretrained=False, num_workers=0)
+
+
+def run_runtime(work: Path, name: str, spec: dict[str, Any],
+                env: dict[str, str]) -> dict[str, Any]:
+    """One Colab runtime: a fresh process in its own empty working folder; its result, peak
+    memory (MB, from wait4) and exit status."""
+    import json
+    import subprocess
+    import sys
+
+    cwd = work / name
+    cwd.mkdir()
+    proc = subprocess.Popen([sys.executable, "-c", RUNTIME, json.dumps(spec)], cwd=cwd,
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    out = proc.stdout.read() if proc.stdout else ""
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    lines = [line for line in out.splitlines() if line.startswith("RESULT ")]
+    if proc.returncode or not lines:
+        raise SystemExit(f"{name} failed ({proc.returncode}):\n{out[-3000:]}")
+    result = json.loads(lines[-1][len("RESULT "):])
+    result["peak memory (MB)"] = usage.ru_maxrss / 1024
+    print(f"--- {name}\n" + "\n".join(out.splitlines()[-12:]), flush=True)
+    return result
+
+
+def serve(folder: Path) -> tuple[str, Callable[[], None]]:
+    """A loopback HTTP server for ``folder`` (the teacher's release); its URL and a stop."""
+    import functools
+    import http.server
+    import threading
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    handler = functools.partial(Quiet, directory=str(folder))
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    return f"http://127.0.0.1:{httpd.server_address[1]}", httpd.shutdown
+
+
+def play_class(work: Path, rows: pd.DataFrame, settings: dict[str, Any]) -> pd.DataFrame:
+    """Runtimes 1-3 of a class (see the module docstring); a table row per runtime."""
+    from helpers.publish import pack_folder, sha256_of
+
+    download, archive = work / "kaggle-download", work / "skin-cancer-mnist-ham10000.zip"
+    write_lookalike_folder(download, rows)
+    zip_folder(download, archive)
+    shutil.rmtree(download)
+    env = {k: v for k, v in os.environ.items()
+           if not (k.startswith("TUTORIAL_") or k == "HAM10000_DIR")}
+    spec = {"data": str(work / "drive-data"), "zip": str(archive), "settings": settings}
+    rows_out = []
+    for name, course in [("runtime 1 (notebook 02)", "course"),
+                         ("runtime 2 (notebook 03)", "course")]:
+        result = run_runtime(work, name.split(" (")[0].replace(" ", ""),
+                             {**spec, "course": str(work / course)}, env)
+        rows_out.append({"runtime": name, **result,
+                         "course folder (MB)": disk_bytes(work / course) / 1e6})
+    release = work / "release"
+    release.mkdir()
+    checkpoint = next((work / "course" / "outputs" / "checkpoints").glob("*.pt"))
+    shutil.copy(checkpoint, release / checkpoint.name)
+    pack_folder(work / "course" / "cache", release / "cache.tar")
+    url, stop = serve(release)
+    try:
+        env3 = {**env, "TUTORIAL_CHECKPOINT_URL": f"{url}/{checkpoint.name}",
+                "TUTORIAL_CHECKPOINT_SHA256": sha256_of(checkpoint),
+                "TUTORIAL_CACHE_URL": f"{url}/cache.tar",
+                "TUTORIAL_CACHE_SHA256": sha256_of(release / "cache.tar")}
+        result = run_runtime(work, "runtime3", {**spec, "course": str(work / "course3")}, env3)
+    finally:
+        stop()
+    rows_out.append({"runtime": "runtime 3 (published)", **result,
+                     "course folder (MB)": disk_bytes(work / "course3") / 1e6})
+    return pd.DataFrame(rows_out).drop(columns=["heatmap"]).set_index("runtime")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n-images", type=int, default=N_IMAGES,
@@ -314,7 +433,25 @@ def main() -> None:
     parser.add_argument("--val-batches", type=int, default=2)
     parser.add_argument("--workdir", type=Path, help="where to write (default: a temp folder)")
     parser.add_argument("--keep", action="store_true", help="keep the files written")
+    parser.add_argument("--class", dest="play", action="store_true",
+                        help="play a class in Colab: three runtimes, one course folder")
+    parser.add_argument("--class-settings", default="",
+                        help=f"JSON load_config overrides (default {DEFAULT_CLASS_SETTINGS})")
     args = parser.parse_args()
+    if args.play:
+        import json
+
+        settings = {**DEFAULT_CLASS_SETTINGS, **json.loads(args.class_settings or "{}")}
+        work = Path(args.workdir or tempfile.mkdtemp(prefix="rehearse-class-")).absolute()
+        work.mkdir(parents=True, exist_ok=True)
+        try:
+            table = play_class(work, pick_rows(packaged_metadata(), args.n_images), settings)
+        finally:
+            if not args.keep:
+                shutil.rmtree(work, ignore_errors=True)
+        print(f"\n{args.n_images} look-alike images; settings {settings}")
+        print(table.round(1).to_string())
+        return
 
     work = Path(args.workdir or tempfile.mkdtemp(prefix="rehearse-full-")).absolute()
     work.mkdir(parents=True, exist_ok=True)

@@ -20,6 +20,17 @@ from .config import RunConfig, find_real_data
 REPOSITORY = "ham10000-xai/gradcam-plus-plus-ham10000"  # GitHub owner/name: the line a fork edits
 RELEASE = "v0.1.0"  # the tag Colab installs `helpers` from, so a lesson never changes under you
 PACKAGE = "gradcam-ham10000-helpers"
+# The course checkpoint a teacher published (a release asset of RELEASE, say) and its SHA-256:
+# students' notebooks fetch it instead of training. `python -m helpers.models publish PATH` prints
+# the two lines to paste. None: nothing published (the full profile trains). The environment
+# variables TUTORIAL_CHECKPOINT_URL and TUTORIAL_CHECKPOINT_SHA256 override them (any profile).
+CHECKPOINT_URL: str | None = None
+CHECKPOINT_SHA256: str | None = None
+# The resized-image cache, published the same way (an archive of the cache folder; HAM10000 is
+# CC BY-NC 4.0: shared with its attribution, for non-commercial use). TUTORIAL_CACHE_URL and
+# TUTORIAL_CACHE_SHA256 override them.
+CACHE_URL: str | None = None
+CACHE_SHA256: str | None = None
 # Where the set-up cell installs helpers from: any pip source (a git URL with its tag, a wheel's
 # address). None means the release above: git+https://github.com/<REPOSITORY>@<RELEASE>.
 INSTALL_SOURCE: str | None = None
@@ -369,8 +380,39 @@ def _use_dermamnist(base: Path) -> Path:
     return root
 
 
+DRIVE_ROOT = "/content/drive"  # where Colab mounts Google Drive
+
+
+def _mount_drive(folder: Path) -> None:
+    """Mount Google Drive at :data:`DRIVE_ROOT` for ``folder`` (only inside Colab)."""
+    try:
+        from google.colab import drive  # type: ignore[import-not-found]
+    except ImportError:
+        raise RuntimeError(
+            f"course_folder={str(folder)!r} is on Google Drive, which can be mounted only inside "
+            "Colab. Here, give a local folder instead (e.g. course_folder='course'), or set "
+            "TUTORIAL_HOME to one.") from None
+    print(f"Mounting Google Drive at {DRIVE_ROOT} for the course folder (Colab asks you to "
+          "allow it once per runtime).")
+    drive.mount(DRIVE_ROOT)
+
+
+def use_course_folder(folder: str | Path) -> Path:
+    """Make ``folder`` the course folder: ``TUTORIAL_HOME``, which holds the resized-image cache,
+    ``outputs/`` and the checkpoints, so that a later runtime with the same folder neither
+    downloads nor trains again. A path under ``/content/drive`` mounts Google Drive first."""
+    path = Path(folder).expanduser().absolute()
+    if str(path) == DRIVE_ROOT or str(path).startswith(DRIVE_ROOT + "/"):
+        _mount_drive(path)
+    path.mkdir(parents=True, exist_ok=True)
+    os.environ["TUTORIAL_HOME"] = str(path)
+    print(f"Course folder {path} (TUTORIAL_HOME): the cache, outputs and checkpoints live there.")
+    return path
+
+
 def use_data(source: str = "demo", folder: str | Path = "data",
-             zip_path: str | Path | None = None, upload: bool = False) -> Path | None:
+             zip_path: str | Path | None = None, upload: bool = False,
+             course_folder: str | Path | None = None) -> Path | None:
     """Fetch the data ``source`` names into ``folder`` and point ``HAM10000_DIR`` at it.
 
     ``"demo"``: nothing to fetch, returns None (HAM10000_DIR is left alone). ``"ham10000-kaggle"``:
@@ -379,11 +421,14 @@ def use_data(source: str = "demo", folder: str | Path = "data",
     ``HAM10000.zip``/``archive.zip``/``skin-cancer-mnist-ham10000.zip`` here, else, with
     ``upload=True`` in Colab, a zip under about 1 GB from the upload box). ``"dermamnist"``:
     DermaMNIST 224 px via medmnist, as a HAM10000-layout folder (no lesion ids: leaky splits).
+    ``course_folder``: see :func:`use_course_folder` (e.g. ``/content/drive/MyDrive/course``).
     Returns the data folder; run ``load_config()`` after it.
     """
     if source not in DATA_SOURCES:
         raise ValueError(f"Unknown data source {source!r}. Valid sources: "
                          f"{', '.join(DATA_SOURCES)}.")
+    if course_folder is not None:
+        use_course_folder(course_folder)
     if source == "demo":
         _report_demo()
         return None
@@ -396,6 +441,10 @@ def use_data(source: str = "demo", folder: str | Path = "data",
         root = _use_dermamnist(base)
     os.environ["HAM10000_DIR"] = str(root)
     print(f"HAM10000_DIR={root}: load_config() now picks the full profile on this data.")
+    from .config import default_cache_dir
+    from .publish import fetch_folder
+
+    fetch_folder("CACHE", default_cache_dir())  # the teacher's resized images, if published
     return root
 
 

@@ -15,7 +15,9 @@ full      real HAM10000 (``HAM10000_DIR``) or         ResNet-50, ImageNet weight
 With no settings the profile is ``full`` when real data is found and ``demo`` otherwise.
 Environment variables: ``TUTORIAL_PROFILE`` (profile), ``TUTORIAL_SEED`` (the seed of the split,
 the demo set and training; 0 when unset), ``HAM10000_DIR`` (real data folder), ``TUTORIAL_CACHE``
-(where the demo set and resized images are cached).
+(where the demo set and resized images are cached), ``TUTORIAL_HOME`` (the course folder: when
+set, the cache, ``outputs/`` and the checkpoints live under it, so that a later runtime reuses
+them; ``helpers.colab.use_data(..., course_folder=...)`` sets it).
 """
 
 from __future__ import annotations
@@ -61,12 +63,29 @@ def project_root(start: Path | None = None) -> Path:
     return here
 
 
+def tutorial_home() -> Path | None:
+    """The course folder ``TUTORIAL_HOME`` (None when unset): it holds ``cache/`` and
+    ``outputs/`` (figures, checkpoints), so that every runtime of a class shares them."""
+    text = os.environ.get("TUTORIAL_HOME", "").strip()
+    return Path(text).expanduser() if text else None
+
+
 def default_cache_dir() -> Path:
-    """``TUTORIAL_CACHE`` if set, else ``~/.cache/gradcam-ham10000`` (XDG_CACHE_HOME honoured)."""
+    """``TUTORIAL_CACHE`` if set, else ``<TUTORIAL_HOME>/cache`` if that is set, else
+    ``~/.cache/gradcam-ham10000`` (XDG_CACHE_HOME honoured)."""
     if os.environ.get("TUTORIAL_CACHE"):
         return Path(os.environ["TUTORIAL_CACHE"]).expanduser()
+    home = tutorial_home()
+    if home is not None:
+        return home / "cache"
     base = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")).expanduser()
     return base / "gradcam-ham10000"
+
+
+def default_output_dir() -> Path:
+    """``<TUTORIAL_HOME>/outputs`` when the course folder is set, else ``<project>/outputs``."""
+    home = tutorial_home()
+    return (home if home is not None else project_root()) / "outputs"
 
 
 def find_real_data() -> Path | None:
@@ -107,7 +126,7 @@ class RunConfig:
     dataset: str = "demo"
     data_dir: Path | None = None
     cache_dir: Path = dataclasses.field(default_factory=default_cache_dir)
-    output_dir: Path = dataclasses.field(default_factory=lambda: project_root() / "outputs")
+    output_dir: Path = dataclasses.field(default_factory=default_output_dir)
     n_demo_images: int = 1500
     image_size: int = 128
     arch: str = "resnet18"

@@ -28,18 +28,19 @@ import torch
 import torchvision
 from torch import nn
 
-from . import config
+from . import config, filelock
 from .config import RunConfig, load_config, project_root
 from .data import (
     CLASSES,
     IMAGENET_MEAN,
     IMAGENET_STD,
     _find_metadata_csv,
+    _image_index,
     lesion_split,
     make_loaders,
     write_file_atomically,
 )
-from .demo import _demo_marker, demo_dataset_dir, prepare_metadata
+from .demo import _demo_marker, prepare_metadata
 from .imagenet import ImageNetModel, imagenet_model  # noqa: F401  (re-exported)
 from .train import evaluate, fit, predict, seed_everything
 
@@ -52,7 +53,7 @@ WEIGHTS = {
 ARCHS = config.ARCHS  # the names load_config accepts; WEIGHTS has one entry for each
 
 # What a checkpoint must agree on with the config to be reused by load_or_train: these
-# settings, and the identity of the data (DATA_KEY: source, folder, fingerprint).
+# settings, and the identity of the data (DATA_KEY: source and content fingerprint).
 CONFIG_KEYS = (
     "profile", "dataset", "arch", "pretrained", "image_size", "n_demo_images", "epochs",
     "low_res_size", "low_res_epochs", "batch_size", "lr", "seed", "dilated_layer4",
@@ -197,7 +198,6 @@ def save_checkpoint(model: nn.Module, path: str | Path, **meta: Any) -> dict[str
     meta = _plain(meta)
     _check_loadable(meta)  # never replace a good checkpoint with one load_checkpoint refuses
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
     write_file_atomically(path, lambda tmp: torch.save({"state_dict": state, "meta": meta}, tmp))
     return meta
@@ -242,12 +242,24 @@ def load_checkpoint(path: str | Path, arch: str | None = None,
                          f"cannot build ({', '.join(ARCHS)}). {_DELETE_IT}")
     model = build_model(meta["arch"], num_classes=len(CLASSES), pretrained=False,
                         dilated_layer4=bool(meta.get("dilated_layer4", False)))
+    state = _without_data_parallel_prefix(payload["state_dict"], path)
     try:
-        model.load_state_dict(payload["state_dict"])
+        model.load_state_dict(state)
     except (RuntimeError, TypeError) as err:
         raise ValueError(f"{path}: its weights do not fit a {meta['arch']} ({err}). "
                          f"{_DELETE_IT}") from err
     return model.eval(), meta
+
+
+def _without_data_parallel_prefix(state: Mapping[str, Any], path: Path) -> Mapping[str, Any]:
+    """``state`` with the ``module.`` prefix that ``nn.DataParallel`` (and DDP) put before
+    every key removed, saying so; any other state dict unchanged."""
+    keys = list(state)
+    if not keys or not all(isinstance(k, str) and k.startswith("module.") for k in keys):
+        return state
+    print(f"{_shown(path)} was saved from a DataParallel model (its keys start with "
+          "'module.'); loading it without that prefix. Save model.module next time.")
+    return {k[len("module."):]: v for k, v in state.items()}
 
 
 _DELETE_IT = ("Delete the file: load_or_train(cfg) (or notebook 02) then trains and saves a new "
@@ -277,30 +289,44 @@ def checkpoint_path(cfg: RunConfig) -> Path:
     return cfg.output_dir / "checkpoints" / f"{cfg.profile}-{cfg.arch}-{cfg.image_size}.pt"
 
 
+def data_fingerprint(folder: Path) -> str | None:
+    """SHA-256 of real data's content: its metadata CSV's bytes, then ``image_id:size`` of every
+    listed image found (sorted by id); None when the folder has no metadata CSV yet.
+
+    The folder's path is not part of it, so a copy of the same data elsewhere (another runtime,
+    Google Drive) has the same fingerprint, and a changed table, a missing image or an image
+    of another size gives another one. Reading sizes is one ``stat`` per image, no image read.
+    """
+    if not Path(folder).is_dir():
+        return None
+    try:
+        csv = _find_metadata_csv(Path(folder))
+    except FileNotFoundError:
+        return None
+    digest = hashlib.sha256(csv.read_bytes())
+    images, _ = _image_index(Path(folder))
+    for image_id in sorted(set(pd.read_csv(csv, usecols=["image_id"])["image_id"].astype(str))):
+        size = images[image_id].stat().st_size if image_id in images else -1
+        digest.update(f"\n{image_id}:{size}".encode())
+    return digest.hexdigest()
+
+
 def data_identity(cfg: RunConfig) -> dict[str, Any]:
-    """Which data ``cfg`` trains on: ``source`` (the dataset), ``folder`` and ``fingerprint``.
+    """Which data ``cfg`` trains on: ``source`` (the dataset) and ``fingerprint`` (content).
 
     The demo set's fingerprint is its generator's record (same record, same bytes), so it is
-    known before the set is written; real data's is the SHA-1 of its metadata CSV (None when
-    there is none yet). Two checkpoints of different data never share an identity.
+    known before the set is written; real data's is :func:`data_fingerprint` (metadata, image
+    ids and file sizes; None when there is no data yet). The folder is not part of it: a
+    checkpoint stays valid for another copy of the same data, and two checkpoints of
+    different data never share an identity.
     """
     if cfg.dataset == "demo":
-        folder = demo_dataset_dir(cfg)
         record = json.dumps(_demo_marker(cfg.n_demo_images, cfg.image_size, cfg.seed),
                             sort_keys=True).encode()
         fingerprint: str | None = hashlib.sha1(record).hexdigest()
     else:
-        folder = cfg.data_dir
-        fingerprint = None
-        if folder is not None and Path(folder).is_dir():
-            try:
-                csv = _find_metadata_csv(Path(folder))
-            except FileNotFoundError:
-                csv = None
-            if csv is not None:
-                fingerprint = hashlib.sha1(csv.read_bytes()).hexdigest()
-    where = None if folder is None else str(Path(folder).expanduser().absolute())
-    return {"source": cfg.dataset, "folder": where, "fingerprint": fingerprint}
+        fingerprint = None if cfg.data_dir is None else data_fingerprint(Path(cfg.data_dir))
+    return {"source": cfg.dataset, "fingerprint": fingerprint}
 
 
 def checkpoint_meta(cfg: RunConfig, **extra: Any) -> dict[str, Any]:
@@ -326,10 +352,56 @@ def _config_mismatch(cfg: RunConfig, meta: Mapping[str, Any]) -> list[str]:
     wanted = _plain(checkpoint_meta(cfg)["config"])
     differs = [key for key in CONFIG_KEYS if stored.get(key) != wanted[key]]
     old, new = stored.get(DATA_KEY) or {}, wanted[DATA_KEY]
-    if old != new:
+    if any(old.get(k) != new[k] for k in new):  # an older checkpoint's "folder" is ignored
         parts = [f"{k} {old.get(k)!r} -> {new[k]!r}" for k in new if old.get(k) != new[k]]
         differs.append(f"data ({'; '.join(parts)})")
     return differs
+
+
+def _fetch_published(cfg: RunConfig, path: Path,
+                     progress: bool) -> tuple[nn.Module, dict[str, Any]] | None:
+    """The published course checkpoint (:func:`helpers.publish.published`), downloaded and
+    checked (SHA-256, then :func:`load_checkpoint` with ``weights_only``, then the run's settings)
+    and kept at ``path``; None, saying why, when there is none or it does not fit. A refused
+    file leaves nothing behind."""
+    from . import publish
+
+    where = publish.published("CHECKPOINT", cfg.profile)
+    if where is None:
+        return None
+    url, sha = where
+    made = [p for p in (path.parent, *path.parent.parents) if not p.exists()]
+    print(f"Fetching the published course checkpoint {url} ...")
+    tmp = None
+    try:
+        tmp = publish.download_verified(url, sha, path, progress=progress)
+        model, meta = load_checkpoint(tmp, arch=cfg.arch)
+        differs = _config_mismatch(cfg, meta)
+        if differs:
+            raise publish.DownloadError(
+                f"{url} was trained with other settings or data: {', '.join(differs)}")
+        os.replace(tmp, path)
+    except (publish.DownloadError, ValueError) as err:
+        print(f"Not using the published checkpoint: {str(err).replace(str(tmp), url)}. "
+              "Training instead.")
+        return None
+    finally:
+        if tmp is not None:
+            tmp.unlink(missing_ok=True)
+        for folder in made:  # folders made for the download only: gone again
+            if folder.is_dir() and not any(folder.iterdir()):
+                folder.rmdir()
+    print(f"Loaded the published checkpoint, SHA-256 checked, into {_shown(path)}.")
+    return model.to(cfg.device), meta
+
+
+def _test_score(meta: Mapping[str, Any]) -> str:
+    """"test balanced accuracy 0.xyz", or that the checkpoint records none (saved without
+    ``metrics``, e.g. by hand with :func:`save_checkpoint`)."""
+    score = (meta.get("metrics") or {}).get("balanced_accuracy")
+    if not isinstance(score, (int, float)):
+        return "it records no test metrics: evaluate it with helpers.train.evaluate"
+    return f"test balanced accuracy {score:.3f}"
 
 
 def load_or_train(cfg: RunConfig | None = None,
@@ -337,21 +409,48 @@ def load_or_train(cfg: RunConfig | None = None,
     """The trained model for ``cfg`` and its metadata (metrics, history, config).
 
     Loads ``checkpoint_path(cfg)`` when it exists and was made with the same settings and
-    the same data (:func:`data_identity`: source, folder, fingerprint); otherwise trains the
-    model as notebook 02 does (saying so, and why, and how long it took), evaluates
-    it on the test split, saves the checkpoint and returns it.
+    the same data (:func:`data_identity`: source and content, wherever the data sits);
+    otherwise trains the model as notebook 02 does (saying so, and why, and how long it
+    took), evaluates it on the test split, saves the checkpoint and returns it. With no
+    checkpoint it first tries the published one (:mod:`helpers.publish`). Two processes that
+    start the same training at once (one course folder, two runtimes): one trains, under a
+    lock file (:mod:`helpers.filelock`), the other waits and loads its checkpoint.
     """
     cfg = cfg or load_config()
     path = checkpoint_path(cfg)
     if path.is_file():
-        model, meta = load_checkpoint(path, arch=cfg.arch)
-        differs = _config_mismatch(cfg, meta)
-        if not differs:
-            print(f"Loaded {_shown(path)} (test balanced accuracy "
-                  f"{meta['metrics']['balanced_accuracy']:.3f}).")
-            return model.to(cfg.device), meta
+        found = _matching(cfg, path, say_why=True)
+        if found is not None:
+            return found
+    else:
+        fetched = _fetch_published(cfg, path, progress)
+        if fetched is not None:
+            return fetched
+    with filelock.exclusive(path) as waited:  # one runtime trains, the others wait and load
+        if waited and path.is_file():
+            found = _matching(cfg, path, say_why=False)
+            if found is not None:
+                return found
+        return _train_and_save(cfg, path, progress)
+
+
+def _matching(cfg: RunConfig, path: Path,
+              say_why: bool) -> tuple[nn.Module, dict[str, Any]] | None:
+    """The checkpoint at ``path`` when it fits ``cfg`` (saying so), else None."""
+    model, meta = load_checkpoint(path, arch=cfg.arch)
+    differs = _config_mismatch(cfg, meta)
+    if not differs:
+        print(f"Loaded {_shown(path)} ({_test_score(meta)}).")
+        return model.to(cfg.device), meta
+    if say_why:
         print(f"{_shown(path)} was trained with other settings or data ({', '.join(differs)}); "
               "retraining.")
+    return None
+
+
+def _train_and_save(cfg: RunConfig, path: Path,
+                    progress: bool) -> tuple[nn.Module, dict[str, Any]]:
+    """Notebook 02's training for ``cfg``, evaluated on the test split, saved at ``path``."""
     sizes = (f"the first {cfg.low_res_epochs} at {cfg.low_res_size} px, then {cfg.image_size} px"
              if cfg.low_res_epochs else f"{cfg.image_size} px")
     print(f"Training {cfg.arch} ({cfg.profile} profile, {cfg.epochs} epochs, {sizes}) on "
@@ -449,3 +548,28 @@ def load_or_train_variant(cfg: RunConfig, splits: Mapping[str, pd.DataFrame], ta
     net.requires_grad_(True)  # frozen for training only: CAMs at any layer need gradients
     save_checkpoint(net, path, **wanted, history=history)
     return net.to(run_cfg.device).eval()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m helpers.models publish PATH [URL]``: check that ``PATH`` is a checkpoint
+    this code loads, then print the lines to paste into ``helpers/colab.py``."""
+    import sys
+
+    from .publish import publish_lines
+
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) not in (2, 3) or args[0] != "publish":
+        print("usage: python -m helpers.models publish PATH [URL]\n  prints CHECKPOINT_URL and "
+              "CHECKPOINT_SHA256 for helpers/colab.py (URL: default, a release asset of "
+              "REPOSITORY at RELEASE)", file=sys.stderr)
+        return 2
+    _, meta = load_checkpoint(args[1])
+    print(f"# {args[1]}: {meta.get('arch')}, {meta.get('profile')} profile, "
+          f"{meta.get('image_size')} px. Upload it as a release asset, then paste into "
+          "helpers/colab.py:")
+    print(publish_lines(args[1], args[2] if len(args) == 3 else None))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,214 @@
+"""The published course checkpoint (issue 24): fetched from a loopback HTTP server by URL and
+SHA-256, kept only when every check passes; every bad download is refused with a clear message,
+the run trains instead, and the course folder is left exactly as it was."""
+
+from __future__ import annotations
+
+import hashlib
+import http.server
+import os
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from test_course import _no_training, _Trained  # (tests/test_course.py)
+
+from helpers import models, publish
+from helpers.config import load_config
+from helpers.models import (
+    build_model,
+    checkpoint_meta,
+    checkpoint_path,
+    load_or_train,
+    save_checkpoint,
+)
+
+ROUTES: dict[str, bytes] = {}  # path -> body, filled per test
+
+
+class _Handler(http.server.BaseHTTPRequestHandler):
+    def log_message(self, *args) -> None:  # quiet
+        pass
+
+    def do_GET(self) -> None:  # noqa: N802 - http.server's name
+        name = self.path.lstrip("/")
+        if name == "page.html":
+            body = b"<!DOCTYPE html><html><body>Sign in to continue</body></html>"
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+            return
+        if name not in ROUTES and not name.startswith(("truncated", "stalls")):
+            self.send_error(404, "Not Found")
+            return
+        body = ROUTES.get(name, ROUTES.get("good.pt", b""))
+        self.send_response(200)
+        self.send_header("Content-Type", "application/octet-stream")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if name.startswith("truncated"):
+            self.wfile.write(body[: len(body) // 2])
+            self.wfile.flush()
+            self.close_connection = True
+        elif name.startswith("stalls"):
+            self.wfile.write(body[:1000])
+            self.wfile.flush()
+            time.sleep(3)
+        else:
+            self.wfile.write(body)
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[str]:
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    httpd.daemon_threads = True
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+    httpd.server_close()
+
+
+@pytest.fixture
+def course(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    for name in ("HAM10000_DIR", "TUTORIAL_PROFILE", "TUTORIAL_HOME", "TUTORIAL_CACHE",
+                 "TUTORIAL_CHECKPOINT_URL", "TUTORIAL_CHECKPOINT_SHA256"):
+        monkeypatch.setitem(os.environ, name, "")
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("TUTORIAL_HOME", str(tmp_path / "course"))
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(publish, "DOWNLOAD_TIMEOUT", 1.0)
+    monkeypatch.setattr(models, "prepare_metadata", _no_training)  # training's first step
+    cfg = load_config(profile="smoke", num_workers=0, seed=0)
+    made = tmp_path / "made"
+    files = {}
+    for name, changes in [("good.pt", {}), ("resnet34.pt", {"arch": "resnet34"}),
+                          ("classes.pt", {"classes": ["a", "b"]}), ("epochs.pt", {"epochs": 5})]:
+        meta = checkpoint_meta(cfg, metrics={"balanced_accuracy": 0.5})
+        if "epochs" in changes:
+            meta["config"]["epochs"] = changes["epochs"]
+        arch = changes.get("arch", cfg.arch)
+        meta.update(arch=arch, **{k: v for k, v in changes.items() if k == "classes"})
+        net = build_model(arch, num_classes=2 if "classes" in changes else 7,
+                          dilated_layer4=cfg.dilated_layer4)
+        save_checkpoint(net, made / name, **meta)
+        files[name] = (made / name).read_bytes()
+    ROUTES.clear()
+    ROUTES.update(files)
+    (tmp_path / "course").mkdir()
+    (tmp_path / "course" / "notes.txt").write_text("the teacher's")
+    return cfg, monkeypatch, tmp_path / "course"
+
+
+def _point_at(monkeypatch, url: str, body: bytes) -> None:
+    monkeypatch.setenv("TUTORIAL_CHECKPOINT_URL", url)
+    monkeypatch.setenv("TUTORIAL_CHECKPOINT_SHA256", hashlib.sha256(body).hexdigest())
+
+
+def _listing(folder: Path) -> list[str]:
+    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*"))
+
+
+def test_a_good_published_checkpoint_is_fetched_checked_and_kept(server, course, capsys):
+    cfg, monkeypatch, home = course
+    _point_at(monkeypatch, f"{server}/good.pt", ROUTES["good.pt"])
+    _, meta = load_or_train(cfg, progress=False)
+    said = capsys.readouterr().out
+    assert "SHA-256 checked" in said and meta["metrics"]["balanced_accuracy"] == 0.5
+    assert checkpoint_path(cfg).read_bytes() == ROUTES["good.pt"]
+    assert not [p for p in home.rglob("*") if p.name.endswith(".part")]
+    load_or_train(cfg, progress=False)  # the next runtime: from the course folder, no download
+    assert "Fetching" not in capsys.readouterr().out
+
+
+BAD = [
+    ("page.html", "good.pt", "HTML page"),
+    ("truncated.pt", "good.pt", "truncated"),
+    ("good.pt", "classes.pt", "SHA-256"),  # the hash of another file: wrong hash
+    ("missing.pt", "good.pt", "HTTP 404"),
+    ("stalls.pt", "good.pt", "stopped answering"),
+    ("resnet34.pt", "resnet34.pt", "resnet34 model, not the resnet18"),
+    ("classes.pt", "classes.pt", "trained for the classes"),
+    ("epochs.pt", "epochs.pt", "other settings or data: epochs"),
+]
+
+
+@pytest.mark.parametrize(("route", "hash_of", "phrase"), BAD, ids=[b[0] for b in BAD])
+def test_a_bad_download_is_refused_and_leaves_the_course_folder_as_it_was(
+        route, hash_of, phrase, server, course, capsys):
+    cfg, monkeypatch, home = course
+    before = _listing(home)
+    _point_at(monkeypatch, f"{server}/{route}", ROUTES[hash_of])
+    with pytest.raises(_Trained):
+        load_or_train(cfg, progress=False)
+    said = capsys.readouterr().out
+    assert "Not using the published checkpoint" in said and "Training instead" in said
+    assert phrase in said, said
+    assert ".part" not in said  # the message names the URL, not the temporary file
+    assert _listing(home) == before
+
+
+def test_a_url_without_its_hash_is_refused(course):
+    cfg, monkeypatch, _ = course
+    monkeypatch.setenv("TUTORIAL_CHECKPOINT_URL", "http://127.0.0.1:9/x.pt")
+    with pytest.raises(ValueError, match="TUTORIAL_CHECKPOINT_SHA256"):
+        load_or_train(cfg, progress=False)
+
+
+def test_publish_prints_the_lines_to_paste(course, capsys):
+    path = course[2].parent / "made" / "good.pt"
+    assert models.main(["publish", str(path)]) == 0
+    said = capsys.readouterr().out
+    assert f'CHECKPOINT_SHA256 = "{hashlib.sha256(path.read_bytes()).hexdigest()}"' in said
+    assert "/releases/download/" in said and 'CHECKPOINT_URL = "https://github.com/' in said
+
+
+# --------------------------------------------------------------------------- the cache route
+
+
+@pytest.fixture
+def cache_archive(tmp_path: Path, course) -> tuple[Path, bytes]:
+    """A resized-image cache packed by :func:`publish.pack_folder`, served as cache.tar."""
+    made = tmp_path / "teacher-cache" / "resized-224-abc"
+    made.mkdir(parents=True)
+    for k in range(3):
+        (made / f"ISIC_{k:07d}-00000000.jpg").write_bytes(bytes([k]) * 100)
+    lines = publish.pack_folder(made.parent, tmp_path / "cache.tar")
+    body = (tmp_path / "cache.tar").read_bytes()
+    assert hashlib.sha256(body).hexdigest() in lines and "CACHE_URL" in lines
+    ROUTES["cache.tar"] = body
+    return made, body
+
+
+def test_the_published_cache_is_unpacked_once(server, course, cache_archive, capsys):
+    _, monkeypatch, home = course
+    made, body = cache_archive
+    monkeypatch.setenv("TUTORIAL_CACHE_URL", f"{server}/cache.tar")
+    monkeypatch.setenv("TUTORIAL_CACHE_SHA256", hashlib.sha256(body).hexdigest())
+    dest = home / "cache"
+    assert publish.fetch_folder("CACHE", dest, progress=False)
+    got = dest / made.name
+    assert sorted(p.name for p in got.iterdir()) == sorted(p.name for p in made.iterdir())
+    assert (got / "ISIC_0000001-00000000.jpg").read_bytes() == bytes([1]) * 100
+    capsys.readouterr()
+    assert publish.fetch_folder("CACHE", dest, progress=False)  # a later runtime: no download
+    assert "Fetching" not in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("route", ["good.pt", "cache.tar"], ids=["not-a-tar", "wrong-hash"])
+def test_a_bad_cache_archive_leaves_the_cache_as_it_was(route, server, course, cache_archive):
+    _, monkeypatch, home = course
+    dest = home / "cache"
+    dest.mkdir()
+    (dest / "kept.txt").write_text("x")
+    before = _listing(home)
+    sha = hashlib.sha256(ROUTES["good.pt"]).hexdigest()  # right for good.pt, wrong for the tar
+    monkeypatch.setenv("TUTORIAL_CACHE_URL", f"{server}/{route}")
+    monkeypatch.setenv("TUTORIAL_CACHE_SHA256", sha)
+    with pytest.raises(publish.DownloadError, match="not a tar archive|SHA-256"):
+        publish.fetch_folder("CACHE", dest, progress=False)
+    assert _listing(home) == before
