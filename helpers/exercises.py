@@ -1,0 +1,426 @@
+"""Exercise checks: a student passes an answer, a check says whether it is right.
+
+One ``check_NN_name`` function per exercise with a computable answer (``NN`` is the notebook).
+Every check returns a :class:`Feedback`: ``ok`` (bool), a ``message`` that says what is right or
+what is off, and a ``hint`` towards the fix. A check never prints the solution and never raises:
+an answer it cannot read (a string where a number belongs, ``None``, a tensor of the wrong
+shape) gets a :class:`Feedback` that says what form was expected.
+
+The object shows itself as Markdown in JupyterLab and Colab when it is the last line of a cell
+(``_repr_markdown_``), as plain text under ``print`` (``__str__``), and is truthy when correct,
+so ``assert check_01_site(answer)`` works in a test.
+
+Answers are read tolerantly by :func:`as_numbers` / :func:`as_number`: a Python or NumPy number,
+a 0-d or n-d tensor (PyTorch, detached and moved to the CPU), a list or tuple, a pandas Series or
+DataFrame column, a dict's values, or a string such as ``"0.35"``, ``"35 %"`` or ``"1,954"``.
+
+To write a new check: decorate a function with :func:`exercise_check`; inside, read the answer
+with :func:`as_number` (``None`` when it cannot be read) and return :func:`correct` or
+:func:`wrong`. Anything that raises inside the function becomes a "could not read" feedback.
+
+Checks for notebooks 01-03 come first; those for 04-06 follow the marker line below them.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+__all__ = [
+    "Feedback",
+    "as_number",
+    "as_numbers",
+    "as_label",
+    "correct",
+    "wrong",
+    "exercise_check",
+    "check_01_site",
+    "check_01_leakage",
+    "check_01_age_medians",
+    "check_02_unweighted",
+    "check_02_image_split",
+    "check_02_threshold",
+    "check_03_other_implementation",
+    "check_03_second_derivative",
+    "check_03_layer3_correlation",
+    "check_03_logit_scale",
+]
+
+
+# --- the framework ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Feedback:
+    """The verdict on one answer: ``ok``, what is right or off (``message``), a ``hint``."""
+
+    ok: bool
+    message: str
+    hint: str = ""
+    exercise: str = ""
+
+    def __bool__(self) -> bool:
+        return self.ok
+
+    def _head(self) -> str:
+        mark = "Correct" if self.ok else "Not yet"
+        return f"{mark} ({self.exercise})" if self.exercise else mark
+
+    def __str__(self) -> str:
+        text = f"{self._head()}: {self.message}"
+        return f"{text}\nHint: {self.hint}" if self.hint else text
+
+    def _repr_markdown_(self) -> str:
+        icon = "✅" if self.ok else "❌"
+        text = f"{icon} **{self._head()}**: {self.message}"
+        return f"{text}\n\n*Hint:* {self.hint}" if self.hint else text
+
+
+def correct(message: str) -> Feedback:
+    """A right answer, with a sentence on what it shows."""
+    return Feedback(True, message)
+
+
+def wrong(message: str, hint: str = "") -> Feedback:
+    """An answer that is off: what is off (``message``) and where to look (``hint``)."""
+    return Feedback(False, message, hint)
+
+
+_NUMBER = re.compile(r"[-+]?(?:\d[\d,_]*\.?\d*|\.\d+)(?:[eE][-+]?\d+)?\s*%?")
+
+
+def _from_string(text: str) -> list[float]:
+    out = []
+    for token in _NUMBER.findall(text):
+        token = token.strip()
+        percent = token.endswith("%")
+        token = token.rstrip("%").strip().replace(",", "").replace("_", "")
+        value = float(token)
+        out.append(value / 100 if percent else value)
+    return out
+
+
+def as_numbers(value: Any) -> np.ndarray | None:
+    """``value`` as a flat float array, or ``None`` when it holds no numbers.
+
+    Reads numbers, NumPy arrays, tensors (anything with ``.detach()``/``.numpy()``), lists,
+    tuples, pandas objects, dict values and strings (``"35 %"`` is 0.35, ``"1,954"`` is 1954).
+    """
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, str):
+        found = _from_string(value)
+        return np.asarray(found, dtype=float) if found else None
+    if isinstance(value, Mapping):
+        value = list(value.values())
+    if hasattr(value, "detach"):  # a torch tensor, without importing torch
+        value = value.detach().cpu().numpy()
+    if hasattr(value, "to_numpy"):  # pandas
+        value = value.to_numpy()
+    if isinstance(value, (list, tuple)):
+        parts = [as_numbers(v) for v in value]
+        if any(p is None for p in parts):
+            return None
+        return np.concatenate([p for p in parts if p is not None]) if parts else None
+    try:
+        array = np.asarray(value, dtype=float).ravel()
+    except (TypeError, ValueError):
+        return None
+    return array if array.size else None
+
+
+def as_number(value: Any) -> float | None:
+    """``value`` as one float (a one-element list or tensor is fine), else ``None``."""
+    array = as_numbers(value)
+    if array is None or array.size != 1:
+        return None
+    return float(array[0])
+
+
+def as_label(value: Any) -> str:
+    """``value`` as a lower-case label without spaces, dashes or underscores ("Grad-CAM++" ->
+    "gradcam++"); a one-element list, Series or Index gives its element."""
+    if hasattr(value, "tolist") and not isinstance(value, str):
+        value = value.tolist()
+    if isinstance(value, (list, tuple)) and len(value) == 1:
+        value = value[0]
+    return re.sub(r"[\s\-_]+", "", str(value)).lower()
+
+
+def _describe(value: Any) -> str:
+    text = repr(value)
+    return f"{type(value).__name__} {text[:60]}{'...' if len(text) > 60 else ''}"
+
+
+def exercise_check(name: str) -> Callable[[Callable[..., Feedback]], Callable[..., Feedback]]:
+    """Decorator: label the feedback with ``name`` and turn any exception into feedback."""
+
+    def wrap(check: Callable[..., Feedback]) -> Callable[..., Feedback]:
+        @functools.wraps(check)
+        def run(*args: Any, **kwargs: Any) -> Feedback:
+            try:
+                result = check(*args, **kwargs)
+            except Exception as error:  # noqa: BLE001 - a check must never raise at a student
+                first = _describe(args[0]) if args else "nothing"
+                result = wrong(
+                    f"could not read the answer ({first}): {type(error).__name__}: {error}",
+                    "pass the value your solution computes; see the check's docstring "
+                    f"(`help({check.__name__})`) for the form it expects.",
+                )
+            return Feedback(result.ok, result.message, result.hint, name)
+
+        return run
+
+    return wrap
+
+
+def _unreadable(value: Any, expected: str) -> Feedback:
+    return wrong(f"got {_describe(value)}, expected {expected}.",
+                 "pass the number(s) your code printed, e.g. a float, a list or a tensor.")
+
+
+# --- notebook 01 ------------------------------------------------------------------------------
+
+
+@exercise_check("01, exercise 1")
+def check_01_site(answer: Any, meta: Any = None) -> Feedback:
+    """Exercise 1: the body site (``localization``) with the highest share of melanoma images.
+
+    ``answer``: the site's name (a string, or a one-element list/Index). ``meta``: the metadata
+    DataFrame with ``dx`` and ``localization`` (the reference is computed from it; without it the
+    answer is checked against the sites of HAM10000's packaged metadata).
+    """
+    if meta is None:
+        from helpers.data import packaged_metadata
+
+        meta = packaged_metadata()
+    shares = meta["dx"].eq("mel").groupby(meta["localization"]).mean()
+    sites = {as_label(s): s for s in shares.index}
+    got = as_label(answer)
+    if got not in sites:
+        return wrong(f"{answer!r} is not a value of the `localization` column.",
+                     "the answer is one of `meta['localization'].unique()`.")
+    best = shares.max()
+    if math.isclose(float(shares[sites[got]]), float(best)):
+        return correct(f"{sites[got]!r} has the highest melanoma share per image; "
+                       "now look at how many images it has, and at the interval.")
+    if shares[sites[got]] >= shares.sort_values().iloc[-3]:
+        return wrong(f"{sites[got]!r} is among the top sites, but not the first.",
+                     "sort the share per site (the mean of `dx == 'mel'`), not the count.")
+    return wrong(f"{sites[got]!r} is not near the top.",
+                 "a share is melanoma images / all images of that site: group by "
+                 "`localization` and take the mean of `dx == 'mel'`, not the count.")
+
+
+@exercise_check("01, exercise 2")
+def check_01_leakage(counts: Any) -> Feedback:
+    """Exercise 2: leaked test images for test fractions 0.1, 0.2, 0.3 (three counts, in order).
+
+    Accepts a list, tuple, array, tensor or dict of three counts. Checks that they are whole,
+    positive and grow with the test fraction.
+    """
+    values = as_numbers(counts)
+    if values is None or values.size != 3:
+        return _unreadable(counts, "three counts, one per test fraction 0.1, 0.2, 0.3")
+    if np.any(values < 0) or not np.allclose(values, np.round(values)):
+        return wrong("counts of images are whole and non-negative.",
+                     "use `shared_lesion_count(train, test)`, which counts test images.")
+    if not np.all(np.diff(values) > 0):
+        return wrong("the counts should grow with the test fraction.",
+                     "pass them in the order 0.1, 0.2, 0.3, each from its own split "
+                     "(same seed, only `test=` changes).")
+    return correct("the leak grows with the test part; now divide each count by its test size: "
+                   "does the share grow as well?")
+
+
+@exercise_check("01, exercise 3")
+def check_01_age_medians(medians: Any) -> Feedback:
+    """Exercise 3: the median ages of the split's parts (a dict ``{"train": .., "val": .., ...}``
+    or a list of two or three numbers). Correct when they are ages and within 5 years."""
+    values = as_numbers(medians)
+    if values is None or not 2 <= values.size <= 3:
+        return _unreadable(medians, "two or three median ages (train, [val,] test)")
+    if np.any(np.isnan(values)) or np.any((values < 0) | (values > 100)):
+        return wrong("a median age lies between 0 and 100 years.",
+                     "take `part['age'].median()` (it skips missing ages).")
+    if np.ptp(values) > 5:
+        return wrong(f"medians {np.ptp(values):.0f} years apart: not what a split stratified "
+                     "by diagnosis gives.", "compute each median on its own part of "
+                     "`lesion_split`, the one notebook 01 made.")
+    return correct("the medians are close: stratifying by diagnosis keeps the ages close.")
+
+
+# --- notebook 02 ------------------------------------------------------------------------------
+
+
+@exercise_check("02, exercise 1")
+def check_02_unweighted(weighted: Any, unweighted: Any) -> Feedback:
+    """Exercise 1: balanced accuracy of the weighted run and of ``balance_classes=False``.
+
+    Each may be a number or the ``evaluate(...)`` dict. Checks that both are balanced
+    accuracies (in [0, 1]) and says which is higher; there is no single right number.
+    """
+    pair = []
+    for value in (weighted, unweighted):
+        if isinstance(value, Mapping) and "balanced_accuracy" in value:
+            value = value["balanced_accuracy"]
+        number = as_number(value)
+        if number is None or not 0 <= number <= 1:
+            return _unreadable(value, "a balanced accuracy between 0 and 1 (or evaluate()'s dict)")
+        pair.append(number)
+    diff = pair[0] - pair[1]
+    side = "higher" if diff > 0 else "not higher"
+    return correct(f"the weighted run's balanced accuracy is {side} by {abs(diff):.3f}; "
+                   "compare the `df` and `vasc` recalls too, where the weights act.")
+
+
+@exercise_check("02, exercise 2")
+def check_02_image_split(leaked: Any, n_test: Any = None) -> Feedback:
+    """Exercise 2: how many test images of the image split show a training lesion.
+
+    ``leaked``: the count printed by ``shared_lesion_count``; ``n_test`` (optional): the test
+    part's size, to check that the count fits in it.
+    """
+    count = as_number(leaked)
+    if count is None or count < 0 or count != round(count):
+        return _unreadable(leaked, "a whole number of images")
+    size = as_number(n_test) if n_test is not None else None
+    if size is not None and count > size:
+        return wrong(f"{count:.0f} leaked images but the test part has {size:.0f}.",
+                     "count test images whose `lesion_id` is in training, not pairs.")
+    if count == 0:
+        return wrong("no leak: that is what `lesion_split` gives, not `random_image_split`.",
+                     "pass the split made by `random_image_split`.")
+    return correct("a random image split puts siblings of training lesions into the test part.")
+
+
+@exercise_check("02, exercise 3")
+def check_02_threshold(t: Any, score: Any = None, truth: Any = None, *,
+                       target: float = 0.95) -> Feedback:
+    """Exercise 3: the largest threshold of the grid whose sensitivity is still ``>= target``.
+
+    ``t``: the chosen threshold. ``score`` and ``truth`` (optional): the **validation** malignant
+    scores and labels the threshold was chosen on; with them the choice is checked on the grid
+    ``linspace(0.05, 0.95, 19)``, without them only that ``t`` is a threshold in (0, 1).
+    """
+    value = as_number(t)
+    if value is None:
+        return _unreadable(t, "one threshold between 0 and 1")
+    if value > 1 and value <= 100:
+        return wrong("a threshold on a probability lies in (0, 1).",
+                     "if you wrote a percentage, divide by 100.")
+    if not 0 < value < 1:
+        return wrong(f"t={value:g} is not a probability threshold in (0, 1).",
+                     "the score is a sum of probabilities, so useful thresholds lie in (0, 1).")
+    if score is None or truth is None:
+        return correct(f"t={value:.2f} is a threshold; pass the validation score and truth to "
+                       "check that it is the largest with sensitivity >= "
+                       f"{target:.0%}.")
+    s, y = as_numbers(score), as_numbers(truth)
+    if s is None or y is None or s.size != y.size:
+        return _unreadable(score, "score and truth of equal length (validation split)")
+    y = y.astype(bool)
+    if not y.any():
+        return wrong("`truth` has no malignant case.",
+                     "truth is `np.isin(labels, mal)` on the validation split.")
+    grid = np.linspace(0.05, 0.95, 19)
+    sens = np.array([(s[y] > g).mean() for g in grid])
+    meets = grid[sens >= target]
+    if not np.isclose(grid, value).any():
+        return wrong(f"t={value:g} is not on the grid 0.05, 0.10, ..., 0.95.",
+                     "take your t from `np.linspace(0.05, 0.95, 19)`.")
+    got_sens = float((s[y] > value).mean())
+    if got_sens < target:
+        return wrong(f"at t={value:.2f} sensitivity on these cases is {got_sens:.2f}, below "
+                     f"{target:.2f}.", "lower t: a smaller threshold flags more lesions.")
+    if meets.size and value < meets.max() - 1e-9:
+        return wrong(f"t={value:.2f} reaches the sensitivity, but a larger t does too.",
+                     "take the largest t that still reaches it: it keeps more specificity.")
+    return correct(f"t={value:.2f} is the largest grid threshold with sensitivity >= "
+                   f"{target:.0%} on these cases; report its test sensitivity, measured once.")
+
+
+# --- notebook 03 ------------------------------------------------------------------------------
+
+
+@exercise_check("03, exercise 1")
+def check_03_other_implementation(max_abs_diff: Any, largest_weight: Any = None) -> Feedback:
+    """Exercise 1: the largest absolute difference between another implementation's weights and
+    the autograd reference. ``largest_weight`` (optional) makes it relative."""
+    diff = as_number(max_abs_diff)
+    if diff is None or diff < 0 or not math.isfinite(diff):
+        return _unreadable(max_abs_diff, "one non-negative number: abs(theirs - ref).max()")
+    scale = as_number(largest_weight) if largest_weight is not None else None
+    rel = diff / scale if scale else None
+    size = f"{rel:.1%} of the largest weight" if rel is not None else f"{diff:.2g}"
+    if (rel if rel is not None else diff) < 1e-4:
+        return correct(f"the two agree (difference {size}): same formula, eps negligible.")
+    if rel is not None and rel > 0.5:
+        return wrong(f"they differ by {size}: more than an eps explains.",
+                     "compare with `w_eq10 / e_S` (eq. 19 divides out exp(S)) on the same `A_toy`.")
+    return correct(f"they differ by {size}: look for a constant added to a denominator "
+                   "(eps) and see what scaling the head's weights does to it.")
+
+
+@exercise_check("03, exercise 2")
+def check_03_second_derivative(d2s_max: Any) -> Feedback:
+    """Exercise 2: the largest absolute second derivative of ``S`` (not ``exp(S)``) w.r.t. ``A``."""
+    value = as_number(d2s_max)
+    if value is None:
+        return _unreadable(d2s_max, "one number: the largest |second derivative|")
+    if abs(value) < 1e-9:
+        return correct("it is zero: S is linear in A here, so eq. 10 becomes 0/0.")
+    return wrong(f"{value:.3g} is not zero.",
+                 "differentiate S (the logit), not exp(S); then ask what a linear head's second "
+                 "derivative is.")
+
+
+@exercise_check("03, exercise 3")
+def check_03_layer3_correlation(correlations: Any) -> Feedback:
+    """Exercise 3: the per-image correlations of the blog's and the paper's map at ``layer3``
+    (a list, array or tensor; ``nan`` stands for a map that is zero everywhere)."""
+    values = as_numbers(correlations)
+    if values is None:
+        return _unreadable(correlations, "one correlation per image")
+    finite = values[np.isfinite(values)]
+    if np.any(np.abs(finite) > 1 + 1e-6):
+        return wrong("a correlation lies in [-1, 1].",
+                     "use `torch.corrcoef` on the flattened maps.")
+    if finite.size == 0:
+        return wrong("every correlation is nan: both maps are zero everywhere.",
+                     "use `GradCAMPlusPlus(model, 'layer3')` on the trained model of section 6b.")
+    if np.all(finite > 1 - 1e-6):
+        return wrong("all correlations are 1: the two maps are the same.",
+                     "check that the layer is `layer3`, where the gradient varies over positions.")
+    return correct(f"median correlation {np.median(finite):.2f}: at `layer3` the blog's "
+                   "all-or-nothing ReLU and the paper's per-channel one part ways.")
+
+
+@exercise_check("03, exercise 4")
+def check_03_logit_scale(method: Any) -> Feedback:
+    """Exercise 4: which method's energy shares change when the head's weights are rescaled
+    (a name such as ``"Grad-CAM++"``, or a list of names)."""
+    names = method if isinstance(method, (list, tuple, set)) else [method]
+    labels = {as_label(m) for m in names}
+    known = {"cam", "gradcam", "gradcam++", "gradcamplusplus", "gradcampp", "gpp"}
+    if not labels or not labels <= known:
+        return wrong(f"could not read {method!r} as method names.",
+                     "name one or more of 'CAM', 'Grad-CAM', 'Grad-CAM++'.")
+    plus = labels & {"gradcam++", "gradcamplusplus", "gradcampp", "gpp"}
+    if plus and len(labels) == len(plus):
+        return correct("only Grad-CAM++ changes: its weights depend on w times the mean "
+                       "activation, not on w alone.")
+    if plus:
+        return wrong("one of those does not change.",
+                     "scaling w scales the CAM and Grad-CAM maps; what does normalisation do?")
+    return wrong("that one does not change.",
+                 "which method's weight has w both above and below the fraction line?")
+
+
+# --- notebooks 04-06 ---
