@@ -57,6 +57,8 @@ def test_header_badge_points_at_this_notebook(path: Path) -> None:
 def test_setup_cell_is_the_one_helpers_colab_writes(path: Path) -> None:
     setup = _cells(path, "code")[0]
     assert setup == colab.setup_cell(), "run `make badges` after changing helpers/colab.py"
+    first = next(c for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code")
+    assert first.metadata.get("jupyter", {}).get("source_hidden") is True, "folded: make badges"
     environment = _cells(path, "code")[1]
     assert "show_environment(cfg)" in environment, "the second code cell reports profile and data"
     assert "use_data(DATA_SOURCE)" in environment, "... after the settings cell picks the data"
