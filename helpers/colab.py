@@ -114,9 +114,9 @@ def setup_cell(source: str | None = None) -> str:
     import it again in the same kernel, and stop with :func:`install_failure_message` if that
     fails (a failing ``%pip`` does not raise by itself)."""
     return "\n".join([
-        "# Set-up: in Colab this installs the series' helpers from the pinned release (Colab's",
-        "# own torch is kept); where helpers is installed already it does nothing. If the install",
-        "# fails, this cell stops and says what to do.",
+        "# Set-up (a folded cell: click its left edge to open it). In Colab it installs the",
+        "# series' helpers from the pinned release, keeping Colab's torch; where helpers is",
+        "# installed it does nothing. If the install fails, it stops and says what to do.",
         "import importlib",
         "",
         "try:",
@@ -167,9 +167,14 @@ def _synced_source(source: str, notebook: str, first_code_cell: bool) -> str:
     return SETTINGS_PATTERN.sub(SETTINGS_COMMENT.replace("\\", r"\\"), new, count=1)
 
 
+#: the set-up cell's metadata: folded in JupyterLab (its output, and any failure, still shows),
+#: so a student sees the lesson's first lines, not the install machinery
+SETUP_METADATA = {"jupyter": {"source_hidden": True}}
+
+
 def sync_notebook(path: Path) -> bool:
-    """Rewrite one notebook's badge, set-up cell (the first code cell) and data-settings comment
-    from the settings above; True if changed."""
+    """Rewrite one notebook's badge, set-up cell (the first code cell, folded with
+    :data:`SETUP_METADATA`) and data-settings comment from the settings above; True if changed."""
     text = path.read_text(encoding="utf-8")
     nb = json.loads(text)
     code_cells = [cell for cell in nb["cells"] if cell["cell_type"] == "code"]
@@ -178,6 +183,9 @@ def sync_notebook(path: Path) -> bool:
         new = _synced_source(source, path.name, bool(code_cells) and cell is code_cells[0])
         if new != source:
             cell["source"] = new.splitlines(keepends=True)
+        if code_cells and cell is code_cells[0]:
+            for key, value in SETUP_METADATA.items():
+                cell.setdefault("metadata", {})[key] = {**cell["metadata"].get(key, {}), **value}
     updated = json.dumps(nb, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
     if updated == text:
         return False

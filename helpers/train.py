@@ -144,7 +144,9 @@ def fit(
     resizing (Howard and Gugger, *Deep Learning for Coders*, 2020, ch. 7): the first ``n``
     epochs train on the batches shrunk to ``size`` px (bilinear, antialiased), which costs about
     ``(size / image_size)**2`` of a full-size step, and the rest at full size, so that the model
-    ends at the size it is used at. Validation is always at full size.
+    ends at the size it is used at. Each epoch is validated at the size it trained on (the
+    ``train_size`` column), so the learning curve compares like with like; the best epoch is
+    chosen among the full-size epochs only, since the model is used at full size.
 
     Returns the history: one row per epoch with ``train_loss``, ``train_accuracy``,
     ``val_loss``, ``val_accuracy``, ``val_balanced_accuracy``, ``lr``, ``train_size`` (px) and
@@ -212,7 +214,9 @@ def fit(
             total_loss += loss.item() * len(labels)
             correct += (logits.argmax(1) == labels).sum().item()
             seen += len(labels)
-        probs, val_labels = predict(model, val_loader, device=device)
+        low = epoch <= low_epochs
+        probs, val_labels = predict(model, val_loader, device=device,
+                                    size=low_size if low else None)
         val_loss = log_loss(val_labels, probs, labels=range(probs.shape[1]))
         val_pred = probs.argmax(1)
         with warnings.catch_warnings():
@@ -229,7 +233,7 @@ def fit(
             train_size=int(images.shape[-1]),
             seconds=time.perf_counter() - start,
         ))
-        if val_bacc > best_score:
+        if not low and val_bacc > best_score:
             best_score = val_bacc
             best_state = copy.deepcopy({k: v.detach().cpu() for k, v in model.state_dict().items()})
             best_epoch = epoch
@@ -243,11 +247,13 @@ def fit(
 
 @torch.no_grad()
 def predict(
-    model: nn.Module, loader: DataLoader, device: str | None = None
+    model: nn.Module, loader: DataLoader, device: str | None = None, size: int | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
     """Softmax probabilities ``(N, num_classes)`` and true labels ``(N,)`` for a whole loader.
 
-    The model is evaluated in ``eval`` mode (its previous mode is restored afterwards).
+    The model is evaluated in ``eval`` mode (its previous mode is restored afterwards). With
+    ``size``, each batch is first shrunk to ``size`` x ``size`` px as :func:`shrink` does in
+    training (``fit`` validates its low-resolution epochs this way).
     """
     device = device or str(next(model.parameters()).device)
     was_training = model.training
@@ -256,7 +262,10 @@ def predict(
     try:
         for batch in loader:
             images, targets = _batch(batch)
-            logits = model(images.to(device)).float()
+            images = images.to(device)
+            if size is not None:
+                images = shrink(images, size)
+            logits = model(images).float()
             probs.append(torch.softmax(logits, dim=1).cpu().numpy())
             labels.append(targets.numpy())
     finally:

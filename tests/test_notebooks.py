@@ -57,6 +57,8 @@ def test_header_badge_points_at_this_notebook(path: Path) -> None:
 def test_setup_cell_is_the_one_helpers_colab_writes(path: Path) -> None:
     setup = _cells(path, "code")[0]
     assert setup == colab.setup_cell(), "run `make badges` after changing helpers/colab.py"
+    first = next(c for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code")
+    assert first.metadata.get("jupyter", {}).get("source_hidden") is True, "folded: make badges"
     environment = _cells(path, "code")[1]
     assert "show_environment(cfg)" in environment, "the second code cell reports profile and data"
     assert "use_data(DATA_SOURCE)" in environment, "... after the settings cell picks the data"
@@ -99,7 +101,14 @@ def test_sections_summary_and_hidden_solutions(path: Path) -> None:
     text = "\n".join(_cells(path, "markdown"))
     assert re.search(r"^## Summary", text, re.M | re.I)
     assert re.search(r"^## Exercises", text, re.M | re.I)
-    assert "<details>" in text and "Solution" in text
+    # a solution is folded: in a <details> block, or a code cell with its source hidden that
+    # runs the solution and ends with its helpers.exercises check (so the test run checks it)
+    folded = [cell for cell in nbformat.read(path, as_version=4).cells
+              if cell.cell_type == "code" and cell.metadata.get("jupyter", {}).get("source_hidden")
+              and "Solution" in cell.source]
+    assert ("<details>" in text and "Solution" in text) or folded
+    for cell in folded:
+        assert cell.source.rstrip().splitlines()[-1].startswith("check_"), cell.source[:60]
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)

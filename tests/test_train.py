@@ -140,7 +140,21 @@ def test_fit_progressive_resizing_trains_small_then_full_size():
     history = fit(model, loaders, epochs=3, lr=1e-2, low_res=(32, 2), progress=False)
     assert history["train_size"].tolist() == [32, 32, 64]
     n_train, n_val = len(loaders["train"]), len(loaders["val"])
-    assert seen == [32] * n_train + [64] * n_val + [32] * n_train + [64] * (n_val + n_train + n_val)
+    # each epoch is validated at the size it trained on; the best epoch is a full-size one
+    assert seen == ([32] * (n_train + n_val)) * 2 + [64] * (n_train + n_val)
+    assert history.attrs["best_epoch"] == 3
+
+
+def test_predict_at_a_size_equals_predicting_shrunk_images():
+    seed_everything(0)
+    model = _small_cnn()
+    loaders = _learnable_loaders(size=64)
+    probs, labels = predict(model, loaders["val"], size=32)
+    model.eval()
+    with torch.no_grad():
+        ref = torch.cat([torch.softmax(model(shrink(batch[0], 32)), 1) for batch in loaders["val"]])
+    np.testing.assert_allclose(probs, ref.numpy(), atol=1e-6)
+    assert len(labels) == len(probs)
 
 
 def test_low_res_settings_are_checked():
