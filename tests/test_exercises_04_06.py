@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from helpers import exercises_0406 as ex
+from helpers import exercises as ex
 from helpers.cam import CAM, ContrastiveGradCAM, LayerCAM
 
 
@@ -55,7 +55,8 @@ def test_contrast_overlap(value, ok):
     assert bool(ex.check_06_contrast_overlap(value)) is ok
 
 
-@pytest.mark.parametrize("check", [getattr(ex, n) for n in ex.__all__])
+@pytest.mark.parametrize("check", [getattr(ex, n) for n in ex.__all__
+                                   if n.startswith(("check_04", "check_06"))])
 @pytest.mark.parametrize("junk", [None, "no number", [1, 2, 3], object()])
 def test_unreadable_answers_give_feedback_not_errors(check, junk):
     args = (junk, junk) if check in (ex.check_04_score_cam_top_k,
