@@ -304,7 +304,7 @@ def data_fingerprint(folder: Path) -> str | None:
     except FileNotFoundError:
         return None
     digest = hashlib.sha256(csv.read_bytes())
-    images, _ = _image_index(Path(folder))
+    images, _, _ = _image_index(Path(folder))
     for image_id in sorted(set(pd.read_csv(csv, usecols=["image_id"])["image_id"].astype(str))):
         size = images[image_id].stat().st_size if image_id in images else -1
         digest.update(f"\n{image_id}:{size}".encode())
