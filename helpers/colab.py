@@ -172,6 +172,17 @@ def _synced_source(source: str, notebook: str, first_code_cell: bool) -> str:
 SETUP_METADATA = {"jupyter": {"source_hidden": True}}
 
 
+def _fold_in_the_book(cell: dict) -> None:
+    """A code cell folded in JupyterLab (``source_hidden``) is folded in the book too: MyST-NB
+    folds the input of cells tagged ``hide-input`` (a closed ``<details>``)."""
+    if cell["cell_type"] != "code" or not cell.get("metadata", {}).get("jupyter", {}).get(
+            "source_hidden"):
+        return
+    tags = cell["metadata"].setdefault("tags", [])
+    if "hide-input" not in tags:
+        tags.append("hide-input")
+
+
 def sync_notebook(path: Path) -> bool:
     """Rewrite one notebook's badge, set-up cell (the first code cell, folded with
     :data:`SETUP_METADATA`) and data-settings comment from the settings above; True if changed."""
@@ -186,6 +197,7 @@ def sync_notebook(path: Path) -> bool:
         if code_cells and cell is code_cells[0]:
             for key, value in SETUP_METADATA.items():
                 cell.setdefault("metadata", {})[key] = {**cell["metadata"].get(key, {}), **value}
+        _fold_in_the_book(cell)
     updated = json.dumps(nb, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
     if updated == text:
         return False
