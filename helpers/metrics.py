@@ -405,11 +405,16 @@ def insertion_auc(
 # ----------------------------------------------------------------------------------------------
 
 
+MASK_CUT = 0.5  #: a mask value counts as lesion from here up (grey 128 of 255, as helpers.data)
+
+
 def _binary_masks(masks: Tensor, like: Tensor) -> Tensor:
+    """Masks in [0, 1] as lesion (True) / not, cut at :data:`MASK_CUT`: a mask resized
+    bilinearly has a soft border, and counting every value above 0 would grow the lesion."""
     masks = _check_maps(torch.as_tensor(masks), "masks")
     if masks.shape != like.shape:
         raise ValueError(f"masks {tuple(masks.shape)} do not match maps {tuple(like.shape)}")
-    return (masks > 0).to(like.device)
+    return (masks >= MASK_CUT).to(like.device)
 
 
 def _check_tolerance(tolerance: int) -> int:

@@ -177,3 +177,20 @@ def test_counts_and_shares_are_checked() -> None:
         M.top_region_iou(maps, maps, fraction=20)
     with pytest.raises(ValueError, match="steps must be an int >= 1, got 2.5"):
         M.deletion_auc(_classifier(), torch.rand(2, 2, 4, 4), maps, 0, steps=2.5)
+
+
+def test_a_soft_mask_border_is_cut_at_one_half_not_at_zero() -> None:
+    """A mask resized bilinearly has a soft border: only values >= 0.5 count as lesion."""
+    import torch.nn.functional as F
+
+    from helpers.metrics import energy_share
+
+    hard = torch.zeros(1, 64, 64)
+    hard[:, 16:48, 16:48] = 1
+    soft = F.interpolate(F.interpolate(hard[None], size=10, mode="bilinear"), size=64,
+                         mode="bilinear")[0]
+    assert ((soft > 0) & (soft < 1)).any()  # the border is soft
+    uniform = torch.ones(1, 64, 64)
+    share = float(energy_share(uniform, soft)[0])
+    assert abs(share - float((soft >= 0.5).float().mean())) < 1e-6
+    assert share < float((soft > 0).float().mean()) - 0.05  # not every pixel above 0
