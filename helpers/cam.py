@@ -175,7 +175,7 @@ def _check_input(x: Any) -> Tensor:
             f"the input's values reach {peak:.4g}; a normalised image lies in about [-2.2, 2.7]. "
             "Were ToTensor and Normalize skipped (pixels in 0-255)? The map of such an input "
             "looks ordinary but is wrong: make the input with helpers.data.eval_transform.",
-            UserWarning, stacklevel=4)
+            checks.TutorialWarning, stacklevel=4)
     return x
 
 

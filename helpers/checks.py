@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import warnings
 from collections.abc import Collection
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -28,8 +29,25 @@ __all__ = [
     "finite",
     "class_indices",
     "probabilities",
+    "TutorialWarning",
 ]
 
+
+class TutorialWarning(UserWarning):
+    """A warning of this package: probably a mistake, but it might be meant (a photo whose
+    aspect ratio differs from the map's, an image tensor in 0-255)."""
+
+
+def _format_tutorial_warning(message, category, filename, lineno, line=None) -> str:
+    """Our warnings print as ``TutorialWarning: message``, without the file and line of the
+    helper that raised them (a path of the student's machine that says nothing to a student)."""
+    if isinstance(category, type) and issubclass(category, TutorialWarning):
+        return f"{category.__name__}: {message}\n"
+    return _default_formatwarning(message, category, filename, lineno, line)
+
+
+_default_formatwarning = warnings.formatwarning
+warnings.formatwarning = _format_tutorial_warning
 
 def _then(hint: str) -> str:
     return f" {hint}" if hint else ""

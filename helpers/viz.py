@@ -12,6 +12,8 @@ import numpy as np
 import pandas as pd
 from PIL import Image
 
+from . import checks
+
 # --- CAM overlays and grids (owned by the CAM engine work) -------------------------------------
 
 
@@ -135,7 +137,7 @@ def fit_to_image(rgb: np.ndarray, heatmap, fit: str | None = None) -> tuple[np.n
             "squashed (transforms.Resize((224, 224)), as the seed does). After a centre crop "
             "(helpers.data.eval_transform) pass fit='crop' (the map is drawn over the photo's "
             "centre crop, what the model saw) or the cropped image; fit='stretch' silences this.",
-            UserWarning, stacklevel=3)
+            checks.TutorialWarning, stacklevel=3)
     return rgb, _heatmap_2d(heat, rgb.shape[:2])
 
 

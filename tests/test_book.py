@@ -83,8 +83,9 @@ def test_index_page_has_the_table_of_contents(site: str, browser) -> None:
     browser.get(f"{site}/")  # forwards to book/index.html
     _wait("the index page", 30, lambda: browser.current_url.endswith("/book/index.html"))
     assert "Grad-CAM++" in browser.title
-    links = {a.get_attribute("href").rsplit("/", 1)[-1]
-             for a in browser.find_elements(By.CSS_SELECTOR, "nav a[href*='notebooks/']")}
+    found = _wait("the table of contents", 30,  # the forward may still be loading the page
+                  lambda: browser.find_elements(By.CSS_SELECTOR, "nav a[href*='notebooks/']"))
+    links = {a.get_attribute("href").rsplit("/", 1)[-1] for a in found}
     assert {f"{nb.stem}.html" for nb in NOTEBOOKS} <= links, links
 
 
