@@ -44,7 +44,8 @@ import torch
 
 from helpers.config import load_config
 from helpers.data import CLASSES, lesion_split, make_loaders
-from helpers.demo import balanced_accuracy_ceiling, prepare_metadata
+from helpers.datasets import prepare_metadata
+from helpers.demo import balanced_accuracy_ceiling
 from helpers.models import build_model
 from helpers.train import evaluate, fit, predict, seed_everything
 

@@ -22,7 +22,7 @@ import torch
 from helpers import explore
 from helpers.config import load_config
 from helpers.data import LesionDataset, eval_transform, lesion_split
-from helpers.demo import prepare_metadata
+from helpers.datasets import prepare_metadata
 from helpers.models import load_or_train
 
 METHODS = ["CAM", "Grad-CAM", "Grad-CAM++", "LayerCAM", "XGrad-CAM", "HiResCAM", "Score-CAM"]

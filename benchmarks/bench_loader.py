@@ -26,7 +26,7 @@ from PIL import Image
 
 from helpers.config import load_config
 from helpers.data import CLASSES, cache_resized, lesion_split, make_loaders
-from helpers.demo import prepare_metadata
+from helpers.datasets import prepare_metadata
 from helpers.models import build_model
 
 

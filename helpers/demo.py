@@ -36,7 +36,6 @@ from .ham10000 import (
     ARTEFACT_FOLDER,
     CLASSES,
     EVIDENCE_FOLDER,
-    HOW_TO_GET,
     IMAGE_FOLDERS,
     MASK_FOLDER,
     METADATA_COLUMNS,
@@ -82,7 +81,6 @@ def _sample_demo_rows(
             if n_lesions >= min_lesions and count >= target:
                 break
     return meta[meta["lesion_id"].isin(set(picked))].reset_index(drop=True)
-
 
 
 # --------------------------------------------------------------------------- demo: artefacts
@@ -231,7 +229,6 @@ def nevus_looking_lesions(rows: pd.DataFrame, share: float, seed: int = 0) -> se
     looks = demo_looks(rows, seed, mel_as_nv=share)
     return set(rows.loc[(rows["dx"] == "mel").to_numpy() & (looks == "nv"), "lesion_id"]
                .astype(str))
-
 
 
 # --------------------------------------------------------------------------- demo: folder
@@ -500,71 +497,6 @@ def artefact_dataset_dir(cfg: RunConfig, spec: ArtefactSpec, part: str = "") -> 
     return Path(cfg.cache_dir) / name
 
 
-def prepare_artefact_metadata(cfg: RunConfig, spec: ArtefactSpec,
-                              lesion_ids: Iterable[str] | None = None,
-                              part: str = "") -> pd.DataFrame:
-    """The metadata of ``cfg``'s demo set with an artefact (generated once into the cache).
-
-    Same rows and lesion pixels as :func:`prepare_metadata` on the demo set, plus the columns
-    ``artefact`` (0/1) and ``artefact_mask_path``. ``lesion_ids`` with a ``part`` name: only
-    those lesions (e.g. ``splits["test"]["lesion_id"]``, ``part="test"``). Always synthetic:
-    the real images cannot be given an artefact that is known pixel for pixel.
-    """
-    if lesion_ids is not None and not part:
-        raise ValueError("Name the subset (part='test') so that its cache folder is its own.")
-    clean = make_demo_dataset(demo_dataset_dir(cfg), cfg.n_demo_images, cfg.image_size,
-                              cfg.seed)  # usually cached already; its images are reused
-    root = make_demo_dataset(artefact_dataset_dir(cfg, spec, part), cfg.n_demo_images,
-                             cfg.image_size, cfg.seed, artefact=spec, lesion_ids=lesion_ids,
-                             base=clean)
-    return _load_demo(root)
-
-
-def _load_demo(root: Path) -> pd.DataFrame:
-    """:func:`load_metadata` of a cached demo set; if it is damaged (a file missing or wrong),
-    the error says to delete the folder, not where to download HAM10000."""
-    from .data import load_metadata  # the reader, to the right of demo: see prepare_metadata
-
-    try:
-        return load_metadata(root)
-    except (FileNotFoundError, ValueError) as err:
-        reason = str(err).replace(HOW_TO_GET, "").strip()
-        raise type(err)(f"The cached demo set {root} is damaged ({reason}). Delete that folder: "
-                        "the next run writes it again.") from err
-
-
-def prepare_metadata(cfg: RunConfig) -> pd.DataFrame:
-    """The metadata (with ``path``, ``label``, ``mask_path``) of the data ``cfg`` names.
-
-    ``demo``: generates the demo set once into the cache. ``ham10000``: reads ``cfg.data_dir``.
-    This and the other ``prepare_*`` functions are the one place where the data flow turns
-    round: they write a folder (this module) and read it back (:mod:`helpers.data`, imported
-    when called, so that ``demo`` needs only :mod:`helpers.ham10000` and ``data`` never needs
-    ``demo``).
-    """
-    from .data import load_metadata
-
-    if cfg.dataset == "demo":
-        root = make_demo_dataset(demo_dataset_dir(cfg), cfg.n_demo_images, cfg.image_size,
-                                 cfg.seed)
-        return _load_demo(root)
-    if cfg.dataset == "ham10000":
-        if cfg.data_dir is None:
-            raise FileNotFoundError(
-                "dataset='ham10000' needs data_dir (set HAM10000_DIR or load_config(data_dir=...))."
-                f" {HOW_TO_GET}"
-            )
-        return load_metadata(cfg.data_dir)
-    if cfg.dataset == "dermamnist":
-        raise NotImplementedError(
-            "DermaMNIST has no metadata table (no lesion ids); load its arrays with "
-            "helpers.data.load_dermamnist(npz_path) and wrap them in DermaMNISTDataset."
-        )
-    raise ValueError(f"Unknown dataset {cfg.dataset!r}.")
-
-
-
-
 # --------------------------------------------------------------------------- demo: two lesions
 #
 # A test set for explanations with several instances of one class, the setting Grad-CAM++ was
@@ -592,7 +524,6 @@ def _sample_multi_rows(meta: pd.DataFrame, n_images: int, seed: int) -> pd.DataF
         picked += [str(i) for i in rng.permutation(lesions)[:count]]
     rows = meta[meta["image_id"].isin(set(first[picked]))]
     return rows.sort_values("image_id").reset_index(drop=True)
-
 
 
 def _multi_marker(n_images: int, image_size: int, seed: int) -> dict[str, object]:
@@ -656,15 +587,3 @@ def multi_lesion_dir(cfg: RunConfig, n_images: int = 70) -> Path:
     """Where the multi-lesion set for ``cfg`` is cached:
     ``<cache_dir>/multi-n<n>-s<size>-seed<seed>``."""
     return Path(cfg.cache_dir) / f"multi-n{n_images}-s{cfg.image_size}-seed{cfg.seed}"
-
-
-def prepare_multi_lesion_metadata(cfg: RunConfig, n_images: int = 70) -> pd.DataFrame:
-    """The metadata of the multi-lesion test set for ``cfg`` (generated once into the cache):
-    ``path``, ``label``, ``mask_path`` (both lesions), ``lesion1_mask_path``,
-    ``lesion2_mask_path`` and ``evidence_path``, at ``cfg.image_size`` with ``cfg.seed``.
-
-    Always synthetic, whatever ``cfg.dataset``: real images with two lesions and their masks
-    do not exist in HAM10000. See :func:`make_multi_lesion_set`.
-    """
-    return _load_demo(make_multi_lesion_set(multi_lesion_dir(cfg, n_images), n_images,
-                                            cfg.image_size, cfg.seed))

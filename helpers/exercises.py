@@ -479,7 +479,7 @@ def check_04_score_cam_top_k(speedup: Any, rank_correlation: Any, channels: int 
                            "two numbers: the speed-up (exact time / top_k time) and a correlation")
     if not -1 - 1e-9 <= rho <= 1 + 1e-9:
         return wrong(f"a rank correlation lies in [-1, 1]; got {rho:.3g}.",
-                     "use `metrics.rank_correlation(approx, exact).mean()`.")
+                     "use `agreement.rank_correlation(approx, exact).mean()`.")
     bound = 1.5 * channels / top_k
     if fast <= 1 or fast > bound:
         return wrong(f"a speed-up of {fast:.3g} is outside (1, {bound:.0f}]: scoring {top_k} of "

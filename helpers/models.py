@@ -40,7 +40,8 @@ from .data import (
     make_loaders,
     write_file_atomically,
 )
-from .demo import _demo_marker, prepare_metadata
+from .datasets import prepare_metadata
+from .demo import _demo_marker
 from .imagenet import ImageNetModel, imagenet_model  # noqa: F401  (re-exported)
 from .train import evaluate, fit, predict, seed_everything
 

@@ -2,8 +2,8 @@ r"""Sanity checks for saliency maps: does the map change when the model is rando
 
 Adebayo et al. 2018 ("Sanity Checks for Saliency Maps", NeurIPS, sec. 3.1 and 4): re-initialise
 the model's weights block by block from the top (cascading randomisation) and compare each
-method's maps with the trained model's (:func:`helpers.metrics.rank_correlation`,
-:func:`helpers.metrics.ssim`). A map that barely changes does not depend on what the model
+method's maps with the trained model's (:func:`helpers.agreement.rank_correlation`,
+:func:`helpers.agreement.ssim`). A map that barely changes does not depend on what the model
 learned. :func:`randomized_copy` and :func:`cascade_randomizations` make the copies,
 :func:`maps_by_method` and :func:`cascade_maps` compute the maps, :func:`cascade_similarity`
 tabulates the comparison. Re-initialising weights is not training: the given model is never
@@ -19,7 +19,8 @@ import pandas as pd
 import torch
 from torch import Tensor, nn
 
-from .metrics import ClassIndex, _class_indices, _predicted, rank_correlation, ssim
+from .agreement import rank_correlation, ssim
+from .metrics import ClassIndex, _class_indices, _predicted
 
 __all__ = [
     "randomized_copy",

@@ -16,7 +16,7 @@ from torch import Tensor
 from torch.utils.data import DataLoader
 
 from .data import LesionDataset, denormalize, eval_transform, lesion_split
-from .demo import prepare_metadata
+from .datasets import prepare_metadata
 
 if TYPE_CHECKING:  # pragma: no cover
     from .config import RunConfig

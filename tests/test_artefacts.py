@@ -12,6 +12,7 @@ import pytest
 from PIL import Image
 
 from helpers import data as D
+from helpers import datasets as DS
 from helpers import demo as DM
 from helpers.config import load_config
 
@@ -151,11 +152,11 @@ def test_artefact_cache_folders(tmp_path: Path) -> None:
     assert biased != DM.demo_dataset_dir(cfg)
     assert biased.name.startswith(DM.demo_dataset_dir(cfg).name) and SPEC.tag in biased.name
     assert DM.artefact_dataset_dir(cfg, SPEC, "test") != biased
-    df = DM.prepare_artefact_metadata(cfg, SPEC)
+    df = DS.prepare_artefact_metadata(cfg, SPEC)
     assert len(df) == cfg.n_demo_images and biased.is_dir()
     assert {"artefact", "artefact_mask_path"} <= set(df.columns)
     with pytest.raises(ValueError, match="part="):
-        DM.prepare_artefact_metadata(cfg, SPEC, lesion_ids=df["lesion_id"])
+        DS.prepare_artefact_metadata(cfg, SPEC, lesion_ids=df["lesion_id"])
 
 
 def test_nevus_looking_melanomas(tmp_path: Path, folders: dict[str, Path]) -> None:

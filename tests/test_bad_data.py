@@ -17,6 +17,7 @@ import torch
 from PIL import Image
 
 from helpers import data as D
+from helpers import datasets as DS
 from helpers import demo as DM
 from helpers.config import load_config
 
@@ -201,7 +202,7 @@ def test_damaged_cached_demo_set_says_delete_the_folder(damage, demo_root, tmp_p
     damage(folder)
     before = disk_snapshot(tmp_path)
     with pytest.raises((ValueError, FileNotFoundError)) as info:
-        DM.prepare_metadata(cfg)
+        DS.prepare_metadata(cfg)
     message = str(info.value)
     assert str(folder) in message and "delete" in message.lower()
     assert "Dataverse" not in message and "kaggle" not in message.lower()

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import demo
+from helpers import datasets, demo
 
 SMALL = dict(n_images=21, image_size=32)
 
@@ -62,5 +62,5 @@ def test_a_damaged_multi_lesion_set_says_delete_not_download(tmp_path: Path) -> 
     root = demo.make_multi_lesion_set(demo.multi_lesion_dir(cfg, 7), 7, cfg.image_size, cfg.seed)
     (root / "HAM10000_metadata.csv").write_text("image_id,lesion_id\n")  # columns lost
     with pytest.raises((FileNotFoundError, ValueError), match="Delete that folder") as info:
-        demo.prepare_multi_lesion_metadata(cfg, 7)
+        datasets.prepare_multi_lesion_metadata(cfg, 7)
     assert "Dataverse" not in str(info.value)

@@ -10,6 +10,7 @@ import pytest
 import torch
 from torch import nn
 
+from helpers import agreement as A
 from helpers import metrics as M
 
 NAN, INF = float("nan"), float("inf")
@@ -120,13 +121,13 @@ def _nan_map(maps: torch.Tensor) -> torch.Tensor:
 
 
 LOCALISATION = [M.pointing_hits, M.pointing_game, M.energy_share, M.energy_pointing_game,
-                M.rank_correlation, M.top_region_iou]
+                A.rank_correlation, A.top_region_iou]
 
 
 @pytest.mark.parametrize("metric", LOCALISATION, ids=[f.__name__ for f in LOCALISATION])
 def test_a_nan_map_is_refused_not_scored(metric) -> None:
     maps, masks = _perfect_maps_and_masks()
-    second = masks if metric not in (M.rank_correlation, M.top_region_iou) else maps
+    second = masks if metric not in (A.rank_correlation, A.top_region_iou) else maps
     with pytest.raises(ValueError, match=r"heatmaps|map_a") as info:
         metric(_nan_map(maps), second)
     assert "NaN or inf" in str(info.value) and "index 2" in str(info.value)
@@ -174,7 +175,7 @@ def test_pointing_game_refuses_a_bad_tolerance(tolerance) -> None:
 def test_counts_and_shares_are_checked() -> None:
     maps = torch.rand(2, 4, 4)
     with pytest.raises(ValueError, match=r"fraction must be in \(0, 1\], got 20"):
-        M.top_region_iou(maps, maps, fraction=20)
+        A.top_region_iou(maps, maps, fraction=20)
     with pytest.raises(ValueError, match="steps must be an int >= 1, got 2.5"):
         M.deletion_auc(_classifier(), torch.rand(2, 2, 4, 4), maps, 0, steps=2.5)
 

@@ -15,25 +15,25 @@ from scipy import ndimage
 from scipy import stats as scipy_stats
 from torch import nn
 
-from helpers import metrics, stats
+from helpers import baselines, metrics, stats
 
 
 def test_centre_gaussian_peaks_in_the_centre_and_is_symmetric() -> None:
-    maps = metrics.centre_gaussian_maps(2, 9, 9, sigma=0.3)
+    maps = baselines.centre_gaussian_maps(2, 9, 9, sigma=0.3)
     assert maps.shape == (2, 9, 9) and torch.equal(maps[0], maps[1])
     assert maps[0].argmax().item() == 4 * 9 + 4 and maps[0, 4, 4].item() == pytest.approx(1.0)
     assert torch.allclose(maps[0], maps[0].flip(0)) and torch.allclose(maps[0], maps[0].T)
     # a pixel at x = 2/3 (column 7 of 9): exp(-(2/3)^2 / (2 * 0.09))
     assert maps[0, 4, 7].item() == pytest.approx(np.exp(-(2 / 3) ** 2 / 0.18), rel=1e-5)
     with pytest.raises(ValueError, match="sigma"):
-        metrics.centre_gaussian_maps(1, 4, 4, sigma=0)
+        baselines.centre_gaussian_maps(1, 4, 4, sigma=0)
 
 
 def test_random_maps_are_seeded_and_leave_the_global_state_alone() -> None:
     torch.manual_seed(123)
     before = torch.random.get_rng_state()
-    a, b = metrics.random_maps(3, 5, 6, seed=1), metrics.random_maps(3, 5, 6, seed=1)
-    assert torch.equal(a, b) and not torch.equal(a, metrics.random_maps(3, 5, 6, seed=2))
+    a, b = baselines.random_maps(3, 5, 6, seed=1), baselines.random_maps(3, 5, 6, seed=1)
+    assert torch.equal(a, b) and not torch.equal(a, baselines.random_maps(3, 5, 6, seed=2))
     assert torch.equal(before, torch.random.get_rng_state())
     assert 0 <= a.min() and a.max() < 1
 
@@ -41,7 +41,7 @@ def test_random_maps_are_seeded_and_leave_the_global_state_alone() -> None:
 def test_edge_maps_match_scipy_sobel() -> None:
     rng = np.random.default_rng(0)
     images = torch.as_tensor(rng.random((2, 3, 12, 10)), dtype=torch.float32)
-    ours = metrics.edge_maps(images)
+    ours = baselines.edge_maps(images)
     for k in range(2):
         grey = images[k].mean(dim=0).double().numpy()
         # scipy's sobel along axis 1 is the x derivative, axis 0 the y derivative
@@ -49,13 +49,13 @@ def test_edge_maps_match_scipy_sobel() -> None:
                        ndimage.sobel(grey, axis=0, mode="nearest"))
         ref = (mag - mag.min()) / (mag.max() - mag.min())
         np.testing.assert_allclose(ours[k].numpy(), ref, atol=1e-5)
-    assert torch.equal(metrics.edge_maps(torch.ones(1, 3, 5, 5)), torch.zeros(1, 5, 5))
+    assert torch.equal(baselines.edge_maps(torch.ones(1, 3, 5, 5)), torch.zeros(1, 5, 5))
 
 
 def test_baseline_maps_names_and_mask_reference() -> None:
     images, masks = torch.rand(2, 3, 8, 8), torch.zeros(2, 8, 8)
     masks[:, 2:5, 2:5] = 255
-    maps = metrics.baseline_maps(images, masks)
+    maps = baselines.baseline_maps(images, masks)
     assert list(maps) == ["uniform", "random", "centre Gaussian", "edges (Sobel)", "lesion mask"]
     assert all(m.shape == (2, 8, 8) for m in maps.values())
     # the mask as a map puts all its energy on the lesion and points into it
@@ -140,7 +140,7 @@ def test_per_image_scores_and_summary_match_the_table_metrics() -> None:
     x = torch.rand(6, 3, 8, 8)
     masks = torch.zeros(6, 8, 8)
     masks[:5, :4] = 1  # image 5 has no mask
-    maps = {"top": torch.zeros(6, 8, 8), "random": metrics.random_maps(6, 8, 8)}
+    maps = {"top": torch.zeros(6, 8, 8), "random": baselines.random_maps(6, 8, 8)}
     maps["top"][:, :4] = 1
     model = _Tiny()
     scores = metrics.per_image_scores(model, x, maps, class_idx=0, masks=masks)

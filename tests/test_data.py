@@ -14,6 +14,7 @@ import torch
 from PIL import Image
 
 from helpers import data as D
+from helpers import datasets as DS
 from helpers import demo as DM
 from helpers import sources as S
 from helpers.config import load_config
@@ -249,7 +250,7 @@ def test_demo_returns_existing_and_refuses_foreign_folders(tmp_path: Path, demo:
 
 def test_demo_split_has_every_class_everywhere(tmp_path: Path) -> None:
     cfg = load_config(profile="smoke", cache_dir=tmp_path, num_workers=0)
-    df = DM.prepare_metadata(cfg)
+    df = DS.prepare_metadata(cfg)
     assert DM.demo_dataset_dir(cfg).is_dir() and len(df) == cfg.n_demo_images
     for part in D.lesion_split(df, seed=cfg.seed).values():
         assert set(part["dx"]) == set(D.CLASSES)
@@ -257,9 +258,9 @@ def test_demo_split_has_every_class_everywhere(tmp_path: Path) -> None:
 
 def test_prepare_metadata_other_datasets(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError, match="data_dir"):
-        DM.prepare_metadata(load_config(profile="full", dataset="ham10000", data_dir=None))
+        DS.prepare_metadata(load_config(profile="full", dataset="ham10000", data_dir=None))
     with pytest.raises(NotImplementedError, match="load_dermamnist"):
-        DM.prepare_metadata(load_config(profile="smoke", dataset="dermamnist"))
+        DS.prepare_metadata(load_config(profile="smoke", dataset="dermamnist"))
 
 
 # --------------------------------------------------------------------------- torch side

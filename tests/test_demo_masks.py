@@ -13,6 +13,7 @@ import pytest
 from PIL import Image
 
 from helpers import data as D
+from helpers import datasets as DS
 from helpers import demo as DM
 from helpers import lesions
 from helpers.config import load_config
@@ -184,7 +185,7 @@ def test_multi_lesion_bad_arguments(tmp_path: Path, folders: dict[str, Path]) ->
 
 def test_prepare_multi_lesion_metadata(tmp_path: Path) -> None:
     cfg = load_config(profile="smoke", cache_dir=tmp_path, num_workers=0)
-    df = DM.prepare_multi_lesion_metadata(cfg, n_images=14)
+    df = DS.prepare_multi_lesion_metadata(cfg, n_images=14)
     root = DM.multi_lesion_dir(cfg, 14)
     assert root.is_dir() and root.parent == tmp_path and len(df) == 14
     assert root != DM.multi_lesion_dir(cfg) != DM.demo_dataset_dir(cfg)

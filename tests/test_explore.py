@@ -16,10 +16,10 @@ import torch
 import torchvision
 from PIL import Image
 
-from helpers import explore
+from helpers import explore, user_image
 from helpers.cam import ContrastiveGradCAM
 from helpers.data import CLASSES, eval_transform
-from helpers.explore import ImageInputError, read_user_image
+from helpers.user_image import ImageInputError, read_user_image
 
 SIZE = 64
 
@@ -286,14 +286,14 @@ def test_decompression_bomb_limit_is_enforced(monkeypatch, side):
 
 
 def test_show_user_image_prints_the_message_not_a_traceback(model, capsys):
-    assert explore.show_user_image(b"not an image", model, SIZE) == []
+    assert user_image.show_user_image(b"not an image", model, SIZE) == []
     assert "Cannot use this image: not an image PIL can read" in capsys.readouterr().out
 
 
 def test_show_user_image_explains_the_top_classes(model, capsys):
     import matplotlib.pyplot as plt
 
-    shown = explore.show_user_image(_encode(_photo(), "JPEG"), model, SIZE, "Grad-CAM")
+    shown = user_image.show_user_image(_encode(_photo(), "JPEG"), model, SIZE, "Grad-CAM")
     plt.close("all")
     assert [e.target for e in shown] == shown[0].probs.argsort(descending=True)[:3].tolist()
     assert "not a medical device" in capsys.readouterr().out
@@ -325,7 +325,7 @@ def fresh_process(big_jpeg) -> dict[str, str]:
     memory grow while reading the 50-megapixel photo? (One process for both: imports are slow.)"""
     code = (
         "import resource, sys\n"
-        "from helpers.explore import read_user_image\n"
+        "from helpers.user_image import read_user_image\n"
         "print('ipywidgets', 'ipywidgets' in sys.modules)\n"
         "before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
         "read_user_image(sys.argv[1], 128)\n"

@@ -101,8 +101,29 @@ def _module_imports(name: str) -> set[str]:
     ("stats", {"metrics", "sanity", "models", "cam", "viz"}),
     ("metrics", {"stats", "sanity", "viz"}),
     ("sanity", {"stats", "viz"}),
+    ("agreement", {"stats", "sanity", "viz", "explore"}),
+    ("baselines", {"stats", "sanity", "viz", "explore"}),
+    ("datasets", {"models", "train", "cam", "metrics"}),
+    ("explore", {"user_image"}),
 ])
 def test_data_flows_one_way(module: str, must_not: set[str]) -> None:
     """DESIGN: config -> demo/sources (write a folder) -> data (reads it) -> ... -> metrics /
     stats / sanity -> viz; a module imports only modules to its left."""
     assert not _module_imports(module) & must_not
+
+
+def test_no_helpers_file_is_past_about_700_lines() -> None:
+    """One concept per file: past ~700 lines a module probably holds two (DESIGN)."""
+    lengths = {p.name: len(p.read_text().splitlines()) for p in (ROOT / "helpers").glob("*.py")}
+    assert max(lengths.values()) <= 720, sorted(lengths.items(), key=lambda kv: -kv[1])[:3]
+
+
+def test_demo_and_data_never_import_each_other_even_inside_functions() -> None:
+    """One way, with no turn inside a function either: demo writes, data reads, and
+    helpers.datasets (to the right of both) asks for the folder and reads it."""
+    import ast
+    for module, other in (("demo", "data"), ("data", "demo")):
+        tree = ast.parse((ROOT / "helpers" / f"{module}.py").read_text())
+        imported = {node.module for node in ast.walk(tree)
+                    if isinstance(node, ast.ImportFrom) and node.level == 1}
+        assert other not in imported, f"helpers.{module} imports helpers.{other}"

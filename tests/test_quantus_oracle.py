@@ -23,7 +23,7 @@ import pytest
 import torch
 from torch import nn
 
-from helpers import metrics, sanity
+from helpers import agreement, metrics, sanity
 
 quantus = pytest.importorskip("quantus")
 
@@ -174,5 +174,5 @@ def test_cascade_similarity_equals_quantus_mprt_with_its_seeds() -> None:
         current = sanity.randomized_copy(current, name, seed=43)
         maps = sanity.maps_by_method(current, torch.as_tensor(x), {"g": InputGradient},
                                      torch.as_tensor(y))["g"]
-        ours = metrics.rank_correlation(trained, maps).numpy()
+        ours = agreement.rank_correlation(trained, maps).numpy()
         assert ours == pytest.approx(np.asarray(theirs[name]), abs=1e-6), name

@@ -9,7 +9,7 @@ import torch
 
 from helpers import load_config, tensors
 from helpers.data import lesion_split
-from helpers.demo import prepare_metadata
+from helpers.datasets import prepare_metadata
 
 
 def test_split_tensors_matches_the_split_and_its_masks(tmp_path: Path) -> None:
