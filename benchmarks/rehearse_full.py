@@ -29,7 +29,9 @@ working folder (no ``data/`` there): runtime 1 runs notebook 02's steps (``use_d
 course folder, ``load_or_train``, a first Grad-CAM++ heatmap) into course folder 1; runtime 2
 runs notebook 03's steps against the same course folder (it must train nothing); runtime 3
 starts with an empty course folder and fetches the published checkpoint and resized-image cache
-from a loopback HTTP server. The data folder (the extracted zip) is shared, as on Google Drive.
+from a loopback HTTP server. Only runtime 1 has the data (the zip); runtimes 2 and 3 get a zip
+path that does not exist, so they pass only if the resized copy in the course folder
+(:mod:`helpers.resized`) is all they need.
 For each it prints the wall time from the settings cell to the first heatmap, whether it
 trained, its peak memory (``wait4``'s rusage of the child) and the course folder's disk. The
 training settings are scaled down with ``--class-settings`` (JSON, default ResNet-18 at 64 px,
@@ -330,17 +332,19 @@ import torch
 from helpers import models
 from helpers.cam import GradCAMPlusPlus
 from helpers.config import load_config
-from helpers.data import cache_resized, eval_transform, lesion_split, load_metadata, open_image
+from helpers.data import eval_transform, lesion_split, open_image
+from helpers.datasets import prepare_metadata
+from helpers.resized import copy_size
 calls = []
 real_fit = models.fit
 models.fit = lambda *a, **k: calls.append(1) or real_fit(*a, **k)
 cfg = load_config(**spec["settings"])
 model, meta = models.load_or_train(cfg, progress=False)
-test = lesion_split(load_metadata(cfg.data_dir), seed=cfg.seed)["test"].head(1)
-path = cache_resized(test, cfg.image_size, cfg.cache_dir)["path"].iloc[0]
-x = eval_transform(cfg.image_size)(open_image(path)).unsqueeze(0)
+test = lesion_split(prepare_metadata(cfg), seed=cfg.seed)["test"]
+x = eval_transform(cfg.image_size)(open_image(test["path"].iloc[0])).unsqueeze(0)
 heatmap = GradCAMPlusPlus(model.cpu())(x)
 print("RESULT", json.dumps({"seconds": time.perf_counter() - start, "trained": bool(calls),
+                            "data": "resized copy" if copy_size(cfg.data_dir) else "original",
                             "heatmap": list(heatmap.shape)}))
 """
 
@@ -399,13 +403,14 @@ def play_class(work: Path, rows: pd.DataFrame, settings: dict[str, Any]) -> pd.D
     env = {k: v for k, v in os.environ.items()
            if not (k.startswith("TUTORIAL_") or k == "HAM10000_DIR")}
     spec = {"data": str(work / "drive-data"), "zip": str(archive), "settings": settings}
+    # runtimes 2 and 3 have no data: a zip that is not there, a data folder of their own
+    no_data = {"data": "data", "zip": str(work / "no-such.zip"), "settings": settings}
     rows_out = []
-    for name, course in [("runtime 1 (notebook 02)", "course"),
-                         ("runtime 2 (notebook 03)", "course")]:
+    for name, given in [("runtime 1 (notebook 02)", spec), ("runtime 2 (notebook 03)", no_data)]:
         result = run_runtime(work, name.split(" (")[0].replace(" ", ""),
-                             {**spec, "course": str(work / course)}, env)
+                             {**given, "course": str(work / "course")}, env)
         rows_out.append({"runtime": name, **result,
-                         "course folder (MB)": disk_bytes(work / course) / 1e6})
+                         "course folder (MB)": disk_bytes(work / "course") / 1e6})
     release = work / "release"
     release.mkdir()
     checkpoint = next((work / "course" / "outputs" / "checkpoints").glob("*.pt"))
@@ -417,7 +422,8 @@ def play_class(work: Path, rows: pd.DataFrame, settings: dict[str, Any]) -> pd.D
                 "TUTORIAL_CHECKPOINT_SHA256": sha256_of(checkpoint),
                 "TUTORIAL_CACHE_URL": f"{url}/cache.tar",
                 "TUTORIAL_CACHE_SHA256": sha256_of(release / "cache.tar")}
-        result = run_runtime(work, "runtime3", {**spec, "course": str(work / "course3")}, env3)
+        result = run_runtime(work, "runtime3", {**no_data, "course": str(work / "course3")},
+                             env3)
     finally:
         stop()
     rows_out.append({"runtime": "runtime 3 (published)", **result,

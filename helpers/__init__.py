@@ -2,7 +2,8 @@
 
 Modules, in the direction data flows: ``config`` -> ``ham10000`` (classes, layout, splits) ->
 ``lesions`` (the renderer) -> ``demo`` / ``sources`` (write a folder) -> ``data`` (reads it) ->
-``datasets`` (asks for a folder, reads it) -> ``tensors`` -> ``models`` / ``train`` -> ``cam`` ->
+``resized`` (a small copy of real data, known by content) -> ``datasets`` (asks for a folder,
+reads it) -> ``tensors`` -> ``models`` / ``train`` -> ``cam`` ->
 ``metrics`` -> ``agreement`` / ``baselines`` / ``timing`` / ``stats`` / ``sanity`` -> ``viz`` ->
 ``explore`` -> ``user_image``. A module imports only modules to its left (``viz``, ``explore``
 and ``user_image`` any).

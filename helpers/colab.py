@@ -442,7 +442,9 @@ def use_data(source: str = "demo", folder: str | Path = "data",
     ``upload=True`` in Colab, a zip under about 1 GB from the upload box). ``"dermamnist"``:
     DermaMNIST 224 px via medmnist, as a HAM10000-layout folder (no lesion ids: leaky splits).
     ``course_folder``: see :func:`use_course_folder` (e.g. ``/content/drive/MyDrive/course``).
-    Returns the data folder; run ``load_config()`` after it.
+    When the cache (the course folder's, or the teacher's published one, fetched first) holds a
+    resized copy of HAM10000 (:mod:`helpers.resized`), that copy is the data and nothing is
+    downloaded. Returns the data folder; run ``load_config()`` after it.
     """
     if source not in DATA_SOURCES:
         raise ValueError(f"Unknown data source {source!r}. Valid sources: "
@@ -452,21 +454,37 @@ def use_data(source: str = "demo", folder: str | Path = "data",
     if source == "demo":
         _report_demo()
         return None
-    base = Path(folder).expanduser().absolute()
-    if source == "ham10000-kaggle":
-        root = _use_kaggle(base)
-    elif source == "ham10000-zip":
-        root = _use_zip(base, zip_path, upload)
-    else:
-        root = _use_dermamnist(base)
+    root = _course_copy(source)
+    if root is None:
+        base = Path(folder).expanduser().absolute()
+        if source == "ham10000-kaggle":
+            root = _use_kaggle(base)
+        elif source == "ham10000-zip":
+            root = _use_zip(base, zip_path, upload)
+        else:
+            root = _use_dermamnist(base)
     os.environ["HAM10000_DIR"] = str(root)
     print(f"HAM10000_DIR={root}: load_config() now picks the full profile on this data.")
-    from .config import default_cache_dir
-    from .publish import fetch_folder
-
-    fetch_folder("CACHE", default_cache_dir())  # the teacher's resized images, if published
     return root
 
+
+def _course_copy(source: str) -> Path | None:
+    """HAM10000 resized, ready in the cache (the course folder's, or the teacher's published
+    cache, fetched here): then nothing is downloaded. None: fetch the data ``source`` names."""
+    if source == "dermamnist":  # the copies are of HAM10000
+        return None
+    from .config import default_cache_dir
+    from .publish import fetch_folder
+    from .resized import copy_size, find_resized_copy
+
+    cache = default_cache_dir()
+    fetch_folder("CACHE", cache)  # the teacher's resized images, if published
+    found = find_resized_copy(cache)
+    if found is not None:
+        print(f"The cache holds HAM10000 resized to {copy_size(found)} px ({found}): using it, "
+              f"nothing to download. (It was made from the original data by an earlier run "
+              "or published by the teacher; delete that folder to start from the original.)")
+    return found
 
 if __name__ == "__main__":
     main(*sys.argv[1:])

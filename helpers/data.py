@@ -375,8 +375,14 @@ def _resize_one(src: str, dst: Path, size: int) -> None:
         img = img.resize((round(img.width * scale), round(img.height * scale)),
                          Image.Resampling.BICUBIC, reducing_gap=2.0)
     write_file_atomically(dst, lambda tmp: img.save(tmp, format="JPEG", quality=95))
+
+
+def _resize_stamped(src: str, dst: Path, size: int) -> None:
+    """:func:`_resize_one` into ``<image_id>-<stamp>.jpg``, removing that image's older versions
+    (resized before its source changed)."""
+    _resize_one(src, dst, size)
     for stale in dst.parent.glob(f"{glob.escape(dst.stem[:-9])}-{'?' * 8}.jpg"):
-        if stale != dst:  # an older version of this image, resized before its source changed
+        if stale != dst:
             stale.unlink(missing_ok=True)
 
 
@@ -411,7 +417,7 @@ def cache_resized(df: pd.DataFrame, size: int, cache_dir: str | Path) -> pd.Data
     todo = [(s, t) for s, t in zip(sources, targets, strict=True) if not t.is_file()]
     if todo:
         with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
-            jobs = pool.map(lambda st: _resize_one(st[0], st[1], size), todo)
+            jobs = pool.map(lambda st: _resize_stamped(st[0], st[1], size), todo)
             for _ in tqdm(jobs, total=len(todo), desc=f"resize to {size}px", unit="img"):
                 pass
     out = df.copy()

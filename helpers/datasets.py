@@ -24,6 +24,7 @@ from .demo import (
     multi_lesion_dir,
 )
 from .ham10000 import HOW_TO_GET
+from .resized import resized_copy
 
 __all__ = ["prepare_metadata", "prepare_artefact_metadata", "prepare_multi_lesion_metadata"]
 
@@ -62,7 +63,10 @@ def _load_demo(root: Path) -> pd.DataFrame:
 def prepare_metadata(cfg: RunConfig) -> pd.DataFrame:
     """The metadata (with ``path``, ``label``, ``mask_path``) of the data ``cfg`` names.
 
-    ``demo``: generates the demo set once into the cache. ``ham10000``: reads ``cfg.data_dir``.
+    ``demo``: generates the demo set once into the cache. ``ham10000``: reads ``cfg.data_dir``
+    through its resized copy at ``cfg.image_size`` in the cache (:func:`helpers.resized.
+    resized_copy`: made on first use, then reused by every later run with the same cache), so
+    ``path`` points at the small images and a run reads each original once.
     """
     if cfg.dataset == "demo":
         root = make_demo_dataset(demo_dataset_dir(cfg), cfg.n_demo_images, cfg.image_size,
@@ -74,7 +78,7 @@ def prepare_metadata(cfg: RunConfig) -> pd.DataFrame:
                 "dataset='ham10000' needs data_dir (set HAM10000_DIR or load_config(data_dir=...))."
                 f" {HOW_TO_GET}"
             )
-        return load_metadata(cfg.data_dir)
+        return load_metadata(resized_copy(cfg.data_dir, cfg.image_size, cfg.cache_dir))
     if cfg.dataset == "dermamnist":
         raise NotImplementedError(
             "DermaMNIST has no metadata table (no lesion ids); load its arrays with "

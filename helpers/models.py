@@ -34,8 +34,6 @@ from .data import (
     CLASSES,
     IMAGENET_MEAN,
     IMAGENET_STD,
-    _find_metadata_csv,
-    _image_index,
     lesion_split,
     make_loaders,
     write_file_atomically,
@@ -43,6 +41,7 @@ from .data import (
 from .datasets import prepare_metadata
 from .demo import _demo_marker
 from .imagenet import ImageNetModel, imagenet_model  # noqa: F401  (re-exported)
+from .resized import data_fingerprint  # noqa: F401  (re-exported)
 from .train import evaluate, fit, predict, seed_everything
 
 # torchvision's weights API: the ImageNet weights each architecture uses when pretrained.
@@ -288,28 +287,6 @@ def _unreadable(path: Path, err: Exception) -> str:
 def checkpoint_path(cfg: RunConfig) -> Path:
     """Where a profile's model lives: ``outputs/checkpoints/<profile>-<arch>-<size>.pt``."""
     return cfg.output_dir / "checkpoints" / f"{cfg.profile}-{cfg.arch}-{cfg.image_size}.pt"
-
-
-def data_fingerprint(folder: Path) -> str | None:
-    """SHA-256 of real data's content: its metadata CSV's bytes, then ``image_id:size`` of every
-    listed image found (sorted by id); None when the folder has no metadata CSV yet.
-
-    The folder's path is not part of it, so a copy of the same data elsewhere (another runtime,
-    Google Drive) has the same fingerprint, and a changed table, a missing image or an image
-    of another size gives another one. Reading sizes is one ``stat`` per image, no image read.
-    """
-    if not Path(folder).is_dir():
-        return None
-    try:
-        csv = _find_metadata_csv(Path(folder))
-    except FileNotFoundError:
-        return None
-    digest = hashlib.sha256(csv.read_bytes())
-    images, _, _ = _image_index(Path(folder))
-    for image_id in sorted(set(pd.read_csv(csv, usecols=["image_id"])["image_id"].astype(str))):
-        size = images[image_id].stat().st_size if image_id in images else -1
-        digest.update(f"\n{image_id}:{size}".encode())
-    return digest.hexdigest()
 
 
 def data_identity(cfg: RunConfig) -> dict[str, Any]:
