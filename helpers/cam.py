@@ -500,6 +500,7 @@ class ScoreCAM(BaseCAM):
             top_k = checks.integer(top_k, "top_k", hint=(
                 "It is the number of channels scored per image (the others get weight 0); "
                 "top_k=None scores them all."))
+        progress = checks.flag(progress, "progress", hint="True shows a progress bar.")
         self.batch_size, self.top_k, self.progress = batch_size, top_k, progress
 
     def weights(self, activations, gradients=None, inputs=None, class_idx=None):

@@ -53,6 +53,13 @@ def _then(hint: str) -> str:
     return f" {hint}" if hint else ""
 
 
+def flag(value: Any, name: str, *, hint: str = "") -> bool:
+    """``value`` when it is a bool (True or False; not "yes", not 1)."""
+    if not isinstance(value, bool):
+        raise TypeError(f"{name}={value!r}: expected True or False.{_then(hint)}")
+    return value
+
+
 def integer(value: Any, name: str, *, minimum: int | None = 1, hint: str = "") -> int:
     """``value`` as an ``int`` (Python or NumPy integers; not bool, not 3.0) and ``>= minimum``."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
@@ -115,6 +122,22 @@ def writable_file(path: str | Path, name: str, *, hint: str = "") -> Path:
         if parent.is_dir():
             break
     return path
+
+
+def unit_range(values: Any, name: str, *, hint: str = "") -> Any:
+    """``values`` (a NumPy array of numbers) as float32 when every value is finite and in
+    [0, 1] (within 1e-3: rounding); else ValueError giving the range found and ``hint``."""
+    import numpy as np
+
+    arr = np.asarray(values)
+    if arr.dtype.kind not in "fiub":
+        raise TypeError(f"{name}: expected numbers, got dtype {arr.dtype}.{_then(hint)}")
+    if not np.isfinite(arr).all():
+        raise ValueError(f"{name} holds NaN or inf; expected values in [0, 1].{_then(hint)}")
+    if arr.size and (arr.min() < -1e-3 or arr.max() > 1 + 1e-3):
+        raise ValueError(f"{name} values lie in [{arr.min():.3g}, {arr.max():.3g}]; expected "
+                         f"[0, 1].{_then(hint)}")
+    return arr.astype(np.float32)
 
 
 def finite(tensor: Tensor, name: str, *, hint: str = "") -> Tensor:

@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 from types import ModuleType
 
-from .config import RunConfig, find_real_data
+from .config import RunConfig, find_real_data, project_root
 
 REPOSITORY = "ham10000-xai/gradcam-plus-plus-ham10000"  # GitHub owner/name: the line a fork edits
 RELEASE = "v0.1.0"  # the tag Colab installs `helpers` from, so a lesson never changes under you
@@ -38,8 +38,21 @@ INSTALL_SOURCE: str | None = None
 BADGE_PATTERN = re.compile(r"\[!\[Open In Colab\]\([^)]*\)\]\((?P<url>[^)]*)\)")
 
 
+NOTEBOOK_NAME = re.compile(r"\d\d_[A-Za-z0-9_]+\.ipynb")
+
+
 def colab_url(notebook: str) -> str:
-    """The address that opens ``notebooks/<notebook>`` of the pinned release in Colab."""
+    """The address that opens ``notebooks/<notebook>`` of the pinned release in Colab.
+
+    ``notebook`` is a file name of the series, such as ``"02_finetune_resnet50.ipynb"``; where
+    the project's ``notebooks/`` folder is at hand (a clone), it must be one of its files."""
+    folder = project_root() / "notebooks"
+    known = sorted(p.name for p in folder.glob("[0-9][0-9]_*.ipynb")) if folder.is_dir() else []
+    if not isinstance(notebook, str) or not NOTEBOOK_NAME.fullmatch(notebook) or (
+            known and notebook not in known):
+        listed = f" The series: {', '.join(known)}." if known else ""
+        raise ValueError(f"notebook={notebook!r}: expected a notebook's file name such as "
+                         f"'02_finetune_resnet50.ipynb'.{listed}")
     return f"https://colab.research.google.com/github/{REPOSITORY}/blob/{RELEASE}/notebooks/{notebook}"
 
 
@@ -186,6 +199,10 @@ def _fold_in_the_book(cell: dict) -> None:
 def sync_notebook(path: Path) -> bool:
     """Rewrite one notebook's badge, set-up cell (the first code cell, folded with
     :data:`SETUP_METADATA`) and data-settings comment from the settings above; True if changed."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"No notebook at {path}: give the path of one of the series' "
+                                "notebooks (python -m helpers.colab notebooks syncs them all).")
     text = path.read_text(encoding="utf-8")
     nb = json.loads(text)
     code_cells = [cell for cell in nb["cells"] if cell["cell_type"] == "code"]

@@ -61,22 +61,14 @@ def _heatmap_2d(heatmap, size: tuple[int, int] | None = None) -> np.ndarray:
     arr = np.asarray(heatmap)
     if arr.dtype == np.uint8:
         arr = arr.astype(np.float32) / 255.0
-    elif arr.dtype.kind not in "fiub":
-        raise TypeError(f"heatmap: expected numbers (a tensor or array), got dtype {arr.dtype}.")
-    arr = arr.astype(np.float32)
     while arr.ndim > 2:
         arr = arr[0]
     if arr.ndim != 2 or 0 in arr.shape:
         raise ValueError(f"heatmap has shape {np.shape(heatmap)}; expected one map (H, W) or a "
                          "batch (B, H, W) of a CAM.")
-    if not np.isfinite(arr).all():
-        raise ValueError("heatmap holds NaN or inf; a CAM's map is finite: check where it was "
-                         "computed (helpers.cam refuses such inputs).")
-    if arr.min() < -1e-3 or arr.max() > 1 + 1e-3:
-        raise ValueError(
-            f"heatmap values lie in [{arr.min():.3g}, {arr.max():.3g}]; expected [0, 1] (a uint8 "
-            "map in 0-255 is also fine): pass the CAM's output, or "
-            "helpers.cam.normalize_maps(raw) for a raw map.")
+    arr = checks.unit_range(arr, "heatmap", hint=(
+        "A CAM's map is finite and in [0, 1] (a uint8 map in 0-255 is also fine): pass the "
+        "CAM's output, or helpers.cam.normalize_maps(raw) for a raw map."))
     if size is not None and arr.shape != tuple(size):
         resized = Image.fromarray(arr).resize((size[1], size[0]), Image.Resampling.BILINEAR)
         arr = np.asarray(resized, dtype=np.float32)
@@ -356,8 +348,6 @@ def plot_misclassified(dataset, probs, labels, n: int = 12, cols: int = 6,
 
 def save_figure(fig: plt.Figure, name: str, output_dir: Path | str, dpi: int = 120) -> Path:
     """Save ``fig`` as ``<output_dir>/figures/<name>.png`` and return the path."""
-    from . import checks
-
     if not isinstance(fig, plt.Figure):
         raise TypeError(f"fig: expected a matplotlib Figure, got {type(fig).__name__} (an Axes "
                         "has it as ax.figure).")
@@ -375,7 +365,6 @@ def plot_class_samples(
     df: pd.DataFrame, per_class: int = 4, seed: int = 0, title: str = "", classes=None
 ) -> plt.Figure:
     """A grid of sample images: one row per class (``dx``), ``per_class`` images per row."""
-    from . import checks
     from .data import CLASS_NAMES, CLASSES
 
     per_class = checks.integer(per_class, "per_class", hint="Images per class row, e.g. 4.")
@@ -495,8 +484,6 @@ def prediction_panel(image, heatmap, pred_class, prob: float, true_class=None, *
     Fixed figure size and dpi (no tight bounding box), so every panel has the same pixel size.
     ``title`` goes above both (e.g. "(demo data)"); ``contours`` as in :func:`malignancy_display`.
     """
-    from . import checks
-
     size, dpi = checks.positive_number(size, "size"), checks.integer(dpi, "dpi")
     fig, (left, right) = plt.subplots(1, 2, figsize=(2 * size, size + 0.5 + 0.3 * bool(title)),
                                       dpi=dpi)
@@ -539,14 +526,9 @@ def _frame_image(frame) -> Image.Image:
     if arr.ndim == 3 and arr.shape[-1] == 1:
         arr = arr[..., 0]
     if arr.dtype != np.uint8:
-        if arr.dtype.kind not in "fiu" or not np.isfinite(arr).all():
-            raise ValueError(f"a GIF frame (dtype {arr.dtype}) holds NaN/inf or no numbers; "
-                             "expected uint8 0-255 or floats in [0, 1].")
-        if arr.min() < -1e-3 or arr.max() > 1 + 1e-3:
-            raise ValueError(
-                f"a float GIF frame has values in [{arr.min():.3g}, {arr.max():.3g}]; expected "
-                "[0, 1]: for 0-255 values pass arr.astype(np.uint8), for a normalised tensor "
-                "helpers.viz.to_display_image(x).")
+        arr = checks.unit_range(arr, "a float GIF frame", hint=(
+            "A frame is uint8 0-255 or floats in [0, 1]: for 0-255 values pass "
+            "arr.astype(np.uint8), for a normalised tensor helpers.viz.to_display_image(x)."))
         arr = (np.clip(arr, 0.0, 1.0) * 255).round().astype(np.uint8)
     return Image.fromarray(arr[..., :3] if arr.ndim == 3 else arr).convert("RGB")
 
@@ -560,8 +542,6 @@ def save_gif(frames, path: Path | str, duration_ms: int = 900, *, loop: int = 0,
     unless ``overwrite=True``, and then replaced atomically (a failed write leaves it intact).
     ``loop=0`` repeats forever. Returns the path.
     """
-    from . import checks
-
     duration_ms = checks.integer(duration_ms, "duration_ms", hint="Milliseconds per frame.")
     loop = checks.integer(loop, "loop", minimum=0, hint="0 repeats forever.")
     path = Path(path).expanduser()

@@ -209,7 +209,8 @@ def test_cam_on_layer4_equals_the_fc_weighted_sum() -> None:
     ({"top_k": 2.5}, TypeError, "top_k=2.5"),
     ({"batch_size": 0}, ValueError, "batch_size=0: expected a whole number >= 1"),
     ({"batch_size": "8"}, TypeError, "batch_size='8'"),
-], ids=["top_k-0", "top_k--1", "top_k-float", "batch-0", "batch-str"])
+    ({"progress": "yes"}, TypeError, "progress='yes': expected True or False"),
+], ids=["top_k-0", "top_k--1", "top_k-float", "batch-0", "batch-str", "progress-str"])
 def test_scorecam_refuses_bad_settings(kwargs, error, phrase) -> None:
     with pytest.raises(error, match=phrase):
         C.ScoreCAM(_tiny_cnn().eval(), "conv2", **kwargs)

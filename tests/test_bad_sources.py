@@ -55,3 +55,21 @@ def test_a_zip_path_that_is_not_a_file_is_refused(make, error, phrase, tmp_path)
     with pytest.raises(error, match=phrase):
         S.extract_ham10000_zip(make(tmp_path), tmp_path / "out")
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("notebook", ["99_no_such_notebook.ipynb", "02_finetune_resnet50",
+                                      "../README.md", 2])
+def test_colab_url_refuses_a_name_that_is_not_a_notebook_of_the_series(notebook) -> None:
+    from helpers import colab
+
+    with pytest.raises(ValueError, match="expected a notebook's file name.*02_finetune_resnet50"):
+        colab.colab_url(notebook)
+    assert colab.colab_url("02_finetune_resnet50.ipynb").endswith(
+        "/notebooks/02_finetune_resnet50.ipynb")
+
+
+def test_sync_notebook_names_a_missing_notebook(tmp_path) -> None:
+    from helpers import colab
+
+    with pytest.raises(FileNotFoundError, match="No notebook at .*02_x.ipynb.*helpers.colab"):
+        colab.sync_notebook(tmp_path / "02_x.ipynb")
