@@ -13,13 +13,13 @@ as a folder (what kagglehub leaves; the lower-case copies are hard links there) 
 (the archive a student downloads; every copy stored, so its size is the real one's, 5.2 GB).
 
 Then it takes the student's path: ``use_data("ham10000-zip", zip_path=...)``, ``load_config()``
-(which must pick the ``full`` profile), ``load_metadata``, ``lesion_split``, ``cache_resized``,
-``make_loaders`` and a fixed number of ResNet-50 training steps at 224 px through
-:func:`helpers.train.fit`. ImageNet weights cannot be downloaded here, so the model is built
-without them (same architecture, same cost per step). Each stage prints its time, the peak
-resident memory of this process (``VmHWM``, reset per stage) and the disk in use. At the end it
-estimates one full epoch on this CPU and checks that ``fit`` used neither ``torch.autocast`` nor
-``channels_last`` on the CPU (both are for CUDA only).
+(which must pick the ``full`` profile), ``load_metadata``, ``prepare_metadata`` (the resized
+copy), ``lesion_split``, ``make_loaders`` and a fixed number of ResNet-50 training steps at 224
+px through :func:`helpers.train.fit`. ImageNet weights cannot be downloaded here, so the model
+is built without them (same architecture, same cost per step). Each stage prints its time, the
+peak resident memory of this process (``VmHWM``, reset per stage) and the disk in use. At the
+end it estimates one full epoch on this CPU and checks that ``fit`` used neither
+``torch.autocast`` nor ``channels_last`` on the CPU (both are for CUDA only).
 
     python benchmarks/rehearse_full.py --n-images 300 --steps 3      # a quick try (~2 min)
     nice python benchmarks/rehearse_full.py                           # all 10,015 images
@@ -69,12 +69,12 @@ from helpers.config import load_config
 from helpers.data import (
     IMAGE_FOLDERS,
     METADATA_FILE,
-    cache_resized,
     lesion_split,
     load_metadata,
     make_loaders,
     packaged_metadata,
 )
+from helpers.datasets import prepare_metadata
 from helpers.models import build_model
 
 N_IMAGES = 10_015
@@ -482,12 +482,11 @@ def main() -> None:
         cfg = stages.run("load_config()", load_config)
         assert cfg.profile == "full" and cfg.data_dir == root, cfg.describe()
         print(f"  {cfg.describe()}", flush=True)
-        meta = stages.run("load_metadata", lambda: load_metadata(cfg.data_dir))
+        stages.run("load_metadata", lambda: load_metadata(cfg.data_dir))
+        meta = stages.run("prepare_metadata: the resized copy (224 px)",
+                          lambda: prepare_metadata(cfg))
         splits = stages.run("lesion_split", lambda: lesion_split(meta, seed=cfg.seed))
-        cached = stages.run("cache_resized (224 px)", lambda: {
-            name: cache_resized(part, cfg.image_size, cfg.cache_dir)
-            for name, part in splits.items()})
-        loaders = stages.run("make_loaders", lambda: make_loaders(cached, cfg))
+        loaders = stages.run("make_loaders", lambda: make_loaders(splits, cfg))
         train, val, check = stages.run(
             f"fit: {args.steps} ResNet-50 steps (batch {cfg.batch_size})",
             lambda: train_steps(cfg, loaders, args.steps, args.val_batches))
