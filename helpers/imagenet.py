@@ -335,13 +335,17 @@ def balanced_accuracy_interval(labels: Any, pred: Any, groups: Any = None, level
         raise ValueError(f"balanced_accuracy_interval: labels {labels.shape} and pred "
                          f"{pred.shape}; expected two 1-D arrays of the same length > 0.")
     groups = np.arange(len(labels)) if groups is None else np.asarray(groups)
+    codes = stats.group_codes(groups.tolist(), len(labels))
     classes = np.unique(labels)
     member = torch.from_numpy((labels[:, None] == classes[None, :]).astype(np.float64))  # (n, C)
     hit = member * torch.from_numpy((pred == labels).astype(np.float64))[:, None]
+    n_groups = int(codes.max()) + 1
+    members = torch.zeros(n_groups, len(classes), dtype=torch.float64).index_add_(0, codes, member)
+    hits = torch.zeros(n_groups, len(classes), dtype=torch.float64).index_add_(0, codes, hit)
 
-    def bacc(counts: Tensor) -> Tensor:
-        """Balanced accuracy of each resample; ``counts`` (b, n): images' multiplicities."""
-        per_class = counts @ hit / (counts @ member)  # NaN where a resample lacks the class
+    def bacc(drawn: Tensor) -> Tensor:
+        """Balanced accuracy of each resample of lesions (``drawn``: (b, G) group indices)."""
+        per_class = hits[drawn].sum(dim=1) / members[drawn].sum(dim=1)  # NaN: class not drawn
         return per_class.nanmean(dim=1)
 
-    return stats.grouped_bootstrap(bacc, groups.tolist(), n_boot, seed, level)
+    return stats.grouped_bootstrap(bacc, groups.tolist(), n_boot, seed, level, chunk=200)

@@ -33,6 +33,7 @@ from torch import Tensor
 
 __all__ = [
     "bootstrap_ci",
+    "group_codes",
     "grouped_bootstrap",
     "grouped_bootstrap_ci",
     "wilson_interval",
@@ -100,12 +101,15 @@ def _check_n_boot(n_boot: int) -> int:
     return n_boot
 
 
-def _group_codes(groups: Sequence[object], n: int) -> Tensor:
-    """Each entry's group as an int64 code, 0, 1, ... in the order of first appearance."""
+def group_codes(groups: Sequence[object], n: int | None = None) -> Tensor:
+    """Each entry's group as an int64 code 0, 1, ..., in the order of first appearance: the
+    numbering :func:`grouped_bootstrap` draws from. ``n``: the expected number of entries."""
     labels = list(groups)
-    if len(labels) != n:
+    if n is not None and len(labels) != n:
         raise ValueError(f"groups has {len(labels)} entries, values {n}: pass one group (the "
                          "image's lesion_id) per value")
+    if not labels:
+        raise ValueError("groups is empty: pass one group (lesion_id) per item")
     codes, _ = pd.factorize(pd.Series(labels, dtype=object))  # order of first appearance
     if (codes < 0).any():
         raise ValueError("groups holds a missing value (None or NaN): every image needs its "
@@ -124,39 +128,28 @@ def grouped_bootstrap(statistic: Callable[[Tensor], Tensor], groups: Sequence[ob
                       chunk: int = 1000) -> tuple[float, float, float]:
     r"""Any statistic and its cluster bootstrap interval by group: ``(value, low, high)``.
 
-    ``groups`` gives each of the :math:`n` items its cluster (an image's ``lesion_id``). Each
-    of the ``n_boot`` resamples draws :math:`G` groups with replacement out of the :math:`G`
-    groups present (coded in their order of first appearance) and keeps *all* the items of each
-    drawn group (Davison & Hinkley, *Bootstrap Methods and their Application*, 1997, sec. 3.8,
-    "resampling clusters"). A resample is handed to ``statistic`` as its multiplicities: a
-    float64 tensor ``counts`` of shape ``(b, n)`` whose row holds how many times each item is
-    in that resample (the resampled indices, counted), for ``b`` resamples at a time.
-    ``statistic(counts)`` returns the ``b`` values; for the mean of ``x`` it is
-    ``counts @ x / counts.sum(1)``. The value is ``statistic`` of one row of ones (every item
-    once), the interval the percentile one, as in :func:`bootstrap_ci`. Seeded: the same call
-    gives the same interval; ``chunk`` (resamples per call of ``statistic``) bounds the memory
-    and does not change the result.
+    ``groups`` gives each item its cluster (an image's ``lesion_id``); the :math:`G` groups
+    are numbered 0 to :math:`G - 1` in their order of first appearance (:func:`group_codes`).
+    Each of the ``n_boot`` resamples draws :math:`G` groups with replacement and keeps *all* the
+    items of each drawn group (Davison & Hinkley, *Bootstrap Methods and their Application*,
+    1997, sec. 3.8, "resampling clusters"). ``statistic`` gets the resampled group indices, an
+    int64 tensor ``drawn`` of shape ``(b, G)`` (one resample a row, ``b`` resamples at a time),
+    and returns the ``b`` values. A statistic that is a ratio of sums reads per-group sums:
+    for the mean over items, ``sums[drawn].sum(1) / sizes[drawn].sum(1)`` with ``sums`` and
+    ``sizes`` the groups' sums and numbers of items (:func:`grouped_bootstrap_ci`); any other
+    takes the items of the drawn groups. The value is ``statistic`` of every group once (the
+    row ``0, 1, ..., G - 1``), the interval the percentile one, as in :func:`bootstrap_ci`.
+    Seeded: the same call gives the same interval; ``chunk`` (resamples per call of
+    ``statistic``) bounds the memory and does not change the result.
     """
     level, n_boot = _check_level(level), _check_n_boot(n_boot)
-    labels = list(groups)
-    if not labels:
-        raise ValueError("groups is empty: pass one group (lesion_id) per item")
-    codes = _group_codes(labels, len(labels))
-    n_groups = int(codes.max()) + 1
+    n_groups = int(group_codes(groups).max()) + 1
     generator = torch.Generator().manual_seed(seed)
     picks = torch.randint(0, n_groups, (n_boot, n_groups), generator=generator)
-    values = []
-    for block in picks.split(max(1, int(chunk))):
-        drawn = torch.zeros(block.shape[0], n_groups, dtype=torch.float64)
-        drawn.scatter_add_(1, block, torch.ones(block.shape, dtype=torch.float64))
-        values.append(torch.as_tensor(statistic(drawn[:, codes]), dtype=torch.float64))
-    everyone = torch.ones(1, len(labels), dtype=torch.float64)
-    value = float(torch.as_tensor(statistic(everyone), dtype=torch.float64).flatten()[0])
-    return (value, *_quantiles(torch.cat(values).flatten(), level))
-
-
-def _weighted_mean(data: Tensor) -> Callable[[Tensor], Tensor]:
-    return lambda counts: counts @ data / counts.sum(dim=1)
+    values = torch.cat([torch.as_tensor(statistic(block), dtype=torch.float64).flatten()
+                        for block in picks.split(max(1, int(chunk)))])
+    everyone = torch.as_tensor(statistic(torch.arange(n_groups)[None]), dtype=torch.float64)
+    return (float(everyone.flatten()[0]), *_quantiles(values, level))
 
 
 def grouped_bootstrap_ci(values: Sequence[float] | Tensor, groups: Sequence[object],
@@ -181,10 +174,15 @@ def grouped_bootstrap_ci(values: Sequence[float] | Tensor, groups: Sequence[obje
     if len(labels) != data.numel():
         raise ValueError(f"groups has {len(labels)} entries, values {data.numel()}: pass one "
                          "group (the image's lesion_id) per value")
-    keep = (~torch.isnan(data)).tolist()
+    keep = ~torch.isnan(data)
     data = _finite_values(data)
-    labels = [label for label, kept in zip(labels, keep, strict=True) if kept]
-    mean, low, high = grouped_bootstrap(_weighted_mean(data), labels, n_boot, seed, level)
+    labels = [label for label, k in zip(labels, keep.tolist(), strict=True) if k]
+    codes = group_codes(labels)
+    n_groups = int(codes.max()) + 1
+    sums = torch.zeros(n_groups, dtype=torch.float64).index_add_(0, codes, data)
+    sizes = torch.bincount(codes, minlength=n_groups).double()
+    _, low, high = grouped_bootstrap(lambda drawn: sums[drawn].sum(dim=1) / sizes[drawn].sum(dim=1),
+                                     labels, n_boot, seed, level)
     return data.mean().item(), low, high
 
 
@@ -261,7 +259,7 @@ def paired_difference(a: Sequence[float] | Tensor, b: Sequence[float] | Tensor,
         codes = torch.arange(diff.numel())
     else:
         labels = list(groups)
-        codes_all = _group_codes(labels, raw.numel())
+        codes_all = group_codes(labels, raw.numel())
         keep = ~torch.isnan(raw)
         diff = _finite_values(raw, "a - b")
         kept = [label for label, k in zip(labels, keep.tolist(), strict=True) if k]

@@ -164,36 +164,32 @@ def test_grouped_bootstrap_matches_a_slow_loop_over_the_resamples() -> None:
         medians.append(np.median(values[idx]))
     expected = (np.median(values), *np.quantile(medians, [0.025, 0.975]))
 
-    def weighted_median(counts: torch.Tensor) -> torch.Tensor:
-        out = []
-        for row in counts:
-            idx = np.repeat(np.arange(len(values)), row.numpy().astype(int))
-            out.append(np.median(values[idx]))
-        return torch.tensor(out)
+    def median_of_drawn(drawn: torch.Tensor) -> torch.Tensor:
+        return torch.tensor([np.median(values[np.concatenate([members[g] for g in row])])
+                             for row in drawn.tolist()])
 
-    got = stats.grouped_bootstrap(weighted_median, groups, n_boot=300, seed=11, chunk=64)
+    got = stats.grouped_bootstrap(median_of_drawn, groups, n_boot=300, seed=11, chunk=64)
     assert got == pytest.approx(expected, abs=1e-12)
+    codes = stats.group_codes(groups)
+    assert codes.tolist() == [order.index(g) for g in groups]
 
 
-def test_grouped_bootstrap_hands_the_statistic_multiplicities_per_lesion() -> None:
+def test_grouped_bootstrap_hands_the_statistic_the_drawn_groups() -> None:
     seen = []
 
-    def record(counts: torch.Tensor) -> torch.Tensor:
-        seen.append(counts.clone())
-        return counts.sum(dim=1)
+    def record(drawn: torch.Tensor) -> torch.Tensor:
+        seen.append(drawn.clone())
+        return drawn.double().mean(dim=1)
 
     value, low, high = stats.grouped_bootstrap(record, ["a", "a", "b", "c", "c", "c"], n_boot=50,
                                                chunk=20)
-    assert value == 6  # the statistic of every item once
-    counts = torch.cat(seen[:-1])  # the last call is the one of the point value
-    assert counts.shape == (50, 6) and [c.shape[0] for c in seen[:-1]] == [20, 20, 10]
-    assert counts.sum(dim=1).min() >= 3  # 3 lesions drawn each time, each with >= 1 image
-    # the images of one lesion are drawn together: equal multiplicities within a lesion
-    assert torch.equal(counts[:, 0], counts[:, 1])
-    assert torch.equal(counts[:, 3], counts[:, 4]) and torch.equal(counts[:, 4], counts[:, 5])
-    # 3 draws of lesions per resample
-    assert torch.equal(counts[:, [0, 2, 3]].sum(dim=1), torch.full((50,), 3.0))
-    assert low <= high
+    assert value == 1.0  # the statistic of every group once: the mean of 0, 1, 2
+    assert torch.equal(seen[-1], torch.tensor([[0, 1, 2]]))
+    drawn = torch.cat(seen[:-1])
+    assert drawn.shape == (50, 3) and [d.shape[0] for d in seen[:-1]] == [20, 20, 10]
+    assert drawn.min() >= 0 and drawn.max() <= 2  # 3 lesions drawn with replacement
+    assert len(torch.unique(drawn, dim=0)) > 10  # the resamples differ
+    assert 0 <= low <= 1 <= high <= 2
     with pytest.raises(ValueError, match="groups is empty"):
         stats.grouped_bootstrap(record, [])
 
@@ -205,14 +201,14 @@ def test_balanced_accuracy_interval_uses_the_shared_resampler() -> None:
     labels = rng.integers(0, 3, 60)
     pred = np.where(rng.random(60) < 0.7, labels, rng.integers(0, 3, 60))
     lesions = np.repeat(np.arange(20), 3)
-    classes = np.unique(labels)
+    members = [np.flatnonzero(lesions == g) for g in range(20)]  # lesions appear in order 0..19
 
-    def bacc(counts: torch.Tensor) -> torch.Tensor:  # the slow way, resample by resample
+    def bacc(drawn: torch.Tensor) -> torch.Tensor:  # the slow way, resample by resample
         out = []
-        for row in counts.numpy():
-            idx = np.repeat(np.arange(60), row.astype(int))
+        for row in drawn.tolist():
+            idx = np.concatenate([members[g] for g in row])
             y, p = labels[idx], pred[idx]
-            out.append(np.mean([np.mean(p[y == c] == c) for c in classes if (y == c).any()]))
+            out.append(np.mean([np.mean(p[y == c] == c) for c in np.unique(y)]))
         return torch.tensor(out, dtype=torch.float64)
 
     expected = stats.grouped_bootstrap(bacc, lesions.tolist(), n_boot=400, seed=2)
