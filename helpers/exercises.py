@@ -53,6 +53,7 @@ __all__ = [
     "check_04_layercam_is_positive_cam",
     "check_04_score_cam_top_k",
     "check_04_average_drop_all_ones",
+    "check_04_layer3_ranking",
     "check_06_contrast_overlap",
     "check_06_contrastive_is_cam",
 ]
@@ -437,6 +438,10 @@ def check_03_logit_scale(method: Any) -> Feedback:
 #   ``K / k`` times faster; a useful approximation keeps a clearly positive rank correlation.
 # * 04, exercise 3: a map of all ones leaves the image unchanged, :math:`O = Y`, so
 #   Average Drop :math:`= 100 \\cdot \\frac1N\\sum \\max(0, Y - O)/Y = 0`.
+# * 04, exercise 4: a paired comparison ranks two methods on a score only where its interval
+#   excludes 0; the ranking changes between two layers on the scores whose interval excludes 0
+#   at one layer and not at the other, or on opposite sides. Which scores those are is measured
+#   (it depends on the model), so the check recomputes them from the two paired tables.
 # * 06, exercise 1: the raw maps for ``c`` rather than ``d`` and ``d`` rather than ``c`` are
 #   negatives of each other (:math:`y^c - y^d = -(y^d - y^c)`), so after the ReLU each grid cell
 #   is positive in at most one; upsampling spreads them over cell borders only.
@@ -501,6 +506,73 @@ def check_04_average_drop_all_ones(average_drop: Any) -> Feedback:
                        "read Average Drop next to a localisation score.")
     return wrong(f"{value:.3g} % is not 0.",
                  "multiply the image by a map of ones: what is the class probability then?")
+
+
+def _side(low: float, high: float) -> int:
+    """+1 when an interval lies above 0, -1 below, 0 when it includes 0."""
+    return 1 if low > 0 else -1 if high < 0 else 0
+
+
+def _score_names(value: Any) -> set[str] | None:
+    """Column names as labels: a list, set, Index, a comma-separated string, a dict or Series of
+    flags (the names whose flag is true); "none" or an empty list is the empty set."""
+    if isinstance(value, str):
+        parts = [] if as_label(value) in ("", "none", "nothing") else re.split(r"[,;\n]", value)
+    elif isinstance(value, Mapping) or hasattr(value, "items") and hasattr(value, "index"):
+        parts = [name for name, flag in dict(value.items()).items() if bool(flag)]
+    elif isinstance(value, (list, tuple, set, frozenset)) or hasattr(value, "tolist"):
+        parts = list(value.tolist() if hasattr(value, "tolist") else value)
+    else:
+        return None
+    if not all(isinstance(part, str) for part in parts):
+        return None
+    return {as_label(part) for part in parts if as_label(part)}
+
+
+@exercise_check("04, exercise 4")
+def check_04_layer3_ranking(changed: Any, paired4: Any = None, paired3: Any = None) -> Feedback:
+    """Exercise 4: the score columns on which Grad-CAM++ and Grad-CAM rank differently at
+    ``layer3`` than at ``layer4`` (a list of names such as ``["drop %", "energy (lesion)"]``, a
+    comma-separated string, a dict or Series of flags; ``[]`` or ``"none"`` for none).
+
+    ``paired4``, ``paired3`` (optional): the two :func:`helpers.stats.paired_scores` tables
+    (Grad-CAM++ minus Grad-CAM at each layer). A score counts as changed when its interval
+    excludes 0 at one layer and not at the other, or on opposite sides; without the tables the
+    check cannot tell, and says so.
+    """
+    names = _score_names(changed)
+    if names is None:
+        return _unreadable(changed, "a list of score columns, e.g. ['drop %', 'energy (lesion)']")
+    if paired4 is None or paired3 is None:
+        return wrong(f"{len(names)} score(s) named, but which scores change is measured, not "
+                     "known in advance: the check needs the two paired tables.",
+                     "call check_04_layer3_ranking(changed, paired, paired3).")
+    sides = {}
+    for label, table in (("layer4", paired4), ("layer3", paired3)):
+        if not all(hasattr(table, attr) for attr in ("index", "loc")):
+            return _unreadable(table, f"the {label} table of stats.paired_scores")
+        sides[label] = {as_label(column): _side(float(table.loc[column, "low"]),
+                                                float(table.loc[column, "high"]))
+                        for column in table.index}
+    shared = sides["layer4"].keys() & sides["layer3"].keys()
+    if not shared:
+        return wrong("the two tables have no score column in common.",
+                     "compute both with stats.paired_scores(..., 'Grad-CAM++', 'Grad-CAM').")
+    expected = {c for c in shared if sides["layer4"][c] != sides["layer3"][c]}
+    unknown = names - shared
+    if unknown:
+        return wrong(f"{len(unknown)} name(s) are not score columns of both tables.",
+                     "use the row names of the paired tables, e.g. 'energy (lesion)'.")
+    missing, extra = expected - names, names - expected
+    if not missing and not extra:
+        what = (f"{len(expected)} of {len(shared)} scores change" if expected else
+                f"none of the {len(shared)} scores changes")
+        return correct(f"{what} between the layers; on the others the intervals tell the "
+                       "same story at both.")
+    return wrong(f"{len(missing)} score(s) that change are missing and {len(extra)} listed "
+                 "do not change.",
+                 "a score changes where the interval excludes 0 at one layer but not at the "
+                 "other, or lies on opposite sides of 0; read the end of each verdict sentence.")
 
 
 @exercise_check("06, exercise 1")

@@ -39,6 +39,7 @@ from PIL import Image
 from torch import Tensor, nn
 from torchvision import transforms as T
 
+from . import stats
 from .data import IMAGENET_MEAN, IMAGENET_STD
 
 __all__ = [
@@ -327,23 +328,24 @@ def balanced_accuracy_interval(labels: Any, pred: Any, groups: Any = None, level
                                n_boot: int = 2000, seed: int = 0) -> tuple[float, float, float]:
     """Balanced accuracy (mean per-class recall) and a percentile bootstrap interval,
     resampling ``groups`` (e.g. lesion ids: images of one lesion are not independent) or, with
-    ``groups=None``, images. Returns ``(value, low, high)``; resamples missing a class skip it
-    in the mean."""
+    ``groups=None``, images, by :func:`helpers.stats.grouped_bootstrap`. Returns
+    ``(value, low, high)``; resamples missing a class skip it in the mean."""
     labels, pred = np.asarray(labels), np.asarray(pred)
     if labels.shape != pred.shape or labels.ndim != 1 or not len(labels):
         raise ValueError(f"balanced_accuracy_interval: labels {labels.shape} and pred "
                          f"{pred.shape}; expected two 1-D arrays of the same length > 0.")
     groups = np.arange(len(labels)) if groups is None else np.asarray(groups)
-    uniq, inverse = np.unique(groups, return_inverse=True)
-    members = [np.flatnonzero(inverse == g) for g in range(len(uniq))]
+    codes = stats.group_codes(groups.tolist(), len(labels))
+    classes = np.unique(labels)
+    member = torch.from_numpy((labels[:, None] == classes[None, :]).astype(np.float64))  # (n, C)
+    hit = member * torch.from_numpy((pred == labels).astype(np.float64))[:, None]
+    n_groups = int(codes.max()) + 1
+    members = torch.zeros(n_groups, len(classes), dtype=torch.float64).index_add_(0, codes, member)
+    hits = torch.zeros(n_groups, len(classes), dtype=torch.float64).index_add_(0, codes, hit)
 
-    def bacc(idx: np.ndarray) -> float:
-        y, p = labels[idx], pred[idx]
-        return float(np.mean([np.mean(p[y == c] == c) for c in np.unique(y)]))
+    def bacc(drawn: Tensor) -> Tensor:
+        """Balanced accuracy of each resample of lesions (``drawn``: (b, G) group indices)."""
+        per_class = hits[drawn].sum(dim=1) / members[drawn].sum(dim=1)  # NaN: class not drawn
+        return per_class.nanmean(dim=1)
 
-    rng = np.random.default_rng(seed)
-    boots = [bacc(np.concatenate([members[g] for g in rng.integers(0, len(uniq), len(uniq))]))
-             for _ in range(n_boot)]
-    tail = (1 - level) / 2
-    low, high = np.quantile(boots, [tail, 1 - tail])
-    return bacc(np.arange(len(labels))), float(low), float(high)
+    return stats.grouped_bootstrap(bacc, groups.tolist(), n_boot, seed, level, chunk=200)

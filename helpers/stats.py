@@ -1,4 +1,4 @@
-r"""Intervals and tests for scores over images: how sure is a mean, is a difference real?
+r"""Intervals and tests for scores over images: how sure is a mean, how large is a difference?
 
 Numbers in, numbers (or one-line strings) out; nothing here knows about models or maps. The
 scores are the per-image frames of :func:`helpers.metrics.per_image_scores` (columns
@@ -6,20 +6,23 @@ scores are the per-image frames of :func:`helpers.metrics.per_image_scores` (col
 
 * **Percentile bootstrap** of a mean (Efron & Tibshirani, *An Introduction to the Bootstrap*,
   1993, ch. 13): :func:`bootstrap_ci`, per method and column :func:`summarize_with_intervals`.
-* **Grouped (cluster) bootstrap** by lesion: :func:`grouped_bootstrap_ci` resamples lesions
-  (``lesion_id``), not images, since the images of one lesion are not independent.
+* **Grouped (cluster) bootstrap** by lesion: :func:`grouped_bootstrap` resamples lesions
+  (``lesion_id``), not images, since the images of one lesion are not independent, and applies
+  any statistic to each resample; :func:`grouped_bootstrap_ci` is its mean, and
+  :func:`helpers.imagenet.balanced_accuracy_interval` its balanced accuracy.
 * **Proportions**: :func:`wilson_interval` (Wilson 1927), which never collapses to a
   zero-width interval at 0 or 1 as the bootstrap of a small subset does.
 * **Paired comparisons** of two methods scored on the same images: :func:`paired_difference`
-  (bootstrap interval and sign-flip permutation test), :func:`paired_scores` (one row per
-  score column), read out in one sentence by :func:`verdict`; p-values as text by
-  :func:`format_p` ("p < 1e-4", never "p = 0.000").
+  (bootstrap interval and sign-flip permutation test, both by lesion with ``groups=``),
+  :func:`paired_scores` (one row per score column), read out in one sentence by
+  :func:`verdict` (the effect size, its interval and p, and whether the interval excludes 0);
+  p-values as text by :func:`format_p` ("p < 1e-4", never "p = 0.000").
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from statistics import NormalDist
 from typing import Literal
 
@@ -30,6 +33,8 @@ from torch import Tensor
 
 __all__ = [
     "bootstrap_ci",
+    "group_codes",
+    "grouped_bootstrap",
     "grouped_bootstrap_ci",
     "wilson_interval",
     "format_p",
@@ -96,24 +101,72 @@ def _check_n_boot(n_boot: int) -> int:
     return n_boot
 
 
+def group_codes(groups: Sequence[object], n: int | None = None) -> Tensor:
+    """Each entry's group as an int64 code 0, 1, ..., in the order of first appearance: the
+    numbering :func:`grouped_bootstrap` draws from. ``n``: the expected number of entries."""
+    labels = list(groups)
+    if n is not None and len(labels) != n:
+        raise ValueError(f"groups has {len(labels)} entries, values {n}: pass one group (the "
+                         "image's lesion_id) per value")
+    if not labels:
+        raise ValueError("groups is empty: pass one group (lesion_id) per item")
+    codes, _ = pd.factorize(pd.Series(labels, dtype=object))  # order of first appearance
+    if (codes < 0).any():
+        raise ValueError("groups holds a missing value (None or NaN): every image needs its "
+                         "lesion_id")
+    return torch.from_numpy(codes.astype(np.int64))
+
+
+def _quantiles(values: Tensor, level: float) -> tuple[float, float]:
+    tail = (1 - level) / 2
+    low, high = torch.quantile(values, torch.tensor([tail, 1 - tail], dtype=torch.float64))
+    return low.item(), high.item()
+
+
+def grouped_bootstrap(statistic: Callable[[Tensor], Tensor], groups: Sequence[object],
+                      n_boot: int = 10_000, seed: int = 0, level: float = 0.95,
+                      chunk: int = 1000) -> tuple[float, float, float]:
+    r"""Any statistic and its cluster bootstrap interval by group: ``(value, low, high)``.
+
+    ``groups`` gives each item its cluster (an image's ``lesion_id``); the :math:`G` groups
+    are numbered 0 to :math:`G - 1` in their order of first appearance (:func:`group_codes`).
+    Each of the ``n_boot`` resamples draws :math:`G` groups with replacement and keeps *all* the
+    items of each drawn group (Davison & Hinkley, *Bootstrap Methods and their Application*,
+    1997, sec. 3.8, "resampling clusters"). ``statistic`` gets the resampled group indices, an
+    int64 tensor ``drawn`` of shape ``(b, G)`` (one resample a row, ``b`` resamples at a time),
+    and returns the ``b`` values. A statistic that is a ratio of sums reads per-group sums:
+    for the mean over items, ``sums[drawn].sum(1) / sizes[drawn].sum(1)`` with ``sums`` and
+    ``sizes`` the groups' sums and numbers of items (:func:`grouped_bootstrap_ci`); any other
+    takes the items of the drawn groups. The value is ``statistic`` of every group once (the
+    row ``0, 1, ..., G - 1``), the interval the percentile one, as in :func:`bootstrap_ci`.
+    Seeded: the same call gives the same interval; ``chunk`` (resamples per call of
+    ``statistic``) bounds the memory and does not change the result.
+    """
+    level, n_boot = _check_level(level), _check_n_boot(n_boot)
+    n_groups = int(group_codes(groups).max()) + 1
+    generator = torch.Generator().manual_seed(seed)
+    picks = torch.randint(0, n_groups, (n_boot, n_groups), generator=generator)
+    values = torch.cat([torch.as_tensor(statistic(block), dtype=torch.float64).flatten()
+                        for block in picks.split(max(1, int(chunk)))])
+    everyone = torch.as_tensor(statistic(torch.arange(n_groups)[None]), dtype=torch.float64)
+    return (float(everyone.flatten()[0]), *_quantiles(values, level))
+
+
 def grouped_bootstrap_ci(values: Sequence[float] | Tensor, groups: Sequence[object],
                          level: float = 0.95, n_boot: int = 10_000,
                          seed: int = 0) -> tuple[float, float, float]:
     r"""The mean over images and its cluster bootstrap interval by group: ``(mean, low, high)``.
 
-    ``groups`` gives each value's cluster (the image's ``lesion_id``). Each of the ``n_boot``
-    resamples draws :math:`G` groups with replacement out of the :math:`G` groups present and
-    keeps *all* the images of each drawn group; its statistic is the mean over those images,
+    :func:`grouped_bootstrap` of the mean: each resample's statistic is the mean over the
+    images of its drawn groups,
 
     .. math:: \bar x^*_b = \frac{\sum_{g \in S_b} s_g}{\sum_{g \in S_b} n_g},
 
-    with :math:`s_g` and :math:`n_g` the sum and the number of group :math:`g`'s values (Davison
-    & Hinkley, *Bootstrap Methods and their Application*, 1997, sec. 3.8, "resampling
-    clusters"). The interval is the percentile one, as in :func:`bootstrap_ci`. When the images
-    of a lesion agree with each other, this interval is wider than the one that resamples
-    images: :math:`k` copies of one image are one observation, not :math:`k`. With one image per
-    group it is :func:`bootstrap_ci`'s. NaN values (and their group entries) are left out.
-    Seeded: the same call gives the same interval.
+    with :math:`s_g` and :math:`n_g` the sum and the number of group :math:`g`'s values. When
+    the images of a lesion agree with each other, this interval is wider than the one that
+    resamples images: :math:`k` copies of one image are one observation, not :math:`k`. With
+    one image per group it is :func:`bootstrap_ci`'s. NaN values (and their group entries) are
+    left out. Seeded: the same call gives the same interval.
     """
     level, n_boot = _check_level(level), _check_n_boot(n_boot)
     data = _float64(values)
@@ -123,20 +176,14 @@ def grouped_bootstrap_ci(values: Sequence[float] | Tensor, groups: Sequence[obje
                          "group (the image's lesion_id) per value")
     keep = ~torch.isnan(data)
     data = _finite_values(data)
-    codes, _ = pd.factorize(pd.Series(labels, dtype=object)[keep.numpy()])  # order of appearance
-    if (codes < 0).any():
-        raise ValueError("groups holds a missing value (None or NaN): every image needs its "
-                         "lesion_id")
-    codes_t = torch.from_numpy(codes.astype(np.int64))
-    n_groups = int(codes_t.max()) + 1
-    sums = torch.zeros(n_groups, dtype=torch.float64).index_add_(0, codes_t, data)
-    counts = torch.bincount(codes_t, minlength=n_groups).double()
-    generator = torch.Generator().manual_seed(seed)
-    picks = torch.randint(0, n_groups, (n_boot, n_groups), generator=generator)
-    means = sums[picks].sum(dim=1) / counts[picks].sum(dim=1)
-    tail = (1 - level) / 2
-    low, high = torch.quantile(means, torch.tensor([tail, 1 - tail], dtype=torch.float64))
-    return data.mean().item(), low.item(), high.item()
+    labels = [label for label, k in zip(labels, keep.tolist(), strict=True) if k]
+    codes = group_codes(labels)
+    n_groups = int(codes.max()) + 1
+    sums = torch.zeros(n_groups, dtype=torch.float64).index_add_(0, codes, data)
+    sizes = torch.bincount(codes, minlength=n_groups).double()
+    _, low, high = grouped_bootstrap(lambda drawn: sums[drawn].sum(dim=1) / sizes[drawn].sum(dim=1),
+                                     labels, n_boot, seed, level)
+    return data.mean().item(), low, high
 
 
 def wilson_interval(successes: int, n: int, level: float = 0.95) -> tuple[float, float, float]:
@@ -187,8 +234,8 @@ def format_p(p: float, floor: float = 1e-4) -> str:
 
 
 def paired_difference(a: Sequence[float] | Tensor, b: Sequence[float] | Tensor,
-                      level: float = 0.95, n_boot: int = 10_000,
-                      seed: int = 0) -> dict[str, float]:
+                      level: float = 0.95, n_boot: int = 10_000, seed: int = 0,
+                      groups: Sequence[object] | None = None) -> dict[str, float]:
     r"""Compare two methods scored on the same images: the mean of :math:`d_i = a_i - b_i`.
 
     Returns ``mean``, ``low``, ``high`` (the percentile bootstrap interval of the mean
@@ -196,59 +243,96 @@ def paired_difference(a: Sequence[float] | Tensor, b: Sequence[float] | Tensor,
     of "no difference": each :math:`d_i` keeps or flips its sign at random, ``n_boot`` times;
     :math:`p = (1 + \#\{|\bar d^*| \ge |\bar d|\}) / (1 + n_\text{boot})`) and ``n``. Pairs with
     a NaN on either side are left out. All differences 0 gives ``p = 1``.
+
+    ``groups`` (one lesion id per image, optional): the images of one lesion are not
+    independent, so the interval comes from :func:`grouped_bootstrap_ci` (it resamples
+    lesions) and the test flips the signs of all the images of one lesion together. With one
+    image per group the result is the ungrouped one.
     """
     first, second = _float64(a), _float64(b)
     if first.shape != second.shape:
         raise ValueError(f"a has {first.numel()} values, b {second.numel()}: pair them by image")
-    diff = _finite_values(first - second, "a - b")
-    mean, low, high = bootstrap_ci(diff, level, n_boot, seed)
+    raw = first - second
+    if groups is None:
+        diff = _finite_values(raw, "a - b")
+        mean, low, high = bootstrap_ci(diff, level, n_boot, seed)
+        codes = torch.arange(diff.numel())
+    else:
+        labels = list(groups)
+        codes_all = group_codes(labels, raw.numel())
+        keep = ~torch.isnan(raw)
+        diff = _finite_values(raw, "a - b")
+        kept = [label for label, k in zip(labels, keep.tolist(), strict=True) if k]
+        mean, low, high = grouped_bootstrap_ci(diff, kept, level, n_boot, seed)
+        codes = torch.unique(codes_all[keep], return_inverse=True)[1]
+    n_groups = int(codes.max()) + 1
     generator = torch.Generator().manual_seed(seed + 1)
-    signs = torch.randint(0, 2, (n_boot, diff.numel()), generator=generator) * 2.0 - 1
-    flipped = (signs * diff).mean(dim=1).abs()
+    signs = torch.randint(0, 2, (n_boot, n_groups), generator=generator) * 2.0 - 1
+    flipped = (signs[:, codes] * diff).mean(dim=1).abs()
     extreme = (flipped >= abs(mean) - 1e-12).sum().item()
     return {"mean": mean, "low": low, "high": high,
             "p": (1 + extreme) / (1 + n_boot), "n": diff.numel()}
 
 
 def verdict(row: Mapping[str, float], better: Literal["higher", "lower"],
-            name: str = "Grad-CAM++", alpha: float = 0.05) -> str:
-    """One sentence on a paired difference: its direction, interval and p-value, and who wins.
+            name: str = "Grad-CAM++") -> str:
+    """One sentence on a paired difference: its size with its interval and p, in words.
 
     ``row``: one result of :func:`paired_difference` (a dict, or a row of a frame of them, such
     as :func:`paired_scores` returns), the difference "``name`` minus its rival". ``better``:
-    whether a higher or a lower score is better for this metric. The difference counts as real
-    when ``p < alpha`` *and* the interval excludes 0; otherwise the sentence says "within
-    noise, no winner", whatever the sign of the mean. For example::
+    whether a higher or a lower score is better for this metric. The sentence gives the effect
+    size (the mean difference), its interval and the p-value, then says whether the interval
+    excludes 0 and, if it does, on whose side::
 
-        higher by 0.12 [0.05, 0.19], p = 0.001: a real difference, in Grad-CAM++'s favour
+        higher by 0.12 [0.05, 0.19], p = 0.001: the interval excludes 0, in Grad-CAM++'s favour
+        higher by 0.02 [-0.01, 0.05], p = 0.300: the interval includes 0, no winner at this
+        sample size
+
+    It calls no difference "real": a p below 0.05 says that the data are unlikely under "no
+    difference", not that the difference matters; read its size against the scale of the score.
     """
     if better not in ("higher", "lower"):
         raise ValueError(f"better must be 'higher' or 'lower', got {better!r}")
-    if not 0 < alpha < 1:
-        raise ValueError(f"alpha must be in (0, 1), got {alpha!r}; the usual level is 0.05")
     missing = [key for key in ("mean", "low", "high", "p") if key not in row]
     if missing:
         raise KeyError(f"row lacks {missing}: pass a result of paired_difference")
     mean, low, high, p = (float(row[key]) for key in ("mean", "low", "high", "p"))
-    sure = p < alpha and (low > 0 or high < 0)
-    if not sure:
-        outcome = "within noise, no winner"
+    if not (low > 0 or high < 0):
+        outcome = "the interval includes 0, no winner at this sample size"
     elif (mean > 0) == (better == "higher"):
-        outcome = f"a real difference, in {name}'s favour"
+        outcome = f"the interval excludes 0, in {name}'s favour"
     else:
-        outcome = f"a real difference, against {name}"
+        outcome = f"the interval excludes 0, against {name}"
     size = f"{'higher' if mean > 0 else 'lower'} by {abs(mean):.3g}" if mean else "equal on average"
     return f"{size} [{low:.3g}, {high:.3g}], {format_p(p)}: {outcome}"
 
 
+def _groups_of_images(groups: Sequence[object] | None, images: pd.Index | pd.Series,
+                      ) -> list[object] | None:
+    """The lesion of each image number in ``images``: ``groups[image]`` (positional)."""
+    if groups is None:
+        return None
+    table = np.asarray(list(groups), dtype=object)
+    numbers = np.asarray(images)
+    if numbers.size and (not np.issubdtype(numbers.dtype, np.integer) or numbers.min() < 0
+                         or numbers.max() >= len(table)):
+        raise ValueError(f"groups has {len(table)} entries but the scores number their images "
+                         f"up to {numbers.max()}: pass one lesion id per image of the split "
+                         "(e.g. test_df['lesion_id']), in the order of the image numbers")
+    return table[numbers.astype(np.int64)].tolist()
+
+
 def paired_scores(scores: pd.DataFrame, a: str, b: str, columns: Sequence[str] | None = None,
-                  level: float = 0.95, n_boot: int = 10_000, seed: int = 0) -> pd.DataFrame:
+                  level: float = 0.95, n_boot: int = 10_000, seed: int = 0,
+                  groups: Sequence[object] | None = None) -> pd.DataFrame:
     """:func:`paired_difference` of method ``a`` minus method ``b``, one row per score column.
 
     ``scores``: the frame of :func:`helpers.metrics.per_image_scores`, in which both methods
     were scored on the same images (paired by the ``image`` column). ``columns``: the score
-    columns to compare (default: all of them). Columns of the result: ``mean``, ``low``,
-    ``high``, ``p``, ``n``; read a row out with :func:`verdict`.
+    columns to compare (default: all of them). ``groups``: one lesion id per image of the split
+    the scores were computed on (``groups[image]`` is the lesion of image number ``image``),
+    to resample lesions and flip their signs together. Columns of the result: ``mean``,
+    ``low``, ``high``, ``p``, ``n``; read a row out with :func:`verdict`.
     """
     by_method = {name: scores[scores["method"] == name].set_index("image") for name in (a, b)}
     for name, frame in by_method.items():
@@ -258,31 +342,37 @@ def paired_scores(scores: pd.DataFrame, a: str, b: str, columns: Sequence[str] |
     first, second = by_method[a], by_method[b]
     if not first.index.equals(second.index):
         raise ValueError(f"{a!r} and {b!r} were not scored on the same images: pair them by image")
+    lesions = _groups_of_images(groups, first.index)
     if columns is None:
         columns = [c for c in scores.columns if c not in ("method", "image")]
     return pd.DataFrame({
         column: paired_difference(first[column].to_numpy(), second[column].to_numpy(),
-                                  level, n_boot, seed)
+                                  level, n_boot, seed, groups=lesions)
         for column in columns}).T
 
 
-
 def summarize_with_intervals(scores: pd.DataFrame, level: float = 0.95, n_boot: int = 10_000,
-                             seed: int = 0) -> pd.DataFrame:
+                             seed: int = 0, groups: Sequence[object] | None = None,
+                             ) -> pd.DataFrame:
     """Mean and bootstrap interval of every score column, per method: ``"0.42 [0.37, 0.47]"``.
 
     ``scores``: the frame of :func:`helpers.metrics.per_image_scores`. Each cell is the mean
-    over the images where the score is defined, with its percentile bootstrap interval
-    (:func:`bootstrap_ci`, resampling images); ``attrs["numeric"]`` holds the numbers as a
-    (method, column) -> (mean, low, high) dict.
+    over the images where the score is defined, with its percentile bootstrap interval:
+    :func:`bootstrap_ci` (resampling images), or with ``groups`` (one lesion id per image of
+    the split, ``groups[image]`` for image number ``image``) :func:`grouped_bootstrap_ci`
+    (resampling lesions). ``attrs["numeric"]`` holds the numbers as a (method, column) ->
+    (mean, low, high) dict.
     """
     columns = [c for c in scores.columns if c not in ("method", "image")]
     cells: dict[str, dict[str, str]] = {}
     numeric: dict[tuple[str, str], tuple[float, float, float]] = {}
     for method, group in scores.groupby("method", sort=False):
         cells[method] = {}
+        lesions = _groups_of_images(groups, group["image"])
         for column in columns:
-            mean, low, high = bootstrap_ci(group[column].to_numpy(), level, n_boot, seed)
+            values = group[column].to_numpy()
+            mean, low, high = (bootstrap_ci(values, level, n_boot, seed) if lesions is None else
+                               grouped_bootstrap_ci(values, lesions, level, n_boot, seed))
             numeric[(method, column)] = (mean, low, high)
             digits = 1 if column.endswith("%") else 2
             cells[method][column] = f"{mean:.{digits}f} [{low:.{digits}f}, {high:.{digits}f}]"

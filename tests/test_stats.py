@@ -1,7 +1,8 @@
 """helpers.stats: the grouped (cluster) bootstrap, the Wilson interval and the p-value text.
 
-Checked against hand-computed values, scipy where it has the same quantity, and a case in
-which grouping by lesion must change the interval.
+Checked against hand-computed values, scipy where it has the same quantity, a slow loop over
+the resamples, numbers pinned from the implementation before the shared resampler, and cases
+in which grouping by lesion must change the interval (and one where it must not).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 from scipy import stats as scipy_stats
 
 from helpers import stats
@@ -119,7 +121,147 @@ def test_verdict_prints_small_p_values_as_a_bound() -> None:
     assert stats.verdict(row, "higher").startswith("higher by 0.3 [0.2, 0.4], p < 1e-4: ")
 
 
-def test_verdict_refuses_an_alpha_outside_0_1() -> None:
+def test_verdict_takes_no_alpha() -> None:
+    # the sentence reads the interval; p is printed, not compared with a threshold
     row = {"mean": 0.1, "low": 0.05, "high": 0.2, "p": 0.01}
-    with pytest.raises(ValueError, match="alpha must be in"):
-        stats.verdict(row, "higher", alpha=5)
+    with pytest.raises(TypeError, match="alpha"):
+        stats.verdict(row, "higher", alpha=0.05)  # type: ignore[call-arg]
+
+
+# --- one resampler for every grouped statistic ---------------------------------------------
+
+# 40 values (one NaN) in 15 lesions, drawn once with numpy's default_rng(7)
+PINNED_VALUES = [
+    0.625, 0.897, 0.776, 0.225, 0.3, math.nan, 0.005, 0.821, 0.797, 0.468, 0.303, 0.278, 0.255,
+    0.445, 0.505, 0.553, 0.996, 0.793, 0.622, 0.989, 0.215, 0.16, 0.613, 0.044, 0.036, 0.515,
+    0.466, 0.917, 0.629, 0.514, 0.497, 0.248, 0.012, 0.192, 0.692, 0.201, 0.37, 0.004, 0.83,
+    0.154]
+PINNED_GROUPS = [8, 4, 14, 13, 2, 7, 14, 12, 10, 9, 0, 11, 7, 1, 3, 8, 10, 7, 9, 13, 10, 5, 9,
+                 8, 1, 0, 9, 5, 8, 4, 3, 2, 5, 12, 6, 5, 8, 14, 5, 8]
+
+
+def test_grouped_bootstrap_ci_keeps_the_numbers_of_its_first_implementation() -> None:
+    # printed by grouped_bootstrap_ci before it called grouped_bootstrap (commit c5c83c4)
+    assert stats.grouped_bootstrap_ci(PINNED_VALUES, PINNED_GROUPS, n_boot=2000, seed=3) == \
+        pytest.approx((0.46056410256410263, 0.395021862934363, 0.5360589194139195), abs=1e-12)
+    assert stats.grouped_bootstrap_ci(PINNED_VALUES, PINNED_GROUPS, level=0.9, n_boot=500,
+                                      seed=0) == pytest.approx(
+        (0.46056410256410263, 0.40123456445993033, 0.5261760797342193), abs=1e-12)
+
+
+def test_grouped_bootstrap_matches_a_slow_loop_over_the_resamples() -> None:
+    """Draw the lesions with the same generator, build each resample's list of image indices by
+    hand, and take the statistic (here a median, not a mean) of those images."""
+    values = np.array([v for v in PINNED_VALUES if not math.isnan(v)])
+    groups = [g for v, g in zip(PINNED_VALUES, PINNED_GROUPS, strict=True) if not math.isnan(v)]
+    order = list(dict.fromkeys(groups))  # lesions in order of first appearance
+    members = [np.flatnonzero(np.asarray(groups) == g) for g in order]
+    picks = torch.randint(0, len(order), (300, len(order)),
+                          generator=torch.Generator().manual_seed(11))
+    medians = []
+    for row in picks.tolist():
+        idx = np.concatenate([members[g] for g in row])
+        medians.append(np.median(values[idx]))
+    expected = (np.median(values), *np.quantile(medians, [0.025, 0.975]))
+
+    def median_of_drawn(drawn: torch.Tensor) -> torch.Tensor:
+        return torch.tensor([np.median(values[np.concatenate([members[g] for g in row])])
+                             for row in drawn.tolist()])
+
+    got = stats.grouped_bootstrap(median_of_drawn, groups, n_boot=300, seed=11, chunk=64)
+    assert got == pytest.approx(expected, abs=1e-12)
+    codes = stats.group_codes(groups)
+    assert codes.tolist() == [order.index(g) for g in groups]
+
+
+def test_grouped_bootstrap_hands_the_statistic_the_drawn_groups() -> None:
+    seen = []
+
+    def record(drawn: torch.Tensor) -> torch.Tensor:
+        seen.append(drawn.clone())
+        return drawn.double().mean(dim=1)
+
+    value, low, high = stats.grouped_bootstrap(record, ["a", "a", "b", "c", "c", "c"], n_boot=50,
+                                               chunk=20)
+    assert value == 1.0  # the statistic of every group once: the mean of 0, 1, 2
+    assert torch.equal(seen[-1], torch.tensor([[0, 1, 2]]))
+    drawn = torch.cat(seen[:-1])
+    assert drawn.shape == (50, 3) and [d.shape[0] for d in seen[:-1]] == [20, 20, 10]
+    assert drawn.min() >= 0 and drawn.max() <= 2  # 3 lesions drawn with replacement
+    assert len(torch.unique(drawn, dim=0)) > 10  # the resamples differ
+    assert 0 <= low <= 1 <= high <= 2
+    with pytest.raises(ValueError, match="groups is empty"):
+        stats.grouped_bootstrap(record, [])
+
+
+def test_balanced_accuracy_interval_uses_the_shared_resampler() -> None:
+    from helpers import imagenet
+
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 3, 60)
+    pred = np.where(rng.random(60) < 0.7, labels, rng.integers(0, 3, 60))
+    lesions = np.repeat(np.arange(20), 3)
+    members = [np.flatnonzero(lesions == g) for g in range(20)]  # lesions appear in order 0..19
+
+    def bacc(drawn: torch.Tensor) -> torch.Tensor:  # the slow way, resample by resample
+        out = []
+        for row in drawn.tolist():
+            idx = np.concatenate([members[g] for g in row])
+            y, p = labels[idx], pred[idx]
+            out.append(np.mean([np.mean(p[y == c] == c) for c in np.unique(y)]))
+        return torch.tensor(out, dtype=torch.float64)
+
+    expected = stats.grouped_bootstrap(bacc, lesions.tolist(), n_boot=400, seed=2)
+    got = imagenet.balanced_accuracy_interval(labels, pred, lesions, n_boot=400, seed=2)
+    assert got == pytest.approx(expected, abs=1e-12)
+
+
+# --- paired comparisons by lesion ------------------------------------------------------------
+
+
+def test_paired_difference_with_one_image_per_group_is_the_ungrouped_one() -> None:
+    rng = np.random.default_rng(3)
+    a, b = rng.random(25), rng.random(25)
+    a[4] = math.nan  # the NaN pair is left out on both sides
+    ids = [f"HAM_{i:07d}" for i in range(25)]
+    grouped = stats.paired_difference(a, b, n_boot=3000, seed=2, groups=ids)
+    plain = stats.paired_difference(a, b, n_boot=3000, seed=2)
+    assert grouped == pytest.approx(plain, abs=1e-12)
+    assert grouped["n"] == 24
+
+
+def test_duplicated_lesions_widen_the_paired_interval_and_raise_p() -> None:
+    # 6 lesions with 8 identical images each: 6 observations of the difference, not 48
+    rng = np.random.default_rng(4)
+    per_lesion = rng.normal(0.05, 0.1, 6)
+    diff = np.repeat(per_lesion, 8)
+    lesions = np.repeat([f"L{i}" for i in range(6)], 8)
+    grouped = stats.paired_difference(diff, np.zeros(48), seed=0, groups=lesions)
+    naive = stats.paired_difference(diff, np.zeros(48), seed=0)
+    assert grouped["mean"] == pytest.approx(naive["mean"]) == pytest.approx(per_lesion.mean())
+    assert grouped["high"] - grouped["low"] > 2 * (naive["high"] - naive["low"])
+    # flipping whole lesions: only 2^6 = 64 sign patterns, so p cannot be tiny
+    assert grouped["p"] > 1 / 64 > naive["p"]
+    # the grouped result is the one of the 6 lesion means, resampled and flipped alone
+    lesion_level = stats.paired_difference(per_lesion, np.zeros(6), seed=0)
+    assert grouped == pytest.approx({**lesion_level, "n": 48}, abs=1e-12)
+
+
+def test_summarize_with_intervals_by_lesion() -> None:
+    scores = pd.DataFrame({
+        "method": ["A"] * 6 + ["B"] * 6,
+        "image": list(range(6)) * 2,
+        "energy (lesion)": [0.2, 0.2, 0.2, 0.8, 0.8, 0.8, 0.1, 0.3, 0.5, 0.7, 0.9, 0.4],
+    })
+    lesions = ["p", "p", "p", "q", "q", "q"]
+    by_lesion = stats.summarize_with_intervals(scores, n_boot=2000, groups=lesions)
+    by_image = stats.summarize_with_intervals(scores, n_boot=2000)
+    a_lesion = by_lesion.attrs["numeric"][("A", "energy (lesion)")]
+    a_image = by_image.attrs["numeric"][("A", "energy (lesion)")]
+    assert a_lesion == pytest.approx(stats.grouped_bootstrap_ci(
+        scores["energy (lesion)"][:6].to_numpy(), lesions, n_boot=2000))
+    assert a_lesion[0] == a_image[0] == pytest.approx(0.5)
+    assert a_lesion[2] - a_lesion[1] > a_image[2] - a_image[1]
+    assert by_lesion.loc["A", "energy (lesion)"].startswith("0.50 [")
+    with pytest.raises(ValueError, match="one lesion id per image"):
+        stats.summarize_with_intervals(scores, groups=lesions[:4])
