@@ -53,8 +53,14 @@ __all__ = [
     "check_04_layercam_is_positive_cam",
     "check_04_score_cam_top_k",
     "check_04_average_drop_all_ones",
+    "check_05_ruler",
+    "check_05_score_cam",
+    "check_05_ssim_floors",
+    "check_05_fair_ink",
+    "check_05_choice",
     "check_06_contrast_overlap",
     "check_06_contrastive_is_cam",
+    "check_06_exact_score_cam",
 ]
 
 
@@ -503,6 +509,167 @@ def check_04_average_drop_all_ones(average_drop: Any) -> Feedback:
                  "multiply the image by a map of ones: what is the class probability then?")
 
 
+# --- notebook 05 ---
+# What the checks of 05 read (no single right number: the outcome depends on the trained model,
+# so each check tests that the numbers are what the exercise asks for and reads them out):
+# * exercise 1: a shortcut is learned when the balanced accuracy falls once the artefact moves;
+#   a map that ignores the artefact still puts about its area's share of energy on it, so
+#   "found" means energy well above the area (:data:`FOUND_RATIO` times).
+# * exercise 2: a method passes the randomisation test where its Spearman after a random ``fc``
+#   falls to its floor or below.
+# * exercise 3: the floor is the higher of two (different images; two random models), each
+#   recomputed here from the maps with :func:`helpers.agreement.ssim`.
+# * exercises 4-5: shares of test images called melanoma, read against the clean model's.
+FOUND_RATIO = 1.5  #: energy on an artefact / its area above which a map "finds" it
+LEARNED_DROP = 0.1  #: fall of balanced accuracy (as trained - moved) that says "learned"
+
+
+def _share(value: Any, what: str) -> tuple[float | None, Feedback | None]:
+    """``value`` as one share in [0, 1], or the feedback that says why it is not one."""
+    number = as_number(value)
+    if number is None or math.isnan(number):
+        return None, _unreadable(value, f"one number in [0, 1]: {what}")
+    if 1 < number <= 100:
+        return None, wrong(f"{what} is a share in [0, 1]; got {number:g}.",
+                           "if you wrote a percentage, divide by 100 (or pass \"35 %\").")
+    if not 0 <= number <= 1:
+        return None, wrong(f"{what} is a share in [0, 1]; got {number:g}.",
+                           "a share is a count divided by the number of images (or pixels).")
+    return number, None
+
+
+@exercise_check("05, exercise 1")
+def check_05_ruler(drop: Any, energy: Any, area: Any) -> Feedback:
+    """Exercise 1: ``drop``, the balanced accuracy as trained minus with the ruler moved;
+    ``energy``, the maps' mean energy share on the ruler (one number, or one per method);
+    ``area``, the ruler's share of the image."""
+    fall = as_number(drop)
+    if fall is None or not -1 <= fall <= 1:
+        return _unreadable(drop, "one number in [-1, 1]: balanced accuracy as trained - moved")
+    size, problem = _share(area, "the ruler's area")
+    if problem is not None:
+        return problem
+    if size == 0 or size > 0.5:
+        return wrong(f"an area of {size:.0%} is not a ruler's: it covers a few % of the image.",
+                     "take the mean of the ruler masks: `ruler_masks.gt(0).float().mean()`.")
+    shares = as_numbers(energy)
+    if shares is None or np.any(np.isnan(shares)) or np.any((shares < 0) | (shares > 1)):
+        return _unreadable(energy, "energy shares in [0, 1], one number or one per method")
+    learned = "learned the ruler" if fall > LEARNED_DROP else "did not learn the ruler much"
+    ratio = float(shares.max()) / size
+    found = (f"the maps find it ({ratio:.1f} times its area's share)" if ratio > FOUND_RATIO
+             else f"the maps do not single it out ({ratio:.1f} times its area's share, "
+                  "about what a map that ignores it gives)")
+    return correct(f"balanced accuracy falls by {fall:+.3f} when it moves: the model {learned}; "
+                   f"{found}. Compare with the ink's fall in section 2.")
+
+
+@exercise_check("05, exercise 2")
+def check_05_score_cam(spearman_fc: Any, floor: Any) -> Feedback:
+    """Exercise 2: Score-CAM's mean Spearman to the trained maps after a random ``fc``, and its
+    floor (the higher of part 1's two, for Score-CAM)."""
+    rho, base = as_number(spearman_fc), as_number(floor)
+    if rho is None or base is None or math.isnan(rho) or math.isnan(base):
+        return _unreadable(spearman_fc if rho is None else floor,
+                           "two numbers: the Spearman after a random fc, and the floor")
+    if not (-1 - 1e-9 <= rho <= 1 + 1e-9 and -1 - 1e-9 <= base <= 1 + 1e-9):
+        return wrong("a rank correlation lies in [-1, 1].",
+                     "use `agreement.rank_correlation(a, b).mean()`.")
+    if rho > 1 - 1e-6:
+        return wrong("a Spearman of 1 is the trained model against itself.",
+                     "take the row of the step `fc` of `sanity.cascade_similarity`.")
+    if rho > base:
+        return correct(f"{rho:.2f} after a random fc, above its floor {base:.2f}: Score-CAM "
+                       "fails like Grad-CAM++: positive weights keep a mix of the same channels.")
+    return correct(f"{rho:.2f} after a random fc, at or below its floor {base:.2f}: Score-CAM "
+                   "passes here, like Grad-CAM; check `layer4` too.")
+
+
+@exercise_check("05, exercise 3")
+def check_05_ssim_floors(floors: Any, trained: Any, random_a: Any, random_b: Any) -> Feedback:
+    """Exercise 3: the SSIM floor of each method (the higher of the two), as a dict or Series
+    keyed by method, or a list in the order of ``trained``; ``trained``, ``random_a`` and
+    ``random_b``: the maps of part 1 (``{method: (N, H, W) maps}``), from which the check
+    computes the floors itself."""
+    import torch
+
+    from helpers.agreement import ssim
+
+    if not isinstance(trained, Mapping) or not trained:
+        return wrong("`trained` should be part 1's maps, `cascade['trained']`.",
+                     "pass `cascade['trained'], random_a, random_b` after your floors.")
+    names = list(trained)
+    images = {name: float(ssim(m, torch.roll(m, 1, dims=0)).mean()) for name, m in trained.items()}
+    models = {name: float(ssim(random_a[name], random_b[name]).mean()) for name in names}
+    if hasattr(floors, "items"):  # a dict or a Series, keyed by method
+        keyed = dict(floors.items())
+        missing = [name for name in names if name not in keyed]
+        if missing:
+            return wrong(f"no floor for {', '.join(missing)}.",
+                         "give one floor per method, keyed by the method's name.")
+        got = as_numbers([keyed[name] for name in names])
+    else:
+        got = as_numbers(floors)
+    if got is None or got.size != len(names):
+        return _unreadable(floors, f"{len(names)} floors, one per method ({', '.join(names)})")
+    want = np.maximum(list(images.values()), list(models.values()))
+    off = [name for name, g, w in zip(names, got, want, strict=True) if abs(g - w) > 1e-3]
+    if not off:
+        higher = sum(models[n] > images[n] for n in names)
+        return correct(f"the floors match; the two random models' floor is the higher for "
+                       f"{higher} of {len(names)} methods. Now compare each step with them.")
+    if np.allclose(got, list(images.values()), atol=1e-3):
+        return wrong("those are the different-images floors only.",
+                     "compute the second floor too (`random_a` against `random_b`) and take the "
+                     "higher of the two for each method.")
+    if np.allclose(got, list(models.values()), atol=1e-3):
+        return wrong("those are the two-random-models floors only.",
+                     "compute the different-images floor too (`m` against `m.roll(1, dims=0)`) "
+                     "and take the higher of the two.")
+    return wrong(f"the floors of {', '.join(off)} differ from the maps' SSIM.",
+                 "use `agreement.ssim(...).mean()` on the same pairs as part 1's two floors.")
+
+
+@exercise_check("05, exercise 4")
+def check_05_fair_ink(fair: Any, clean: Any) -> Feedback:
+    """Exercise 4: the share of inked non-melanoma test images called melanoma once the ink
+    moves, for the model trained with ink on every class (``fair``) and for the clean model."""
+    pair = []
+    for value, what in ((fair, "the fair model's share"), (clean, "the clean model's share")):
+        number, problem = _share(value, what)
+        if problem is not None:
+            return problem
+        pair.append(number)
+    gap = pair[0] - pair[1]
+    if gap < LEARNED_DROP:
+        return correct(f"{pair[0]:.2f} against the clean model's {pair[1]:.2f}: the ink no "
+                       "longer makes a melanoma; now look at the melanoma recall.")
+    return correct(f"{pair[0]:.2f} against the clean model's {pair[1]:.2f}: the ink still "
+                   "pulls towards melanoma; look at where it sits in the training images.")
+
+
+@exercise_check("05, exercise 5")
+def check_05_choice(mel_recall: Any, inked_called_mel: Any) -> Feedback:
+    """Exercise 5: with the ink moved, the melanoma recall and the share of inked
+    non-melanoma images called melanoma (two shares in [0, 1])."""
+    pair = []
+    for value, what in ((mel_recall, "melanoma recall"),
+                        (inked_called_mel, "the share of inked non-melanomas called mel")):
+        number, problem = _share(value, what)
+        if problem is not None:
+            return problem
+        pair.append(number)
+    recall, inked = pair
+    if inked > 0.5:
+        cue = "the ink: most inked non-melanomas are called melanoma"
+    elif recall > 0.25:
+        cue = "mostly the lesion: melanomas without ink are still found"
+    else:
+        cue = "neither reliably: few melanomas are found, and the ink does not decide"
+    return correct(f"recall {recall:.2f}, inked non-melanomas called mel {inked:.2f}: the model "
+                   f"uses {cue}.")
+
+
 @exercise_check("06, exercise 1")
 def check_06_contrast_overlap(overlap: Any) -> Feedback:
     """Exercise 1: ``sum(min(a, b)) / sum(a)`` for the maps "p rather than t" (``a``) and
@@ -519,6 +686,28 @@ def check_06_contrast_overlap(overlap: Any) -> Feedback:
     return wrong(f"{value:.2f} is a large overlap for two maps whose raw values are opposite.",
                  "pass `contrast_idx=t` for the first map and `contrast_idx=p` for the second.")
 
+
+@exercise_check("06, exercise 2")
+def check_06_exact_score_cam(exact_ms: Any, top_k_ms: Any, channels: int = 512,
+                             top_k: int = 64) -> Feedback:
+    """Exercise 2: the cold time of one interaction (ms) with the exact Score-CAM and with
+    ``top_k`` channels, on the same images. Exact scores ``channels / top_k`` times as many
+    masked inputs, so it is at most about that much slower (the contrastive map costs the same
+    in both)."""
+    slow, fast = as_number(exact_ms), as_number(top_k_ms)
+    if slow is None or fast is None or not (slow > 0 and fast > 0):
+        return _unreadable(exact_ms if slow is None else top_k_ms,
+                           "two positive times in ms: exact, then top_k")
+    ratio, bound = slow / fast, 1.5 * channels / top_k
+    if ratio < 1:
+        return wrong(f"the exact method came out {1 / ratio:.1f} times faster.",
+                     "pass the exact time first, and time both cold (`time_interactions` "
+                     "forgets the image's maps first).")
+    if ratio > bound:
+        return wrong(f"{ratio:.1f} times slower: more than the {channels // top_k} times as "
+                     "many masked inputs explain.", "time both on the same images, cold.")
+    return correct(f"{ratio:.1f} times slower (it scores {channels // top_k} times as many "
+                   "masked inputs): seconds per click, so cache it and show progress.")
 
 @exercise_check("06, exercise 3")
 def check_06_contrastive_is_cam(as_cam: Any, contrastive: Any) -> Feedback:
