@@ -73,11 +73,16 @@ def test_ssim_floors_recomputed_from_the_maps():
     assert not ex.check_05_ssim_floors({"A": 0.3}, trained, ra, rb)  # B missing
 
 
-@pytest.mark.parametrize(("fair", "clean", "says"), [
-    (0.05, 0.0, "no longer"), ("2 %", 0.0, "no longer"), (0.8, 0.0, "still pulls")])
-def test_fair_ink_reads_the_gap(fair, clean, says):
-    fb = ex.check_05_fair_ink(fair, clean)
+@pytest.mark.parametrize(("with_ink", "without", "says"), [
+    (0.05, 0.0, "no longer"), ("42 %", 0.4, "no longer"), (0.8, 0.1, "still pulls")])
+def test_fair_ink_reads_the_pull(with_ink, without, says):
+    fb = ex.check_05_fair_ink(with_ink, without)
     assert fb and says in fb.message
+
+
+def test_fair_ink_swapped_shares_are_flagged():
+    fb = ex.check_05_fair_ink(0.1, 0.8)
+    assert not fb and "swapped" in fb.message and fb.hint
 
 
 @pytest.mark.parametrize(("recall", "inked", "says"), [
