@@ -37,6 +37,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from helpers.claims import CLAIMS_ENV, MODE_ENV, read_claims  # noqa: E402
+from helpers.config import default_cache_dir  # noqa: E402
 from helpers.data import CLASSES  # noqa: E402
 from helpers.models import load_checkpoint  # noqa: E402
 
@@ -48,9 +49,14 @@ def run_dir(out: Path, seed: int, threads: int) -> Path:
 def execute(notebooks: list[Path], folder: Path, seed: int, threads: int) -> float:
     """Run ``notebooks`` in order in ``folder`` (copies; outputs/ inside it); return seconds."""
     folder.mkdir(parents=True, exist_ok=True)
+    # TUTORIAL_HOME gives each run its own outputs/ (checkpoints): without it a run folder
+    # inside the project (the default --out) saves to the project's outputs/, where the runs
+    # and any notebook executed meanwhile overwrite each other's models. The demo set's cache
+    # stays shared (it does not depend on the seed).
     env = {**os.environ, "TUTORIAL_SEED": str(seed), "OMP_NUM_THREADS": str(threads),
            "MKL_NUM_THREADS": str(threads), "TUTORIAL_PROFILE": "demo", "MPLBACKEND": "Agg",
-           MODE_ENV: "record",
+           MODE_ENV: "record", "TUTORIAL_HOME": str(folder.resolve()),
+           "TUTORIAL_CACHE": str(default_cache_dir()),
            "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
     env.pop("HAM10000_DIR", None)
     start = time.perf_counter()
@@ -58,7 +64,7 @@ def execute(notebooks: list[Path], folder: Path, seed: int, threads: int) -> flo
         log = folder / f"claims-{notebook.name[:2]}.jsonl"  # a rerun replaces its own claims
         log.unlink(missing_ok=True)
         env[CLAIMS_ENV] = str(log)
-        copy = folder / notebook.name  # no pyproject.toml above it: outputs/ lands in folder
+        copy = folder / notebook.name  # its outputs/ lands in folder (TUTORIAL_HOME)
         shutil.copy(notebook, copy)
         done = subprocess.run(
             [sys.executable, "-m", "jupyter", "nbconvert", "--to", "notebook", "--execute",

@@ -14,23 +14,34 @@ Answers are read tolerantly by :func:`as_numbers` / :func:`as_number`: a Python 
 a 0-d or n-d tensor (PyTorch, detached and moved to the CPU), a list or tuple, a pandas Series or
 DataFrame column, a dict's values, or a string such as ``"0.35"``, ``"35 %"`` or ``"1,954"``.
 
-To write a new check: decorate a function with :func:`exercise_check`; inside, read the answer
-with :func:`as_number` (``None`` when it cannot be read) and return :func:`correct` or
-:func:`wrong`. Anything that raises inside the function becomes a "could not read" feedback.
+To write a new check: decorate a function with :func:`~helpers.answers.exercise_check`; inside,
+read the answer with :func:`~helpers.answers.as_number` (``None`` when it cannot be read) and
+return :func:`~helpers.answers.correct` or :func:`~helpers.answers.wrong` (the framework lives
+in :mod:`helpers.answers`; its names are re-exported here). Anything that raises inside the
+function becomes a "could not read" feedback.
 
 Checks for notebooks 01-03 come first; those for 04-06 follow the marker line below them.
 """
 
 from __future__ import annotations
 
-import functools
 import math
 import re
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
+
+from .answers import (
+    Feedback,
+    as_label,
+    as_number,
+    as_numbers,
+    correct,
+    exercise_check,
+    unreadable,
+    wrong,
+)
 
 __all__ = [
     "Feedback",
@@ -54,141 +65,15 @@ __all__ = [
     "check_04_score_cam_top_k",
     "check_04_average_drop_all_ones",
     "check_04_layer3_ranking",
+    "check_05_ruler",
+    "check_05_score_cam",
+    "check_05_ssim_floors",
+    "check_05_fair_ink",
+    "check_05_choice",
     "check_06_contrast_overlap",
     "check_06_contrastive_is_cam",
+    "check_06_exact_score_cam",
 ]
-
-
-# --- the framework ---------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Feedback:
-    """The verdict on one answer: ``ok``, what is right or off (``message``), a ``hint``."""
-
-    ok: bool
-    message: str
-    hint: str = ""
-    exercise: str = ""
-
-    def __bool__(self) -> bool:
-        return self.ok
-
-    def _head(self) -> str:
-        mark = "Correct" if self.ok else "Not yet"
-        return f"{mark} ({self.exercise})" if self.exercise else mark
-
-    def __str__(self) -> str:
-        text = f"{self._head()}: {self.message}"
-        return f"{text}\nHint: {self.hint}" if self.hint else text
-
-    def _repr_markdown_(self) -> str:
-        icon = "✅" if self.ok else "❌"
-        text = f"{icon} **{self._head()}**: {self.message}"
-        return f"{text}\n\n*Hint:* {self.hint}" if self.hint else text
-
-
-def correct(message: str) -> Feedback:
-    """A right answer, with a sentence on what it shows."""
-    return Feedback(True, message)
-
-
-def wrong(message: str, hint: str = "") -> Feedback:
-    """An answer that is off: what is off (``message``) and where to look (``hint``)."""
-    return Feedback(False, message, hint)
-
-
-_NUMBER = re.compile(r"[-+]?(?:\d[\d,_]*\.?\d*|\.\d+)(?:[eE][-+]?\d+)?\s*%?")
-
-
-def _from_string(text: str) -> list[float]:
-    out = []
-    for token in _NUMBER.findall(text):
-        token = token.strip()
-        percent = token.endswith("%")
-        token = token.rstrip("%").strip().replace(",", "").replace("_", "")
-        value = float(token)
-        out.append(value / 100 if percent else value)
-    return out
-
-
-def as_numbers(value: Any) -> np.ndarray | None:
-    """``value`` as a flat float array, or ``None`` when it holds no numbers.
-
-    Reads numbers, NumPy arrays, tensors (anything with ``.detach()``/``.numpy()``), lists,
-    tuples, pandas objects, dict values and strings (``"35 %"`` is 0.35, ``"1,954"`` is 1954).
-    """
-    if value is None or isinstance(value, bool):
-        return None
-    if isinstance(value, str):
-        found = _from_string(value)
-        return np.asarray(found, dtype=float) if found else None
-    if isinstance(value, Mapping):
-        value = list(value.values())
-    if hasattr(value, "detach"):  # a torch tensor, without importing torch
-        value = value.detach().cpu().numpy()
-    if hasattr(value, "to_numpy"):  # pandas
-        value = value.to_numpy()
-    if isinstance(value, (list, tuple)):
-        parts = [as_numbers(v) for v in value]
-        if any(p is None for p in parts):
-            return None
-        return np.concatenate([p for p in parts if p is not None]) if parts else None
-    try:
-        array = np.asarray(value, dtype=float).ravel()
-    except (TypeError, ValueError):
-        return None
-    return array if array.size else None
-
-
-def as_number(value: Any) -> float | None:
-    """``value`` as one float (a one-element list or tensor is fine), else ``None``."""
-    array = as_numbers(value)
-    if array is None or array.size != 1:
-        return None
-    return float(array[0])
-
-
-def as_label(value: Any) -> str:
-    """``value`` as a lower-case label without spaces, dashes or underscores ("Grad-CAM++" ->
-    "gradcam++"); a one-element list, Series or Index gives its element."""
-    if hasattr(value, "tolist") and not isinstance(value, str):
-        value = value.tolist()
-    if isinstance(value, (list, tuple)) and len(value) == 1:
-        value = value[0]
-    return re.sub(r"[\s\-_]+", "", str(value)).lower()
-
-
-def _describe(value: Any) -> str:
-    text = repr(value)
-    return f"{type(value).__name__} {text[:60]}{'...' if len(text) > 60 else ''}"
-
-
-def exercise_check(name: str) -> Callable[[Callable[..., Feedback]], Callable[..., Feedback]]:
-    """Decorator: label the feedback with ``name`` and turn any exception into feedback."""
-
-    def wrap(check: Callable[..., Feedback]) -> Callable[..., Feedback]:
-        @functools.wraps(check)
-        def run(*args: Any, **kwargs: Any) -> Feedback:
-            try:
-                result = check(*args, **kwargs)
-            except Exception as error:  # noqa: BLE001 - a check must never raise at a student
-                first = _describe(args[0]) if args else "nothing"
-                result = wrong(
-                    f"could not read the answer ({first}): {type(error).__name__}: {error}",
-                    "pass the value your solution computes; see the check's docstring "
-                    f"(`help({check.__name__})`) for the form it expects.",
-                )
-            return Feedback(result.ok, result.message, result.hint, name)
-
-        return run
-
-    return wrap
-
-
-def _unreadable(value: Any, expected: str) -> Feedback:
-    return wrong(f"got {_describe(value)}, expected {expected}.",
-                 "pass the number(s) your code printed, e.g. a float, a list or a tensor.")
 
 
 # --- notebook 01 ------------------------------------------------------------------------------
@@ -233,7 +118,7 @@ def check_01_leakage(counts: Any) -> Feedback:
     """
     values = as_numbers(counts)
     if values is None or values.size != 3:
-        return _unreadable(counts, "three counts, one per test fraction 0.1, 0.2, 0.3")
+        return unreadable(counts, "three counts, one per test fraction 0.1, 0.2, 0.3")
     if np.any(values < 0) or not np.allclose(values, np.round(values)):
         return wrong("counts of images are whole and non-negative.",
                      "use `shared_lesion_count(train, test)`, which counts test images.")
@@ -251,7 +136,7 @@ def check_01_age_medians(medians: Any) -> Feedback:
     or a list of two or three numbers). Correct when they are ages and within 5 years."""
     values = as_numbers(medians)
     if values is None or not 2 <= values.size <= 3:
-        return _unreadable(medians, "two or three median ages (train, [val,] test)")
+        return unreadable(medians, "two or three median ages (train, [val,] test)")
     if np.any(np.isnan(values)) or np.any((values < 0) | (values > 100)):
         return wrong("a median age lies between 0 and 100 years.",
                      "take `part['age'].median()` (it skips missing ages).")
@@ -278,7 +163,7 @@ def check_02_unweighted(weighted: Any, unweighted: Any) -> Feedback:
             value = value["balanced_accuracy"]
         number = as_number(value)
         if number is None or not 0 <= number <= 1:
-            return _unreadable(value, "a balanced accuracy between 0 and 1 (or evaluate()'s dict)")
+            return unreadable(value, "a balanced accuracy between 0 and 1 (or evaluate()'s dict)")
         pair.append(number)
     diff = pair[0] - pair[1]
     side = "higher" if diff > 0 else "not higher"
@@ -295,7 +180,7 @@ def check_02_image_split(leaked: Any, n_test: Any = None) -> Feedback:
     """
     count = as_number(leaked)
     if count is None or count < 0 or count != round(count):
-        return _unreadable(leaked, "a whole number of images")
+        return unreadable(leaked, "a whole number of images")
     size = as_number(n_test) if n_test is not None else None
     if size is not None and count > size:
         return wrong(f"{count:.0f} leaked images but the test part has {size:.0f}.",
@@ -317,7 +202,7 @@ def check_02_threshold(t: Any, score: Any = None, truth: Any = None, *,
     """
     value = as_number(t)
     if value is None:
-        return _unreadable(t, "one threshold between 0 and 1")
+        return unreadable(t, "one threshold between 0 and 1")
     if value > 1 and value <= 100:
         return wrong("a threshold on a probability lies in (0, 1).",
                      "if you wrote a percentage, divide by 100.")
@@ -330,7 +215,7 @@ def check_02_threshold(t: Any, score: Any = None, truth: Any = None, *,
                        f"{target:.0%}.")
     s, y = as_numbers(score), as_numbers(truth)
     if s is None or y is None or s.size != y.size:
-        return _unreadable(score, "score and truth of equal length (validation split)")
+        return unreadable(score, "score and truth of equal length (validation split)")
     y = y.astype(bool)
     if not y.any():
         return wrong("`truth` has no malignant case.",
@@ -361,7 +246,7 @@ def check_03_other_implementation(max_abs_diff: Any, largest_weight: Any = None)
     the autograd reference. ``largest_weight`` (optional) makes it relative."""
     diff = as_number(max_abs_diff)
     if diff is None or diff < 0 or not math.isfinite(diff):
-        return _unreadable(max_abs_diff, "one non-negative number: abs(theirs - ref).max()")
+        return unreadable(max_abs_diff, "one non-negative number: abs(theirs - ref).max()")
     scale = as_number(largest_weight) if largest_weight is not None else None
     rel = diff / scale if scale else None
     size = f"{rel:.1%} of the largest weight" if rel is not None else f"{diff:.2g}"
@@ -379,7 +264,7 @@ def check_03_second_derivative(d2s_max: Any) -> Feedback:
     """Exercise 2: the largest absolute second derivative of ``S`` (not ``exp(S)``) w.r.t. ``A``."""
     value = as_number(d2s_max)
     if value is None:
-        return _unreadable(d2s_max, "one number: the largest |second derivative|")
+        return unreadable(d2s_max, "one number: the largest |second derivative|")
     if abs(value) < 1e-9:
         return correct("it is zero: S is linear in A here, so eq. 10 becomes 0/0.")
     return wrong(f"{value:.3g} is not zero.",
@@ -393,7 +278,7 @@ def check_03_layer3_correlation(correlations: Any) -> Feedback:
     (a list, array or tensor; ``nan`` stands for a map that is zero everywhere)."""
     values = as_numbers(correlations)
     if values is None:
-        return _unreadable(correlations, "one correlation per image")
+        return unreadable(correlations, "one correlation per image")
     finite = values[np.isfinite(values)]
     if np.any(np.abs(finite) > 1 + 1e-6):
         return wrong("a correlation lies in [-1, 1].",
@@ -462,7 +347,7 @@ def check_04_layercam_is_positive_cam(max_abs_diff: Any) -> Feedback:
     """Exercise 1: the largest |LayerCAM - CAM with w >= 0| over the images (normalised maps)."""
     value = as_number(max_abs_diff)
     if value is None:
-        return _unreadable(max_abs_diff, "one number: the largest absolute difference")
+        return unreadable(max_abs_diff, "one number: the largest absolute difference")
     if value < 0:
         return wrong(f"{value:.3g} is negative; an absolute difference is not.",
                      "take `(a - b).abs().max()`.")
@@ -480,7 +365,7 @@ def check_04_score_cam_top_k(speedup: Any, rank_correlation: Any, channels: int 
     correlation of the two maps. At most about ``channels / top_k`` times faster."""
     fast, rho = as_number(speedup), as_number(rank_correlation)
     if fast is None or rho is None:
-        return _unreadable(speedup if fast is None else rank_correlation,
+        return unreadable(speedup if fast is None else rank_correlation,
                            "two numbers: the speed-up (exact time / top_k time) and a correlation")
     if not -1 - 1e-9 <= rho <= 1 + 1e-9:
         return wrong(f"a rank correlation lies in [-1, 1]; got {rho:.3g}.",
@@ -500,7 +385,7 @@ def check_04_average_drop_all_ones(average_drop: Any) -> Feedback:
     """Exercise 3: the Average Drop (in %) of a map of all ones."""
     value = as_number(average_drop)
     if value is None:
-        return _unreadable(average_drop, "one number: Average Drop in %")
+        return unreadable(average_drop, "one number: Average Drop in %")
     if abs(value) < 1e-6:
         return correct("0 %: the explanation map is the image itself, so O = Y on every image; "
                        "read Average Drop next to a localisation score.")
@@ -542,7 +427,7 @@ def check_04_layer3_ranking(changed: Any, paired4: Any = None, paired3: Any = No
     """
     names = _score_names(changed)
     if names is None:
-        return _unreadable(changed, "a list of score columns, e.g. ['drop %', 'energy (lesion)']")
+        return unreadable(changed, "a list of score columns, e.g. ['drop %', 'energy (lesion)']")
     if paired4 is None or paired3 is None:
         return wrong(f"{len(names)} score(s) named, but which scores change is measured, not "
                      "known in advance: the check needs the two paired tables.",
@@ -550,7 +435,7 @@ def check_04_layer3_ranking(changed: Any, paired4: Any = None, paired3: Any = No
     sides = {}
     for label, table in (("layer4", paired4), ("layer3", paired3)):
         if not all(hasattr(table, attr) for attr in ("index", "loc")):
-            return _unreadable(table, f"the {label} table of stats.paired_scores")
+            return unreadable(table, f"the {label} table of stats.paired_scores")
         sides[label] = {as_label(column): _side(float(table.loc[column, "low"]),
                                                 float(table.loc[column, "high"]))
                         for column in table.index}
@@ -575,13 +460,165 @@ def check_04_layer3_ranking(changed: Any, paired4: Any = None, paired3: Any = No
                  "other, or lies on opposite sides of 0; read the end of each verdict sentence.")
 
 
+# --- notebook 05 ---
+# No single right number: each check tests that the numbers are what the exercise asks for and
+# reads them out. "Found" is energy well above the artefact's area (a map that ignores it puts
+# about its area's share on it); exercise 3's floors are recomputed from the maps; exercise 4's
+# pull compares the same nevi with and without the ink, which a prior shift does not fake.
+FOUND_RATIO = 1.5  #: energy on an artefact / its area above which a map "finds" it
+LEARNED_DROP = 0.1  #: fall of balanced accuracy (as trained - moved) that says "learned"
+
+
+def _shares(*pairs: tuple[Any, str]) -> tuple[list[float], Feedback | None]:
+    """Each ``(value, what)`` as one share in [0, 1]; else the feedback on the first that is not."""
+    out, nan = [], [math.nan] * len(pairs)
+    for value, what in pairs:
+        number = as_number(value)
+        if number is None or math.isnan(number):
+            return nan, unreadable(value, f"one number in [0, 1]: {what}")
+        if not 0 <= number <= 1:
+            hint = ("if you wrote a percentage, divide by 100 (or pass \"35 %\")."
+                    if 1 < number <= 100 else "a share is a count divided by a number of images.")
+            return nan, wrong(f"{what} is a share in [0, 1]; got {number:g}.", hint)
+        out.append(number)
+    return out, None
+
+
+@exercise_check("05, exercise 1")
+def check_05_ruler(drop: Any, energy: Any, area: Any) -> Feedback:
+    """Exercise 1: ``drop``, the balanced accuracy as trained minus with the ruler moved;
+    ``energy``, the maps' mean energy share on the ruler (one number, or one per method);
+    ``area``, the ruler's share of the image."""
+    fall = as_number(drop)
+    if fall is None or not -1 <= fall <= 1:
+        return unreadable(drop, "one number in [-1, 1]: balanced accuracy as trained - moved")
+    (size,), problem = _shares((area, "the ruler's area"))
+    if problem is not None:
+        return problem
+    if size == 0 or size > 0.5:
+        return wrong(f"an area of {size:.0%} is not a ruler's: it covers a few % of the image.",
+                     "take the mean of the ruler masks: `ruler_masks.gt(0).float().mean()`.")
+    shares = as_numbers(energy)
+    if shares is None or np.any(np.isnan(shares)) or np.any((shares < 0) | (shares > 1)):
+        return unreadable(energy, "energy shares in [0, 1], one number or one per method")
+    learned = "learned the ruler" if fall > LEARNED_DROP else "did not learn the ruler much"
+    ratio = float(shares.max()) / size
+    found = (f"the maps find it ({ratio:.1f} times its area's share)" if ratio > FOUND_RATIO
+             else f"the maps do not single it out ({ratio:.1f} times its area's share, "
+                  "about what a map that ignores it gives)")
+    return correct(f"balanced accuracy falls by {fall:+.3f} when it moves: the model {learned}; "
+                   f"{found}. Compare with the ink's fall in section 2.")
+
+
+@exercise_check("05, exercise 2")
+def check_05_score_cam(spearman_fc: Any, floor: Any) -> Feedback:
+    """Exercise 2: Score-CAM's mean Spearman to the trained maps after a random ``fc``, and its
+    floor (the higher of part 1's two, for Score-CAM)."""
+    rho, base = as_number(spearman_fc), as_number(floor)
+    if rho is None or base is None or math.isnan(rho) or math.isnan(base):
+        return unreadable(spearman_fc if rho is None else floor,
+                           "two numbers: the Spearman after a random fc, and the floor")
+    if not (abs(rho) <= 1 + 1e-9 and abs(base) <= 1 + 1e-9):
+        return wrong("a rank correlation lies in [-1, 1].", "use `agreement.rank_correlation`.")
+    if rho > 1 - 1e-6:
+        return wrong("a Spearman of 1 is the trained model against itself.",
+                     "take the row of the step `fc` of `sanity.cascade_similarity`.")
+    if rho > base:
+        return correct(f"{rho:.2f} after a random fc, above its floor {base:.2f}: Score-CAM "
+                       "fails like Grad-CAM++: positive weights keep a mix of the same channels.")
+    return correct(f"{rho:.2f} after a random fc, at or below its floor {base:.2f}: Score-CAM "
+                   "passes here, like Grad-CAM; check `layer4` too.")
+
+
+@exercise_check("05, exercise 3")
+def check_05_ssim_floors(floors: Any, trained: Any, random_a: Any, random_b: Any) -> Feedback:
+    """Exercise 3: the SSIM floor of each method (the higher of the two), as a dict or Series
+    keyed by method, or a list in the order of ``trained``; ``trained``, ``random_a`` and
+    ``random_b``: the maps of part 1 (``{method: (N, H, W) maps}``), from which the check
+    computes the floors itself."""
+    import torch
+
+    from helpers.agreement import ssim
+
+    if not isinstance(trained, Mapping) or not trained:
+        return wrong("`trained` should be part 1's maps, `cascade['trained']`.",
+                     "pass `cascade['trained'], random_a, random_b` after your floors.")
+    names = list(trained)
+    images = {name: float(ssim(m, torch.roll(m, 1, dims=0)).mean()) for name, m in trained.items()}
+    models = {name: float(ssim(random_a[name], random_b[name]).mean()) for name in names}
+    if hasattr(floors, "items"):  # a dict or a Series, keyed by method
+        keyed = dict(floors.items())
+        missing = [name for name in names if name not in keyed]
+        if missing:
+            return wrong(f"no floor for {', '.join(missing)}.",
+                         "give one floor per method, keyed by the method's name.")
+        got = as_numbers([keyed[name] for name in names])
+    else:
+        got = as_numbers(floors)
+    if got is None or got.size != len(names):
+        return unreadable(floors, f"{len(names)} floors, one per method ({', '.join(names)})")
+    want = np.maximum(list(images.values()), list(models.values()))
+    off = [name for name, g, w in zip(names, got, want, strict=True) if abs(g - w) > 1e-3]
+    if not off:
+        higher = sum(models[n] > images[n] for n in names)
+        return correct(f"the floors match; the two random models' floor is the higher for "
+                       f"{higher} of {len(names)} methods. Now compare each step with them.")
+    for one, other, pair in ((images, "different-images", "`random_a` against `random_b`"),
+                             (models, "two-random-models", "`m` against `m.roll(1, dims=0)`")):
+        if np.allclose(got, list(one.values()), atol=1e-3):
+            return wrong(f"those are the {other} floors only.",
+                         f"compute the other floor too ({pair}) and take the higher of the two.")
+    return wrong(f"the floors of {', '.join(off)} differ from the maps' SSIM.",
+                 "use `agreement.ssim(...).mean()` on the same pairs as part 1's two floors.")
+
+
+@exercise_check("05, exercise 4")
+def check_05_fair_ink(with_ink: Any, without_ink: Any) -> Feedback:
+    """Exercise 4: for the model trained with ink on every class, the share of nevi called
+    melanoma with the ink moved onto them (``with_ink``) and on the same lesions without it
+    (``without_ink``): the ink's pull is the difference."""
+    pair, problem = _shares((with_ink, "the share with the ink"),
+                            (without_ink, "the share without the ink"))
+    if problem is not None:
+        return problem
+    pull = pair[0] - pair[1]
+    if abs(pull) < LEARNED_DROP:
+        return correct(f"{pair[0]:.2f} with the ink, {pair[1]:.2f} without ({pull:+.2f}): the ink "
+                       "no longer makes a melanoma; now look at the melanoma recall.")
+    if pull > 0:
+        return correct(f"{pair[0]:.2f} with the ink, {pair[1]:.2f} without ({pull:+.2f}): the ink "
+                       "still pulls towards melanoma; is it really spread over every class?")
+    return wrong(f"{pair[0]:.2f} with the ink against {pair[1]:.2f} without: the ink pushes away "
+                 "from melanoma, or the two are swapped.",
+                 "pass the share on the moved split (ink on the nevi) first.")
+
+
+@exercise_check("05, exercise 5")
+def check_05_choice(mel_recall: Any, inked_called_mel: Any) -> Feedback:
+    """Exercise 5: with the ink moved, the melanoma recall and the share of inked
+    non-melanoma images called melanoma (two shares in [0, 1])."""
+    (recall, inked), problem = _shares(
+        (mel_recall, "melanoma recall"),
+        (inked_called_mel, "the share of inked non-melanomas called mel"))
+    if problem is not None:
+        return problem
+    if inked > 0.5:
+        cue = "the ink: most inked non-melanomas are called melanoma"
+    elif recall > 0.25:
+        cue = "mostly the lesion: melanomas without ink are still found"
+    else:
+        cue = "neither reliably: few melanomas are found, and the ink does not decide"
+    return correct(f"recall {recall:.2f}, inked non-melanomas called mel {inked:.2f}: the model "
+                   f"uses {cue}.")
+
+
 @exercise_check("06, exercise 1")
 def check_06_contrast_overlap(overlap: Any) -> Feedback:
     """Exercise 1: ``sum(min(a, b)) / sum(a)`` for the maps "p rather than t" (``a``) and
     "t rather than p" (``b``), in [0, 1]."""
     value = as_number(overlap)
     if value is None:
-        return _unreadable(overlap, "one number in [0, 1]")
+        return unreadable(overlap, "one number in [0, 1]")
     if not 0 <= value <= 1 + 1e-9:
         return wrong(f"an overlap share lies in [0, 1]; got {value:.3g}.",
                      "divide `torch.minimum(a, b).sum()` by `a.sum()`.")
@@ -591,6 +628,28 @@ def check_06_contrast_overlap(overlap: Any) -> Feedback:
     return wrong(f"{value:.2f} is a large overlap for two maps whose raw values are opposite.",
                  "pass `contrast_idx=t` for the first map and `contrast_idx=p` for the second.")
 
+
+@exercise_check("06, exercise 2")
+def check_06_exact_score_cam(exact_ms: Any, top_k_ms: Any, channels: int = 512,
+                             top_k: int = 64) -> Feedback:
+    """Exercise 2: the cold time of one interaction (ms) with the exact Score-CAM and with
+    ``top_k`` channels, on the same images. Exact scores ``channels / top_k`` times as many
+    masked inputs, so it is at most about that much slower (the contrastive map costs the same
+    in both)."""
+    slow, fast = as_number(exact_ms), as_number(top_k_ms)
+    if slow is None or fast is None or not (slow > 0 and fast > 0):
+        return unreadable(exact_ms if slow is None else top_k_ms,
+                           "two positive times in ms: exact, then top_k")
+    ratio, bound = slow / fast, 1.5 * channels / top_k
+    if ratio < 1:
+        return wrong(f"the exact method came out {1 / ratio:.1f} times faster.",
+                     "pass the exact time first, and time both cold (`time_interactions` "
+                     "forgets the image's maps first).")
+    if ratio > bound:
+        return wrong(f"{ratio:.1f} times slower: more than the {channels // top_k} times as "
+                     "many masked inputs explain.", "time both on the same images, cold.")
+    return correct(f"{ratio:.1f} times slower (it scores {channels // top_k} times as many "
+                   "masked inputs): seconds per click, so cache it and show progress.")
 
 @exercise_check("06, exercise 3")
 def check_06_contrastive_is_cam(as_cam: Any, contrastive: Any) -> Feedback:

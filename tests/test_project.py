@@ -104,6 +104,7 @@ def _module_imports(name: str) -> set[str]:
     ("agreement", {"stats", "sanity", "viz", "explore"}),
     ("baselines", {"stats", "sanity", "viz", "explore"}),
     ("datasets", {"models", "train", "cam", "metrics"}),
+    ("answers", {"exercises", "models", "cam", "data", "viz"}),
     ("resized", {"demo", "datasets", "models", "train", "cam"}),
     ("explore", {"user_image"}),
 ])
