@@ -12,6 +12,7 @@ feedback, so that a check never raises on a wrong answer.
 from __future__ import annotations
 
 import functools
+import os
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -125,8 +126,19 @@ def _describe(value: Any) -> str:
     return f"{type(value).__name__} {text[:60]}{'...' if len(text) > 60 else ''}"
 
 
-def exercise_check(name: str) -> Callable[[Callable[..., Feedback]], Callable[..., Feedback]]:
-    """Decorator: label the feedback with ``name`` and turn any exception into feedback."""
+STRICT_ENV = "HELPERS_STRICT_CHECKS"  #: "1": a check that says wrong raises (the test run only)
+
+
+def exercise_check(name: str, *, timed: bool = False
+                   ) -> Callable[[Callable[..., Feedback]], Callable[..., Feedback]]:
+    """Decorator: label the feedback with ``name`` and turn any exception into feedback.
+
+    Under ``HELPERS_STRICT_CHECKS=1``, which the tests set for the notebooks' kernels and which
+    no student's session has, a check whose feedback is "wrong" raises AssertionError: the
+    notebooks' solution cells end with their check, so a solution that stops matching its
+    check fails the test run. ``timed=True`` marks a check of measured times, which never
+    raises (a busy machine changes times; tests assert no times).
+    """
 
     def wrap(check: Callable[..., Feedback]) -> Callable[..., Feedback]:
         @functools.wraps(check)
@@ -140,7 +152,11 @@ def exercise_check(name: str) -> Callable[[Callable[..., Feedback]], Callable[..
                     "pass the value your solution computes; see the check's docstring "
                     f"(`help({check.__name__})`) for the form it expects.",
                 )
-            return Feedback(result.ok, result.message, result.hint, name)
+            feedback = Feedback(result.ok, result.message, result.hint, name)
+            if not feedback.ok and not timed and os.environ.get(STRICT_ENV) == "1":
+                raise AssertionError(f"{STRICT_ENV}: the solution of {name} no longer passes its "
+                                     f"check: {feedback.message} {feedback.hint}")
+            return feedback
 
         return run
 

@@ -358,7 +358,7 @@ def check_04_layercam_is_positive_cam(max_abs_diff: Any) -> Feedback:
                  "layer right before the GAP + linear head.")
 
 
-@exercise_check("04, exercise 2")
+@exercise_check("04, exercise 2", timed=True)
 def check_04_score_cam_top_k(speedup: Any, rank_correlation: Any, channels: int = 512,
                              top_k: int = 64) -> Feedback:
     """Exercise 2: how many times faster ``top_k`` is than exact Score-CAM, and the mean rank
@@ -629,7 +629,7 @@ def check_06_contrast_overlap(overlap: Any) -> Feedback:
                  "pass `contrast_idx=t` for the first map and `contrast_idx=p` for the second.")
 
 
-@exercise_check("06, exercise 2")
+@exercise_check("06, exercise 2", timed=True)
 def check_06_exact_score_cam(exact_ms: Any, top_k_ms: Any, channels: int = 512,
                              top_k: int = 64) -> Feedback:
     """Exercise 2: the cold time of one interaction (ms) with the exact Score-CAM and with

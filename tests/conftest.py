@@ -17,6 +17,26 @@ import pytest
 from chromium import browser  # noqa: F401  (tests/chromium.py: headless Chromium, a fixture)
 
 
+class _StrictNotebookChecks:
+    """The notebooks' kernels (nbval starts one per notebook, with this process's environment)
+    run their solution cells' exercise checks strictly: a solution that no longer passes its
+    check fails (helpers.answers.STRICT_ENV). The unit tests of the checks run them as a
+    student does. A plugin, not a conftest hook: this file's hooks see only tests/."""
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_setup(self, item: pytest.Item) -> None:
+        from helpers.answers import STRICT_ENV
+
+        if str(item.path).endswith(".ipynb"):
+            os.environ[STRICT_ENV] = "1"
+        else:
+            os.environ.pop(STRICT_ENV, None)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.pluginmanager.register(_StrictNotebookChecks(), "strict-notebook-checks")
+
+
 def _settings() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if k == "HAM10000_DIR" or k.startswith("TUTORIAL_")}
 

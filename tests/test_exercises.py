@@ -174,3 +174,19 @@ def test_logit_scale_accepts(answer):
 @pytest.mark.parametrize("answer", ["CAM", "Grad-CAM", ["CAM", "Grad-CAM++"], "score-cam"])
 def test_logit_scale_rejects(answer):
     assert not ex.check_03_logit_scale(answer).ok
+
+
+def test_strict_checks_raise_on_a_wrong_solution_but_never_on_times(monkeypatch) -> None:
+    """The notebooks' kernels run with HELPERS_STRICT_CHECKS=1 (tests/conftest.py): a solution
+    whose check says wrong fails its cell; a right one, and any check of timings, do not."""
+    from helpers.answers import STRICT_ENV
+
+    assert not ex.check_01_leakage([3, 2, 1])  # a student's session: feedback, no error
+    monkeypatch.setenv(STRICT_ENV, "1")
+    with pytest.raises(AssertionError, match="01, exercise 2.*grow with the test fraction"):
+        ex.check_01_leakage([3, 2, 1])
+    with pytest.raises(AssertionError, match="expected three counts"):
+        ex.check_01_leakage("three")
+    assert ex.check_01_leakage([1, 2, 3])
+    assert not ex.check_06_exact_score_cam(10, 100)  # timed: wrong, but never raised
+    assert not ex.check_04_score_cam_top_k(0.5, 0.1)
