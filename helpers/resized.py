@@ -112,7 +112,6 @@ def resized_copy(root: str | Path, size: int, cache_dir: str | Path,
     """
     size = checks.integer(size, "size", hint="the short side in pixels, e.g. 224")
     root = Path(root)
-    meta = load_metadata(root)  # every listed image must be there (the error says what is not)
     have = copy_size(root)
     if have is not None and have < size:
         raise ValueError(f"{root} is HAM10000 resized to {have} px; a {size} px run needs the "
@@ -120,10 +119,13 @@ def resized_copy(root: str | Path, size: int, cache_dir: str | Path,
                          "copy at least that large).")
     if have == size:
         return root
-    fingerprint = data_fingerprint(root)
+    fingerprint = data_fingerprint(root)  # one stat per image: all a finished copy costs
+    if fingerprint is None:  # no folder or no metadata CSV: load_metadata says how to get it
+        load_metadata(root)
     folder = Path(cache_dir).expanduser() / f"ham10000-{size}px-{fingerprint[:12]}"
     if _origin(folder) is not None:
         return folder
+    meta = load_metadata(root)  # every listed image must be there (the error says what is not)
     images = folder / "images"
     images.mkdir(parents=True, exist_ok=True)
     todo = [(src, images / f"{image_id}.jpg") for image_id, src in
