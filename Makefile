@@ -17,7 +17,7 @@ help:
 	@echo "make test  ruff, then pytest (unit tests and every notebook under nbval)"
 	@echo "make test-colab run the notebooks' set-up cell in a fresh Colab-like venv (about a minute)"
 	@echo "make lab   open JupyterLab on the notebooks"
-	@echo "make badges rewrite the Colab badges (notebooks, README) and install lines from helpers/colab.py"
+	@echo "make badges rewrite the Colab badges (notebooks, README) and install lines from helpers/course/colab.py"
 	@echo "make book  build the browsable book from the committed notebooks into outputs/book/"
 	@echo "make clean remove outputs/ and caches (keeps .venv and the demo-data cache)"
 
@@ -53,7 +53,7 @@ lab: $(STAMP)
 	$(BIN)/jupyter lab notebooks
 
 badges: $(STAMP)
-	$(BIN)/python -m helpers.colab notebooks
+	$(BIN)/python -m helpers.course.colab notebooks
 
 # The notebooks as a site (Sphinx + MyST-NB), from their committed outputs; nothing is executed.
 book: $(STAMP)

@@ -43,8 +43,8 @@ import pandas as pd
 import torch
 
 from helpers.config import load_config
+from helpers.course.prepare import prepare_metadata
 from helpers.data import CLASSES, lesion_split, make_loaders
-from helpers.datasets import prepare_metadata
 from helpers.demo import balanced_accuracy_ceiling
 from helpers.models import build_model
 from helpers.train import evaluate, fit, predict, seed_everything

@@ -21,8 +21,8 @@ import torch
 
 from helpers import explore
 from helpers.config import load_config
+from helpers.course.prepare import prepare_metadata
 from helpers.data import LesionDataset, eval_transform, lesion_split
-from helpers.datasets import prepare_metadata
 from helpers.models import load_or_train
 
 METHODS = ["CAM", "Grad-CAM", "Grad-CAM++", "LayerCAM", "XGrad-CAM", "HiResCAM", "Score-CAM"]

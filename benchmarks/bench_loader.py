@@ -25,8 +25,8 @@ import torch
 from PIL import Image
 
 from helpers.config import load_config
+from helpers.course.prepare import prepare_metadata
 from helpers.data import CLASSES, cache_resized, lesion_split, make_loaders
-from helpers.datasets import prepare_metadata
 from helpers.models import build_model
 
 

@@ -5,7 +5,8 @@ disturbs the arithmetic the same way on one machine: it executes the notebooks t
 models or measure them (02: the demo model; 03: its Grad-CAM++ weights; 05: the sanity checks,
 and the biased and clean models of the shortcut test) under
 ``TUTORIAL_SEED`` = 0, 1, 2 and 1 or 2 threads (``OMP_NUM_THREADS``), each run in a folder of
-its own (its own checkpoints), collects every ``helpers.claims.claim`` the notebooks make, and
+its own (its own checkpoints), collects every ``helpers.course.claims.claim`` the notebooks make,
+and
 prints each claim's minimum, median and maximum beside its bound, with the worst-case margin.
 It also prints the demo model's test balanced accuracy and confusion matrix per run.
 
@@ -36,8 +37,8 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from helpers.claims import CLAIMS_ENV, MODE_ENV, read_claims  # noqa: E402
 from helpers.config import default_cache_dir  # noqa: E402
+from helpers.course.claims import CLAIMS_ENV, MODE_ENV, read_claims  # noqa: E402
 from helpers.data import CLASSES  # noqa: E402
 from helpers.models import load_checkpoint  # noqa: E402
 

@@ -31,7 +31,7 @@ runs notebook 03's steps against the same course folder (it must train nothing);
 starts with an empty course folder and fetches the published checkpoint and resized-image cache
 from a loopback HTTP server. Only runtime 1 has the data (the zip); runtimes 2 and 3 get a zip
 path that does not exist, so they pass only if the resized copy in the course folder
-(:mod:`helpers.resized`) is all they need.
+(:mod:`helpers.course.resized`) is all they need.
 For each it prints the wall time from the settings cell to the first heatmap, whether it
 trained, its peak memory (``wait4``'s rusage of the child) and the course folder's disk. The
 training settings are scaled down with ``--class-settings`` (JSON, default ResNet-18 at 64 px,
@@ -64,8 +64,9 @@ import torch
 from PIL import Image
 
 from helpers import train as train_module
-from helpers.colab import use_data
 from helpers.config import load_config
+from helpers.course.colab import use_data
+from helpers.course.prepare import prepare_metadata
 from helpers.data import (
     IMAGE_FOLDERS,
     METADATA_FILE,
@@ -74,7 +75,6 @@ from helpers.data import (
     make_loaders,
     packaged_metadata,
 )
-from helpers.datasets import prepare_metadata
 from helpers.models import build_model
 
 N_IMAGES = 10_015
@@ -325,7 +325,7 @@ RUNTIME = """
 import json, sys, time
 start = time.perf_counter()
 spec = json.loads(sys.argv[1])
-from helpers.colab import use_data
+from helpers.course.colab import use_data
 use_data("ham10000-zip", folder=spec["data"], zip_path=spec["zip"],
          course_folder=spec["course"])  # the settings cell
 import torch
@@ -333,8 +333,8 @@ from helpers import models
 from helpers.cam import GradCAMPlusPlus
 from helpers.config import load_config
 from helpers.data import eval_transform, lesion_split, open_image
-from helpers.datasets import prepare_metadata
-from helpers.resized import copy_size
+from helpers.course.prepare import prepare_metadata
+from helpers.course.resized import copy_size
 calls = []
 real_fit = models.fit
 models.fit = lambda *a, **k: calls.append(1) or real_fit(*a, **k)
@@ -394,7 +394,7 @@ def serve(folder: Path) -> tuple[str, Callable[[], None]]:
 
 def play_class(work: Path, rows: pd.DataFrame, settings: dict[str, Any]) -> pd.DataFrame:
     """Runtimes 1-3 of a class (see the module docstring); a table row per runtime."""
-    from helpers.publish import pack_folder, sha256_of
+    from helpers.course.publish import pack_folder, sha256_of
 
     download, archive = work / "kaggle-download", work / "skin-cancer-mnist-ham10000.zip"
     write_lookalike_folder(download, rows)

@@ -18,7 +18,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from .metrics import _check_pair, _gaussian_kernel1d
+from .metrics import check_map_pair, gaussian_kernel1d
 
 
 def _average_ranks(values: Tensor) -> Tensor:
@@ -45,7 +45,7 @@ def rank_correlation(map_a: Tensor, map_b: Tensor) -> Tensor:
     ``scipy.stats.spearmanr``). A constant map has no ranking: its correlation with anything is
     defined as 0 here (scipy returns nan).
     """
-    map_a, map_b = _check_pair(map_a, map_b)
+    map_a, map_b = check_map_pair(map_a, map_b)
     return _pearson_rows(_average_ranks(map_a.flatten(1)), _average_ranks(map_b.flatten(1)))
 
 
@@ -65,7 +65,7 @@ def top_region_iou(map_a: Tensor, map_b: Tensor, fraction: float = 0.2) -> Tenso
     if isinstance(fraction, bool) or not 0 < fraction <= 1:
         raise ValueError(f"fraction must be in (0, 1], got {fraction!r}: the share of each "
                          "map's pixels in its top region, e.g. fraction=0.2 (a fifth)")
-    map_a, map_b = _check_pair(map_a, map_b)
+    map_a, map_b = check_map_pair(map_a, map_b)
     k = max(1, math.ceil(fraction * map_a[0].numel() - 1e-9))
     top_a, top_b = _top_mask(map_a, k), _top_mask(map_b, k)
     inter = (top_a & top_b).sum(dim=1).double()
@@ -87,10 +87,10 @@ def ssim(
     ``skimage.metrics.structural_similarity(a, b, data_range=1, gaussian_weights=True,
     sigma=1.5, use_sample_covariance=False)``. Returns ``(B,)`` (CPU, float64); 1 means equal.
     """
-    map_a, map_b = _check_pair(map_a, map_b)
+    map_a, map_b = check_map_pair(map_a, map_b)
     if min(map_a.shape[-2:]) < win_size:
         raise ValueError(f"maps must be at least {win_size} x {win_size} pixels")
-    kernel = _gaussian_kernel1d(sigma, win_size // 2)
+    kernel = gaussian_kernel1d(sigma, win_size // 2)
     rows, cols = kernel.view(1, 1, 1, -1), kernel.view(1, 1, -1, 1)
 
     def local_mean(img: Tensor) -> Tensor:
@@ -121,7 +121,7 @@ def _pairwise(maps_by_method: Mapping[str, Tensor], metric: str) -> dict[tuple[s
     pairs = list(itertools.combinations(maps_by_method, 2))
     if metric == "spearman":  # rank each method's maps once, not once for every pair
         first = next(iter(maps_by_method.values()))
-        ranks = {name: _average_ranks(_check_pair(first, maps)[1].flatten(1))
+        ranks = {name: _average_ranks(check_map_pair(first, maps)[1].flatten(1))
                  for name, maps in maps_by_method.items()}
         return {(a, b): _pearson_rows(ranks[a], ranks[b]) for a, b in pairs}
     score = _AGREEMENT[metric]

@@ -11,7 +11,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from .metrics import _check_maps
+from .metrics import check_maps
 
 
 def uniform_maps(batch: int, height: int, width: int) -> Tensor:
@@ -88,5 +88,5 @@ def baseline_maps(images: Tensor, masks: Tensor | None = None, seed: int = 0,
         "edges (Sobel)": edge_maps(images),
     }
     if masks is not None:
-        out["lesion mask"] = (_check_maps(torch.as_tensor(masks), "masks") > 0).float().cpu()
+        out["lesion mask"] = (check_maps(torch.as_tensor(masks), "masks") > 0).float().cpu()
     return out

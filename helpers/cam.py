@@ -45,7 +45,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from . import checks
+from . import _checks as checks
 
 __all__ = [
     "BaseCAM",

@@ -28,7 +28,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import checks
+from . import _checks as checks
 
 PROFILES = ("smoke", "demo", "full")
 DATASETS = ("demo", "ham10000", "dermamnist")

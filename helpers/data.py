@@ -8,11 +8,14 @@ everything that needs only the table works offline. The images come from Harvard
 
 from __future__ import annotations
 
-import glob
-import hashlib
+import json
 import os
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+import shutil
+import tempfile
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -22,45 +25,254 @@ import torch
 from PIL import Image, UnidentifiedImageError
 from torch.utils.data import DataLoader, Dataset
 from torchvision import transforms as T
-from tqdm.auto import tqdm
 
-from . import checks
-from .ham10000 import (  # noqa: F401  (helpers.data's documented names, see helpers.ham10000)
-    _DEMO_MARKER,
-    _PART_1_LAST_ID,
-    ARTEFACT_FOLDER,
-    CLASS_NAMES,
-    CLASSES,
-    EVIDENCE_FOLDER,
-    HOW_TO_GET,
-    IMAGE_FOLDERS,
-    IMAGENET_MEAN,
-    IMAGENET_STD,
-    KAGGLE_HANDLE,
-    MALIGNANT,
-    MASK_FOLDER,
-    METADATA_COLUMNS,
-    METADATA_FILE,
-    _check_split_request,
-    _check_splits,
-    _has_marker,
-    _list_some,
-    _refuse_duplicate_images,
-    lesion_split,
-    packaged_metadata,
-    random_image_split,
-    shared_lesion_count,
-    write_file_atomically,
-    write_folder_atomically,
-)
+from . import _checks as checks
 
 if TYPE_CHECKING:  # pragma: no cover
     from .config import RunConfig
 
+# --------------------------------------------------------------------------- classes
+
+CLASSES: tuple[str, ...] = ("akiec", "bcc", "bkl", "df", "mel", "nv", "vasc")
+CLASS_NAMES: dict[str, str] = {
+    "akiec": "actinic keratosis / intraepithelial carcinoma",
+    "bcc": "basal cell carcinoma",
+    "bkl": "benign keratosis-like lesion",
+    "df": "dermatofibroma",
+    "mel": "melanoma",
+    "nv": "melanocytic nevus",
+    "vasc": "vascular lesion",
+}
+MALIGNANT: frozenset[str] = frozenset({"akiec", "bcc", "mel"})
+IMAGENET_MEAN: tuple[float, float, float] = (0.485, 0.456, 0.406)
+IMAGENET_STD: tuple[float, float, float] = (0.229, 0.224, 0.225)
+
+METADATA_COLUMNS = ("lesion_id", "image_id", "dx", "dx_type", "age", "sex", "localization")
+METADATA_FILE = "HAM10000_metadata.csv"
+IMAGE_FOLDERS = ("HAM10000_images_part_1", "HAM10000_images_part_2")
+MASK_FOLDER = "HAM10000_segmentations_lesion"
+ARTEFACT_FOLDER = "HAM10000_segmentations_artefact"  # demo sets with an artefact only
+EVIDENCE_FOLDER = "HAM10000_segmentations_evidence"  # demo sets: class-specific structures
+KAGGLE_HANDLE = "kmader/skin-cancer-mnist-ham10000"
+HOW_TO_GET = (
+    "Get HAM10000 from Harvard Dataverse (https://doi.org/10.7910/DVN/DBW86T) or Kaggle "
+    f"(https://www.kaggle.com/datasets/{KAGGLE_HANDLE}), or call "
+    "helpers.sources.download_ham10000(dest). Expected layout: <root>/HAM10000_metadata.csv and "
+    "<root>/HAM10000_images_part_1/, <root>/HAM10000_images_part_2/ holding <image_id>.jpg "
+    "(either case; a flat folder of jpgs works too); optional lesion masks in "
+    "<root>/HAM10000_segmentations_lesion/<image_id>_segmentation.png."
+)
+# The real archive's first part ends at this image id; the demo splits its images the same way.
+PART_1_LAST_ID = 29305
+DEMO_MARKER = "demo.json"
+
+
+def list_some(items: Iterable[str], k: int = 5) -> str:
+    """``'a, b, c, ... (12 in all)'``: the first ``k`` items and the count."""
+    items = list(items)
+    head = ", ".join(map(str, items[:k]))
+    return f"{head}{', ...' if len(items) > k else ''} ({len(items)} in all)"
+
+
+# --------------------------------------------------------------------------- metadata
+
+
+def packaged_metadata() -> pd.DataFrame:
+    """The real HAM10000 metadata table (10,015 rows) shipped inside ``helpers/resources``."""
+    with resources.files("helpers").joinpath("resources", METADATA_FILE).open("rb") as f:
+        return pd.read_csv(f)
+
+
+# --------------------------------------------------------------------------- splits
+
+
+def _refuse_duplicate_images(meta: pd.DataFrame, source: object) -> None:
+    """One row per image: a repeated ``image_id`` would count an image twice, maybe in two
+    splits (under two lesion ids)."""
+    repeated = meta.loc[meta["image_id"].duplicated(), "image_id"].unique()
+    if len(repeated):
+        raise ValueError(
+            f"{source}: image_id(s) listed more than once: {list_some(repeated)}. Each image "
+            "must have one row; drop the repeats, e.g. df.drop_duplicates('image_id')."
+        )
+
+
+def _check_splits(splits: dict[str, pd.DataFrame]) -> None:
+    """Raise if a lesion or an image is in two splits or a class is missing from a split."""
+    names = list(splits)
+    for i, a in enumerate(names):
+        for b in names[i + 1 :]:
+            for column, what in (("lesion_id", "Lesions"), ("image_id", "Images")):
+                if column not in splits[a] or column not in splits[b]:
+                    continue
+                shared = sorted(set(splits[a][column]) & set(splits[b][column]))
+                if shared:
+                    raise ValueError(f"{what} in both {a} and {b}: {list_some(shared)}")
+    for name, part in splits.items():
+        absent = [c for c in CLASSES if c not in set(part["dx"])]
+        if absent:
+            raise ValueError(f"Split {name!r} has no image of class(es) {absent}.")
+
+
+def _check_split_request(df: pd.DataFrame, val: float, test: float,
+                         columns: tuple[str, ...]) -> None:
+    """The checks both splits share: a table with ``columns``, one row per image, and shares
+    that leave images to train on."""
+    if not isinstance(df, pd.DataFrame):
+        raise TypeError(f"df: expected the metadata DataFrame (load_metadata(root)), got "
+                        f"{type(df).__name__}.")
+    missing = [c for c in columns if c not in df.columns]
+    if missing:
+        raise ValueError(f"df lacks column(s) {missing}; give the table load_metadata returns.")
+    if "image_id" in df.columns:
+        _refuse_duplicate_images(df, "df")
+    val, test = checks.share(val, "val"), checks.share(test, "test")
+    if val + test >= 1:
+        raise ValueError(
+            f"val={val} + test={test} leaves no images to train on; keep val + test below 1 "
+            "(the usual: val=0.15, test=0.15)."
+        )
+
+
+def lesion_split(
+    df: pd.DataFrame, val: float = 0.15, test: float = 0.15, seed: int = 0
+) -> dict[str, pd.DataFrame]:
+    """Split by lesion: no ``lesion_id`` in two splits, stratified by ``dx``, every class in each.
+
+    Within each class the lesions are shuffled (seeded) and dealt to test, then val, until each
+    holds its share of the class's images; the rest go to train. Needs >= 3 lesions per class,
+    shares ``val`` and ``test`` in (0, 1) that leave a training share, and one row per image.
+    """
+    _check_split_request(df, val, test, ("lesion_id", "dx"))
+    rng = np.random.default_rng(checks.integer(seed, "seed", minimum=0))
+    lesion_dx = df.groupby("lesion_id")["dx"].first()
+    sizes = df.groupby("lesion_id").size()
+    chosen: dict[str, list[str]] = {"train": [], "val": [], "test": []}
+    for dx in CLASSES:
+        lesions = np.sort(lesion_dx.index[lesion_dx == dx].to_numpy())
+        if len(lesions) < 3:
+            counts = ", ".join(f"{c} {int((lesion_dx == c).sum())}/{int((df['dx'] == c).sum())}"
+                               for c in CLASSES)
+            raise ValueError(
+                f"Class {dx!r} has {len(lesions)} lesion(s); a lesion split needs >= 3 per class "
+                f"(one each for train, val and test). df came with {len(df)} images of "
+                f"{len(lesion_dx)} lesions; per class (lesions/images): {counts}. Split the "
+                "whole metadata (load_metadata(root)) and subsample afterwards, or for a tiny "
+                "table use random_image_split(df), which splits images, not lesions.")
+        lesions = list(rng.permutation(lesions))
+        n_images = int(sizes[lesions].sum())
+        for name, share in (("test", test), ("val", val)):
+            target, count = round(share * n_images), 0
+            while lesions and (count == 0 or count < target) and len(lesions) > 1 + (
+                name == "test"
+            ):
+                lesion = lesions.pop(0)
+                chosen[name].append(lesion)
+                count += int(sizes[lesion])
+        chosen["train"].extend(lesions)
+    splits = {
+        name: df[df["lesion_id"].isin(set(ids))].reset_index(drop=True)
+        for name, ids in chosen.items()
+    }
+    _check_splits(splits)
+    return splits
+
+
+def random_image_split(
+    df: pd.DataFrame, val: float = 0.15, test: float = 0.15, seed: int = 0
+) -> dict[str, pd.DataFrame]:
+    """The naive split: images (not lesions) shuffled and dealt out, stratified by ``dx``.
+
+    Images of one lesion can land in train and test: see :func:`shared_lesion_count`.
+    """
+    _check_split_request(df, val, test, ("dx",))
+    rng = np.random.default_rng(checks.integer(seed, "seed", minimum=0))
+    parts: dict[str, list[int]] = {"train": [], "val": [], "test": []}
+    for dx in CLASSES:
+        rows = rng.permutation(np.flatnonzero(df["dx"].to_numpy() == dx))
+        n_test, n_val = round(test * len(rows)), round(val * len(rows))
+        parts["test"].extend(rows[:n_test])
+        parts["val"].extend(rows[n_test : n_test + n_val])
+        parts["train"].extend(rows[n_test + n_val :])
+    return {name: df.iloc[sorted(rows)].reset_index(drop=True) for name, rows in parts.items()}
+
+
+def shared_lesion_count(train: pd.DataFrame, test: pd.DataFrame) -> int:
+    """How many images of ``test`` show a lesion that also appears in ``train``."""
+    for name, part in (("train", train), ("test", test)):
+        if not isinstance(part, pd.DataFrame) or "lesion_id" not in part:
+            raise ValueError(f"{name}: expected a split table with a lesion_id column (a value "
+                             "of lesion_split's or random_image_split's result).")
+    return int(test["lesion_id"].isin(set(train["lesion_id"])).sum())
+
+
+# --------------------------------------------------------------------------- generated folders
+
+
+def has_marker(root: Path, name: str, marker: dict[str, object],
+                mismatch: Callable[[dict[str, object]], str]) -> bool:
+    """True when ``root/name`` records ``marker`` (a finished generated folder), False when
+    there is no such file; FileExistsError with ``mismatch(found)`` when it records another."""
+    path = root / name
+    if not path.is_file():
+        return False
+    try:
+        found = json.loads(path.read_text())
+    except (ValueError, UnicodeDecodeError) as err:
+        raise ValueError(f"{path} is damaged ({err}): delete the folder {root}, and the next "
+                         "run writes it again.") from err
+    if found != marker:
+        raise FileExistsError(mismatch(found))
+    return True
+
+
+def write_file_atomically(path: Path, write: Callable[[Path], None]) -> Path:
+    """Run ``write(tmp)`` on a temporary file beside ``path``, then rename it to ``path``.
+
+    Readers see the old file or the new one, never half of one; on any error (an interrupt
+    too) the temporary file is removed and ``path`` is left as it was. A ``path`` that is a
+    folder, or lies under a file, is refused first, naming ``path`` (not the temporary file);
+    missing parent folders are created.
+    """
+    path = checks.writable_file(path, "the target")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp")
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path
+
+
+def write_folder_atomically(root: Path, write: Callable[[Path], None],
+                            finished: Callable[[Path], bool]) -> Path:
+    """Run ``write(tmp)`` in a new hidden folder beside ``root``, then rename it to ``root``.
+
+    A half-written folder is never seen under ``root``: on any error the temporary folder is
+    removed. An empty ``root`` is replaced; when another process finished ``root`` first
+    (``finished(root)`` is true), its folder is kept and ours dropped.
+    """
+    root.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{root.name}-", dir=root.parent))
+    try:
+        write(tmp)
+        tmp.chmod(0o755)  # mkdtemp made it private
+        if root.is_dir() and not any(root.iterdir()):
+            root.rmdir()
+        try:
+            tmp.rename(root)
+        except OSError:
+            if not finished(root):
+                raise
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return root
 
 
 
-def _find_metadata_csv(root: Path) -> Path:
+
+def find_metadata_csv(root: Path) -> Path:
     for name in (METADATA_FILE, Path(METADATA_FILE).stem):  # Dataverse: no extension
         if (root / name).is_file():
             return root / name
@@ -81,7 +293,7 @@ def _check_schema(meta: pd.DataFrame, source: Path) -> None:
     _refuse_duplicate_images(meta, source)
 
 
-def _image_index(root: Path) -> tuple[dict[str, Path], list[Path], dict[str, list[Path]]]:
+def image_index(root: Path) -> tuple[dict[str, Path], list[Path], dict[str, list[Path]]]:
     """image_id -> file for every jpg in the part folders (any case), ``images/`` or root; the
     folders searched; and image_id -> all its files for an id found more than once."""
     wanted = {name.lower() for name in IMAGE_FOLDERS} | {"images"}
@@ -99,7 +311,7 @@ def _image_index(root: Path) -> tuple[dict[str, Path], list[Path], dict[str, lis
     return index, [*folders, root], repeats
 
 
-def _mask_index(root: Path, folder_name: str = MASK_FOLDER,
+def mask_index(root: Path, folder_name: str = MASK_FOLDER,
                 suffix: str = "_segmentation.png") -> dict[str, Path]:
     """image_id -> ``<image_id><suffix>`` from the folders named ``folder_name*`` (any case)."""
     index: dict[str, Path] = {}
@@ -133,16 +345,16 @@ def load_metadata(root: str | Path) -> pd.DataFrame:
     root = checks.folder(root, "Data folder", hint=(
         "Give the folder that holds HAM10000_metadata.csv (unzip an archive first). "
         + HOW_TO_GET))
-    csv = _find_metadata_csv(root)
+    csv = find_metadata_csv(root)
     meta = pd.read_csv(csv)
     _check_schema(meta, csv)
-    images, searched, repeats = _image_index(root)
+    images, searched, repeats = image_index(root)
     twice = [i for i in meta["image_id"] if i in repeats]
     if twice:
         files = " and ".join(str(p) for p in repeats[twice[0]])
         raise ValueError(
             f"{len(twice)} image_id(s) listed in {csv.name} have more than one file, e.g. "
-            f"{twice[0]}: {files} (ids: {_list_some(twice)}). Which one is meant cannot be "
+            f"{twice[0]}: {files} (ids: {list_some(twice)}). Which one is meant cannot be "
             "told: keep one copy of each image (HAM10000's part_1 and part_2 share no image), "
             "e.g. extract each archive once into a fresh folder.")
     missing = [i for i in meta["image_id"] if i not in images]
@@ -150,14 +362,14 @@ def load_metadata(root: str | Path) -> pd.DataFrame:
         where = ", ".join(str(p) for p in searched)
         raise FileNotFoundError(
             f"{len(missing)} of {len(meta)} images listed in {csv.name} were not found "
-            f"(searched {where}): {_list_some(missing)}. {HOW_TO_GET}"
+            f"(searched {where}): {list_some(missing)}. {HOW_TO_GET}"
         )
-    masks = _mask_index(root)
+    masks = mask_index(root)
     meta["path"] = [str(images[i].resolve()) for i in meta["image_id"]]
     meta["label"] = meta["dx"].map(CLASSES.index).astype(int)
     meta["mask_path"] = [str(masks[i].resolve()) if i in masks else None for i in meta["image_id"]]
     for column, (folder, suffix) in _OPTIONAL_MASKS.items():
-        found = _mask_index(root, folder, suffix)
+        found = mask_index(root, folder, suffix)
         if found:
             meta[column] = [str(found[i].resolve()) if i in found else None
                             for i in meta["image_id"]]
@@ -243,7 +455,7 @@ def _damaged_hint(path: Path) -> str:
     """What to do about an unreadable file: delete the cached demo set holding it, or fetch
     the data again."""
     for parent in path.parents:
-        if (parent / _DEMO_MARKER).is_file():
+        if (parent / DEMO_MARKER).is_file():
             return (f"It belongs to the cached demo set {parent}: delete that folder, and the "
                     "next run writes it again.")
     return ("Download or extract the data again (an interrupted copy leaves such files), or "
@@ -276,7 +488,7 @@ def open_mask(path: str | Path | None, image_path: str | Path) -> Image.Image:
     """The mask at ``path`` (mode L) for the image at ``image_path``; all zeros when ``path`` is
     None or empty. A mask of another shape than its image is refused: stretching it to fit
     would move the lesion. Only a scaled copy passes (same aspect ratio within a pixel, e.g. the
-    original mask of an image that :func:`cache_resized` shrank), which
+    original mask of an image that :mod:`helpers.course.resized` shrank), which
     :func:`mask_transform` then resizes and crops exactly as the image."""
     with Image.open(image_path) as img:  # reads the header only
         size = img.size
@@ -365,64 +577,52 @@ def make_loaders(splits: dict[str, pd.DataFrame], cfg: RunConfig,
     return loaders
 
 
-# --------------------------------------------------------------------------- resize cache
+# --------------------------------------------------------------------------- a table as tensors
 
 
-def _resize_one(src: str, dst: Path, size: int) -> None:
-    img = open_image(src, draft=size)
-    scale = size / min(img.size)
-    if scale < 1:
-        img = img.resize((round(img.width * scale), round(img.height * scale)),
-                         Image.Resampling.BICUBIC, reducing_gap=2.0)
-    write_file_atomically(dst, lambda tmp: img.save(tmp, format="JPEG", quality=95))
+@dataclass(frozen=True)
+class Tensors:
+    """A table's images as tensors. ``df``: its rows; ``x``: normalised inputs ``(N, 3, H, W)``;
+    ``y``: true classes ``(N,)``; ``masks``: ``{"lesion": (N, H, W) in {0, 1}}`` plus
+    ``"evidence"`` where the table has evidence masks (the demo set; real images have none);
+    ``shown``: ``x`` denormalised, for display."""
+
+    df: pd.DataFrame
+    x: torch.Tensor
+    y: torch.Tensor
+    masks: dict[str, torch.Tensor]
+    shown: torch.Tensor
 
 
-def _resize_stamped(src: str, dst: Path, size: int) -> None:
-    """:func:`_resize_one` into ``<image_id>-<stamp>.jpg``, removing that image's older versions
-    (resized before its source changed)."""
-    _resize_one(src, dst, size)
-    for stale in dst.parent.glob(f"{glob.escape(dst.stem[:-9])}-{'?' * 8}.jpg"):
-        if stale != dst:
-            stale.unlink(missing_ok=True)
+def _stack(df: pd.DataFrame, size: int, batch_size: int) -> list[tuple[torch.Tensor, ...]]:
+    dataset = LesionDataset(df, eval_transform(size), mask_size=size)
+    return list(DataLoader(dataset, batch_size=batch_size))
 
 
-def _source_stamp(path: str) -> str:
-    """8 hex digits that change when the file at ``path`` changes (size or modification time)."""
-    try:
-        info = os.stat(path)
-    except FileNotFoundError as err:
-        raise FileNotFoundError(f"Image file {path} is missing. {_damaged_hint(Path(path))}"
-                                ) from err
-    return hashlib.sha1(f"{info.st_size}-{info.st_mtime_ns}".encode()).hexdigest()[:8]
+def to_tensors(df: pd.DataFrame, size: int, *, max_images: int | None = None, seed: int = 0,
+               batch_size: int = 64) -> Tensors:
+    """The rows of ``df`` (a metadata table or a split of it) as tensors, each image through
+    :func:`eval_transform` and every mask resized and cropped exactly like its image.
 
-
-def cache_resized(df: pd.DataFrame, size: int, cache_dir: str | Path) -> pd.DataFrame:
-    """Resize every image once (short side ``size``, JPEG q95) into the cache; new ``path``s.
-
-    Files already cached are skipped. The cache folder is keyed by the images' common folder,
-    so two datasets with the same image ids (real and demo) never mix, and each cached file by
-    its source's size and modification time (``<image_id>-<stamp>.jpg``), so an image that
-    changed is resized again (its old version is removed).
+    ``max_images``: keep at most that many rows, drawn at random (seeded by ``seed``) and kept
+    in the table's order: a bound on memory for the full data set.
     """
+    if not isinstance(df, pd.DataFrame) or "path" not in df or df.empty:
+        raise ValueError("df: expected a non-empty metadata table with a path column "
+                         "(load_metadata(root), prepare_metadata(cfg) or a split of it).")
     size = checks.integer(size, "size")
-    if not isinstance(df, pd.DataFrame) or not {"path", "image_id"} <= set(df.columns) or df.empty:
-        raise ValueError("df: expected a non-empty metadata table with path and image_id "
-                         "columns (load_metadata(root) or a split of it).")
-    sources = df["path"].astype(str).tolist()
-    key = hashlib.sha1(os.path.commonpath(sources).encode()).hexdigest()[:10]
-    folder = Path(cache_dir).expanduser() / f"resized-{size}-{key}"
-    folder.mkdir(parents=True, exist_ok=True)
-    targets = [folder / f"{image_id}-{_source_stamp(src)}.jpg"
-               for image_id, src in zip(df["image_id"], sources, strict=True)]
-    todo = [(s, t) for s, t in zip(sources, targets, strict=True) if not t.is_file()]
-    if todo:
-        with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
-            jobs = pool.map(lambda st: _resize_stamped(st[0], st[1], size), todo)
-            for _ in tqdm(jobs, total=len(todo), desc=f"resize to {size}px", unit="img"):
-                pass
-    out = df.copy()
-    out["path"] = [str(t) for t in targets]
-    return out
+    if max_images is not None:
+        max_images = checks.integer(max_images, "max_images", hint="or None for every row")
+        if len(df) > max_images:
+            df = df.sample(max_images, random_state=seed).sort_index()
+    batches = _stack(df, size, batch_size)
+    x = torch.cat([b[0] for b in batches])
+    masks = {"lesion": torch.cat([b[2] for b in batches])}
+    if "evidence_path" in df and df["evidence_path"].notna().any():
+        evidence = _stack(df.assign(mask_path=df["evidence_path"]), size, batch_size)
+        masks["evidence"] = torch.cat([b[2] for b in evidence])
+    return Tensors(df=df, x=x, y=torch.cat([b[1] for b in batches]), masks=masks,
+                   shown=denormalize(x))
 
 
 # --------------------------------------------------------------------------- DermaMNIST
@@ -432,7 +632,7 @@ DERMAMNIST_KEYS = tuple(f"{split}_{kind}" for split in ("train", "val", "test")
                         for kind in ("images", "labels"))
 
 
-def _require_dermamnist_file(npz: Path) -> None:
+def require_dermamnist_file(npz: Path) -> None:
     if not npz.is_file():
         raise FileNotFoundError(
             f"No DermaMNIST file at {npz}. Get it with helpers.sources.download_dermamnist(folder) "
@@ -448,7 +648,7 @@ def load_dermamnist(npz_path: str | Path) -> dict[str, tuple[np.ndarray, np.ndar
     ``medmnist.DermaMNIST(split="train", download=True, size=224)``, or from Zenodo.
     """
     path = Path(npz_path).expanduser()
-    _require_dermamnist_file(path)
+    require_dermamnist_file(path)
     with np.load(path) as npz:
         missing = [k for k in DERMAMNIST_KEYS if k not in npz.files]
         if missing:
@@ -457,26 +657,3 @@ def load_dermamnist(npz_path: str | Path) -> dict[str, tuple[np.ndarray, np.ndar
             split: (npz[f"{split}_images"], npz[f"{split}_labels"].reshape(-1).astype(np.int64))
             for split in ("train", "val", "test")
         }
-
-
-class DermaMNISTDataset(Dataset):
-    """``(image, label)`` pairs from DermaMNIST arrays, with the same transforms as the images."""
-
-    def __init__(self, images: np.ndarray, labels: np.ndarray,
-                 transform: Callable | None = None) -> None:
-        if len(images) != len(labels):
-            raise ValueError(f"{len(images)} images but {len(labels)} labels.")
-        self.images, self.labels = images, np.asarray(labels).reshape(-1)
-        self.transform = transform or T.ToTensor()
-
-    def __len__(self) -> int:
-        return len(self.labels)
-
-    def load_image(self, i: int) -> Image.Image:
-        """The ``i``-th image as an RGB PIL image."""
-        return Image.fromarray(self.images[i]).convert("RGB")
-
-    def __getitem__(self, i: int) -> tuple[torch.Tensor, int]:
-        return self.transform(self.load_image(i)), int(self.labels[i])
-
-

@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from .answers import (
+from .course.answers import (
     Feedback,
     as_label,
     as_number,

@@ -37,8 +37,9 @@ import torch
 from matplotlib.figure import Figure
 from torch import Tensor, nn
 
+from . import _checks as checks
 from . import cam as cams
-from . import checks, metrics, viz
+from . import metrics, viz
 from .data import CLASSES, denormalize, mask_transform, open_mask
 
 __all__ = [
@@ -410,7 +411,7 @@ def time_interactions(explorer: Explorer, methods: Sequence[str], indices: Seque
 # --- drawing --------------------------------------------------------------------------------
 
 
-def _panel(ax: Any, image: Tensor, heatmap: Tensor, title: str) -> None:
+def map_panel(ax: Any, image: Tensor, heatmap: Tensor, title: str) -> None:
     ax.imshow(viz.overlay(image, heatmap))
     ax.set_title(title, fontsize=9)
     ax.set_xticks([])
@@ -430,10 +431,10 @@ def _draw(fig: Figure, e: Explanation, tag: str = "", score_cam_top_k: int | Non
     axes[0].set_title("prediction: " + axes[0].get_title(), fontsize=9,
                       color=axes[0].title.get_color())
     code, rival = CLASSES[e.target], CLASSES[e.rival]
-    _panel(axes[1], e.image, e.heatmap,
+    map_panel(axes[1], e.image, e.heatmap,
            f"{_method_label(e.method, score_cam_top_k)}, {e.layer}\n"
            f"class {code} ({100 * float(e.probs[e.target]):.0f}%)")
-    _panel(axes[2], e.image, e.contrastive,
+    map_panel(axes[2], e.image, e.contrastive,
            f"why {code} rather than {rival}?\ncontrastive Grad-CAM, {e.layer}")
     if not e.contrastive.any():  # all of the layer's evidence favours the rival
         axes[2].text(0.5, 0.5, f"empty: nothing here\nfavours {code} over {rival}",

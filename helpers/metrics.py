@@ -45,7 +45,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from . import checks
+from . import _checks as checks
 
 ClassIndex = int | Sequence[int] | Tensor | None
 
@@ -99,7 +99,7 @@ def _class_indices(class_idx: ClassIndex, batch: int) -> Tensor | None:
     return checks.class_indices(class_idx, batch).cpu()
 
 
-def _check_maps(heatmaps: Tensor, name: str = "heatmaps") -> Tensor:
+def check_maps(heatmaps: Tensor, name: str = "heatmaps") -> Tensor:
     """``(B, H, W)`` (a single ``(H, W)`` map gains ``B = 1``), finite: a NaN map is refused,
     never scored as a miss or as zero."""
     if not isinstance(heatmaps, Tensor):
@@ -113,8 +113,8 @@ def _check_maps(heatmaps: Tensor, name: str = "heatmaps") -> Tensor:
         "images."))
 
 
-def _check_pair(map_a: Tensor, map_b: Tensor) -> tuple[Tensor, Tensor]:
-    map_a, map_b = _check_maps(map_a, "map_a"), _check_maps(map_b, "map_b")
+def check_map_pair(map_a: Tensor, map_b: Tensor) -> tuple[Tensor, Tensor]:
+    map_a, map_b = check_maps(map_a, "map_a"), check_maps(map_b, "map_b")
     if map_a.shape != map_b.shape:
         raise ValueError(f"maps differ in shape: {tuple(map_a.shape)} vs {tuple(map_b.shape)}")
     return map_a.detach().double().cpu(), map_b.detach().double().cpu()
@@ -138,7 +138,7 @@ def explanation_map(x: Tensor, heatmaps: Tensor) -> Tensor:
         x: model inputs ``(B, C, H, W)``.
         heatmaps: ``(B, H, W)`` at the input's size.
     """
-    heatmaps = _check_maps(heatmaps)
+    heatmaps = check_maps(heatmaps)
     if heatmaps.shape[-2:] != x.shape[-2:] or heatmaps.shape[0] != x.shape[0]:
         raise ValueError(f"heatmaps {tuple(heatmaps.shape)} do not match inputs {tuple(x.shape)}")
     return x * heatmaps.to(x.device, x.dtype).unsqueeze(1)
@@ -246,7 +246,7 @@ def win_rate(p_orig: Tensor, p_expl_a: Tensor, p_expl_b: Tensor, tol: float = 0.
 # ----------------------------------------------------------------------------------------------
 
 
-def _gaussian_kernel1d(sigma: float, radius: int) -> Tensor:
+def gaussian_kernel1d(sigma: float, radius: int) -> Tensor:
     offsets = torch.arange(-radius, radius + 1, dtype=torch.float64)
     kernel = torch.exp(-(offsets**2) / (2 * sigma**2))
     return kernel / kernel.sum()
@@ -255,7 +255,7 @@ def _gaussian_kernel1d(sigma: float, radius: int) -> Tensor:
 def _gaussian_blur(x: Tensor, sigma: float, radius: int) -> Tensor:
     """Separable Gaussian blur of ``(B, C, H, W)`` with reflect padding."""
     channels = x.shape[1]
-    kernel = _gaussian_kernel1d(sigma, radius).to(x.device, x.dtype)
+    kernel = gaussian_kernel1d(sigma, radius).to(x.device, x.dtype)
     padded = F.pad(x, (radius, radius, radius, radius), mode="reflect")
     rows = kernel.view(1, 1, 1, -1).repeat(channels, 1, 1, 1)
     cols = kernel.view(1, 1, -1, 1).repeat(channels, 1, 1, 1)
@@ -287,7 +287,7 @@ def perturbation_curve(
         ``fractions`` ``(steps + 1,)``, the share of pixels switched, from 0 to 1, and
         ``probs`` ``(B, steps + 1)``, the target-class probability at each step (CPU).
     """
-    heatmaps = _check_maps(heatmaps)
+    heatmaps = check_maps(heatmaps)
     batch, _, height, width = x.shape
     if heatmaps.shape != (batch, height, width):
         raise ValueError(f"heatmaps {tuple(heatmaps.shape)} do not match inputs {tuple(x.shape)}")
@@ -400,7 +400,7 @@ MASK_CUT = 0.5  #: a mask value counts as lesion from here up (grey 128 of 255, 
 def _binary_masks(masks: Tensor, like: Tensor) -> Tensor:
     """Masks in [0, 1] as lesion (True) / not, cut at :data:`MASK_CUT`: a mask resized
     bilinearly has a soft border, and counting every value above 0 would grow the lesion."""
-    masks = _check_maps(torch.as_tensor(masks), "masks")
+    masks = check_maps(torch.as_tensor(masks), "masks")
     if masks.shape != like.shape:
         raise ValueError(f"masks {tuple(masks.shape)} do not match maps {tuple(like.shape)}")
     return (masks >= MASK_CUT).to(like.device)
@@ -436,7 +436,7 @@ def pointing_hits(heatmaps: Tensor, masks: Tensor, tolerance: int = 0) -> Tensor
     * An all-zero map points nowhere and counts as a miss.
     """
     tolerance = _check_tolerance(tolerance)
-    heatmaps = _check_maps(heatmaps).detach()
+    heatmaps = check_maps(heatmaps).detach()
     inside = _binary_masks(masks, heatmaps).float()
     if tolerance > 0:
         inside = F.max_pool2d(inside.unsqueeze(1), 2 * tolerance + 1, 1, tolerance).squeeze(1)
@@ -448,7 +448,7 @@ def pointing_hits(heatmaps: Tensor, masks: Tensor, tolerance: int = 0) -> Tensor
 
 def _nonempty(masks: Tensor) -> Tensor:
     """``(B,)`` bool on the CPU: which images have a lesion (a mask with a pixel > 0)."""
-    return _check_maps(torch.as_tensor(masks), "masks").flatten(1).gt(0).any(dim=1).cpu()
+    return check_maps(torch.as_tensor(masks), "masks").flatten(1).gt(0).any(dim=1).cpu()
 
 
 def _with_mask(masks: Tensor, game: str) -> Tensor | None:
@@ -487,7 +487,7 @@ def energy_share(heatmaps: Tensor, masks: Tensor) -> Tensor:
     Maps must be non-negative, as CAMs are after their ReLU: with negative values the "share"
     can leave [0, 1] (a map shifted by -0.5 gives 1.16 or 0.0), so they are refused.
     """
-    heatmaps = _check_maps(heatmaps).detach().double()
+    heatmaps = check_maps(heatmaps).detach().double()
     lowest = heatmaps.min().item() if heatmaps.numel() else 0.0
     if lowest < -1e-6:
         raise ValueError(f"heatmaps has negative values (min {lowest:.3g}): the energy share "
@@ -611,7 +611,7 @@ def per_image_scores(
         raise ValueError(f"reference={reference!r} is not one of the methods "
                          f"{sorted(maps_by_method)}; pass one of them, or None")
     p_orig = class_probabilities(model, x, idx, batch_size)
-    all_maps = {name: _check_maps(maps).detach().cpu() for name, maps in maps_by_method.items()}
+    all_maps = {name: check_maps(maps).detach().cpu() for name, maps in maps_by_method.items()}
     drops = {name: relative_drop(p_orig, class_probabilities(model, explanation_map(x, maps), idx,
                                                              batch_size))
              for name, maps in all_maps.items()}
@@ -627,7 +627,7 @@ def per_image_scores(
             frame[f"win % vs {reference}"] = torch.where(
                 gap.abs() <= tie_tol, 50.0, torch.where(gap < 0, 100.0, 0.0)).numpy()
         for mask_name, mask in mask_sets.items():
-            mask = _check_maps(torch.as_tensor(mask), "masks").cpu()
+            mask = check_maps(torch.as_tensor(mask), "masks").cpu()
             has = mask.flatten(1).gt(0).any(dim=1)
             hits = pointing_hits(maps, mask).double()
             frame[f"pointing ({mask_name})"] = torch.where(has, hits, math.nan).numpy()

@@ -28,8 +28,11 @@ import torch
 import torchvision
 from torch import nn
 
-from . import config, filelock
+from . import config
 from .config import RunConfig, load_config, project_root
+from .course import filelock
+from .course.prepare import prepare_metadata
+from .course.resized import data_fingerprint  # noqa: F401  (re-exported)
 from .data import (
     CLASSES,
     IMAGENET_MEAN,
@@ -38,10 +41,8 @@ from .data import (
     make_loaders,
     write_file_atomically,
 )
-from .datasets import prepare_metadata
-from .demo import _demo_marker
+from .demo.sets import demo_marker
 from .imagenet import ImageNetModel, imagenet_model  # noqa: F401  (re-exported)
-from .resized import data_fingerprint  # noqa: F401  (re-exported)
 from .train import evaluate, fit, predict, seed_everything
 
 # torchvision's weights API: the ImageNet weights each architecture uses when pretrained.
@@ -299,7 +300,7 @@ def data_identity(cfg: RunConfig) -> dict[str, Any]:
     different data never share an identity.
     """
     if cfg.dataset == "demo":
-        record = json.dumps(_demo_marker(cfg.n_demo_images, cfg.image_size, cfg.seed),
+        record = json.dumps(demo_marker(cfg.n_demo_images, cfg.image_size, cfg.seed),
                             sort_keys=True).encode()
         fingerprint: str | None = hashlib.sha1(record).hexdigest()
     else:
@@ -342,7 +343,7 @@ def _fetch_published(cfg: RunConfig, path: Path,
     checked (SHA-256, then :func:`load_checkpoint` with ``weights_only``, then the run's settings)
     and kept at ``path``; None, saying why, when there is none or it does not fit. A refused
     file leaves nothing behind."""
-    from . import publish
+    from .course import publish
 
     where = publish.published("CHECKPOINT", cfg.profile)
     if where is None:
@@ -533,7 +534,7 @@ def main(argv: list[str] | None = None) -> int:
     this code loads, then print the lines to paste into ``helpers/colab.py``."""
     import sys
 
-    from .publish import publish_lines
+    from .course.publish import publish_lines
 
     args = sys.argv[1:] if argv is None else argv
     if len(args) not in (2, 3) or args[0] != "publish":

@@ -36,7 +36,7 @@ from torch import nn
 from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
-from . import checks
+from . import _checks as checks
 from .config import MIN_IMAGE_SIZE, RunConfig, check_device
 from .data import CLASSES, MALIGNANT
 

@@ -25,7 +25,7 @@ from torch import Tensor, nn
 
 from . import viz
 from .data import CLASSES, denormalize, eval_transform
-from .explore import DISCLAIMER, Explanation, _panel, explain_top_classes
+from .explore import DISCLAIMER, Explanation, explain_top_classes, map_panel
 
 __all__ = ["ImageInputError", "UserImage", "read_user_image", "show_user_image", "upload_widget"]
 
@@ -185,7 +185,7 @@ def _user_figure(user: UserImage, shown: list[Explanation]) -> plt.Figure:
     viz.malignancy_display(first.image, first.prediction_map, first.prediction,
                            float(first.probs[first.prediction]), ax=axes[1])
     for ax, e in zip(axes[2:], shown, strict=True):
-        _panel(ax, e.image, e.heatmap,
+        map_panel(ax, e.image, e.heatmap,
                f"{CLASSES[e.target]} {100 * float(e.probs[e.target]):.0f}%: {e.method}")
     for ax in axes:
         ax.set_xticks([])

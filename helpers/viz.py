@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 from PIL import Image
 
-from . import checks
+from . import _checks as checks
 
 # --- CAM overlays and grids (owned by the CAM engine work) -------------------------------------
 

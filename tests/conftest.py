@@ -20,12 +20,12 @@ from chromium import browser  # noqa: F401  (tests/chromium.py: headless Chromiu
 class _StrictNotebookChecks:
     """The notebooks' kernels (nbval starts one per notebook, with this process's environment)
     run their solution cells' exercise checks strictly: a solution that no longer passes its
-    check fails (helpers.answers.STRICT_ENV). The unit tests of the checks run them as a
+    check fails (helpers.course.answers.STRICT_ENV). The unit tests of the checks run them as a
     student does. A plugin, not a conftest hook: this file's hooks see only tests/."""
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_setup(self, item: pytest.Item) -> None:
-        from helpers.answers import STRICT_ENV
+        from helpers.course.answers import STRICT_ENV
 
         if str(item.path).endswith(".ipynb"):
             os.environ[STRICT_ENV] = "1"

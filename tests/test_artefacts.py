@@ -12,12 +12,19 @@ import pytest
 from PIL import Image
 
 from helpers import data as D
-from helpers import datasets as DS
-from helpers import demo as DM
 from helpers.config import load_config
+from helpers.course import prepare as DS
+from helpers.demo import sets as DM
 
 N, SIZE = 60, 64
 SPEC = DM.ArtefactSpec()  # ink on 90 % of mel, 5 % elsewhere
+
+def nevus_looking(rows: pd.DataFrame, share: float, seed: int = 0) -> set[str]:
+    """The melanoma lesions that :func:`demo_looks` draws with a nevus's look at ``share``."""
+    looks = DM.demo_looks(rows, seed, mel_as_nv=share)
+    return set(rows.loc[(rows["dx"] == "mel").to_numpy() & (looks == "nv"), "lesion_id"]
+               .astype(str))
+
 
 
 def digest(root: Path) -> dict[str, str]:
@@ -70,7 +77,7 @@ def test_artefact_set_layout_masks_and_columns(folders: dict[str, Path], ink: pd
     csv = pd.read_csv(root / D.METADATA_FILE)
     assert list(csv.columns) == [*D.METADATA_COLUMNS, "drawn_as", "artefact"]
     assert set(csv["artefact"]) <= {0, 1} and ink["artefact"].equals(csv["artefact"])
-    marker = json.loads((root / D._DEMO_MARKER).read_text())["artefact"]
+    marker = json.loads((root / D.DEMO_MARKER).read_text())["artefact"]
     assert marker == {**SPEC.as_dict(), "renderer": DM._ARTEFACT_RENDERER}
     assert "artefact_mask_path" not in D.load_metadata(folders["clean"])
     assert ink["artefact_mask_path"].notna().all()
@@ -167,9 +174,9 @@ def test_nevus_looking_melanomas(tmp_path: Path, folders: dict[str, Path]) -> No
         DM.ArtefactSpec(mel_as_nv=1.5)
     rows = D.packaged_metadata()
     mel = rows[rows["dx"] == "mel"]
-    chosen = DM.nevus_looking_lesions(rows, 0.5, seed=0)
+    chosen = nevus_looking(rows, 0.5, seed=0)
     assert abs(mel["lesion_id"].isin(chosen).mean() - 0.5) < 0.02  # half the melanoma images
-    assert chosen == DM.nevus_looking_lesions(rows, 0.5)
+    assert chosen == nevus_looking(rows, 0.5)
     assert set(rows.loc[rows["lesion_id"].isin(chosen), "dx"]) == {"mel"}
 
     every = DM.ArtefactSpec(mel_as_nv=1.0)

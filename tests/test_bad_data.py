@@ -7,7 +7,6 @@ argument and what to do, or the correct result) and that nothing on disk changed
 from __future__ import annotations
 
 import json
-import os
 import shutil
 from pathlib import Path
 
@@ -17,9 +16,9 @@ import torch
 from PIL import Image
 
 from helpers import data as D
-from helpers import datasets as DS
-from helpers import demo as DM
 from helpers.config import load_config
+from helpers.course import prepare as DS
+from helpers.demo import sets as DM
 
 
 @pytest.fixture(scope="module")
@@ -178,12 +177,6 @@ def test_truncated_jpeg_in_the_demo_set_says_delete_the_folder(demo_copy) -> Non
     assert f"cached demo set {demo_copy}: delete that folder" in str(info.value)
 
 
-def test_truncated_jpeg_in_cache_resized_names_the_file(demo_meta, tmp_path) -> None:
-    rows = _with_truncated_copy(demo_meta, 0, tmp_path / "src" / "x.jpg")
-    with pytest.raises(OSError, match="x.jpg"):
-        D.cache_resized(rows, 24, tmp_path / "cache")
-
-
 def _damage_marker(root: Path) -> None:
     (root / "demo.json").write_text('{"generator": "helpers.data.make_d')
 
@@ -209,32 +202,6 @@ def test_damaged_cached_demo_set_says_delete_the_folder(damage, demo_root, tmp_p
     assert disk_snapshot(tmp_path) == before  # the damaged set is not "repaired" behind our back
 
 
-# --------------------------------------------------------------------------- resize cache
-
-
-def test_cache_resized_resizes_again_when_the_source_changed(demo_meta, tmp_path) -> None:
-    rows = demo_meta.head(2).copy()
-    source = tmp_path / "src" / f"{rows.at[0, 'image_id']}.jpg"
-    source.parent.mkdir()
-    Image.new("RGB", (40, 30), (255, 0, 0)).save(source)
-    rows.loc[0, "path"] = str(source)
-    first = D.cache_resized(rows, 24, tmp_path / "cache")
-    red = Image.open(first.at[0, "path"]).getpixel((5, 5))
-    Image.new("RGB", (40, 30), (0, 0, 255)).save(source)  # same name, new pixels
-    os.utime(source, ns=(source.stat().st_atime_ns, source.stat().st_mtime_ns + 10**9))
-    second = D.cache_resized(rows, 24, tmp_path / "cache")
-    blue = Image.open(second.at[0, "path"]).getpixel((5, 5))
-    assert red[0] > 200 and blue[2] > 200 and blue[0] < 60
-    assert not Path(first.at[0, "path"]).exists()  # the stale version is gone
-    assert second.at[1, "path"] == first.at[1, "path"]  # the unchanged image is reused
-
-
-def test_cache_resized_refuses_a_bad_size(demo_meta, tmp_path) -> None:
-    with pytest.raises(ValueError, match="size=0"):
-        D.cache_resized(demo_meta.head(2), 0, tmp_path)
-    assert not any(tmp_path.iterdir())
-
-
 def test_masks_of_a_split_image_dataset_stay_aligned(demo_meta) -> None:
     """A correct-result row: masks still load through the shared image opener."""
     dataset = D.LesionDataset(demo_meta.head(2), D.eval_transform(32), mask_size=32)
@@ -245,7 +212,7 @@ def test_masks_of_a_split_image_dataset_stay_aligned(demo_meta) -> None:
 def test_json_marker_error_is_clear_for_any_generated_folder(tmp_path) -> None:
     (tmp_path / "m.json").write_text("{")
     with pytest.raises(ValueError, match=f"delete the folder {tmp_path}"):
-        D._has_marker(tmp_path, "m.json", {"a": 1}, lambda found: json.dumps(found))
+        D.has_marker(tmp_path, "m.json", {"a": 1}, lambda found: json.dumps(found))
 
 
 # --------------------------------------------------------------------------- issue 26: data
@@ -330,7 +297,7 @@ DATA_WALK = [  # call, error type, phrase of the message
     (lambda tmp: D.mask_transform(0), ValueError, "size=0"),
     (lambda tmp: D.denormalize(torch.zeros(2, 8, 8)), ValueError, "(3, H, W)"),
     (lambda tmp: D.open_image(tmp), IsADirectoryError, "is a folder"),
-    (lambda tmp: D.cache_resized(pd.DataFrame({"path": [], "image_id": []}), 32, tmp),
+    (lambda tmp: D.to_tensors(pd.DataFrame({"path": [], "image_id": []}), 32),
      ValueError, "non-empty metadata table"),
     (lambda tmp: D.LesionDataset(pd.DataFrame({"x": [1]})), ValueError, "path column"),
     (lambda tmp: D.LesionDataset(pd.DataFrame({"path": ["a"], "dx": ["mel"]}), mask_size=0),
@@ -353,7 +320,7 @@ def test_the_parameter_walk_cases_are_refused(call, error, phrase, tmp_path) -> 
 
 
 def test_file_sha1_of_a_folder_says_so(tmp_path) -> None:
-    from helpers.sources import file_sha1
+    from helpers.course.sources import file_sha1
 
     with pytest.raises(FileNotFoundError, match="is a folder; expected a file"):
         file_sha1(tmp_path)

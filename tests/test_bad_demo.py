@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from helpers import datasets, demo
+from helpers.course import prepare as datasets
+from helpers.demo import sets as demo
 
 SMALL = dict(n_images=21, image_size=32)
 

@@ -20,9 +20,9 @@ import pytest
 import torch
 from torch import nn
 
-from helpers import demo as DM
 from helpers import models
 from helpers.config import load_config
+from helpers.demo import sets as DM
 from helpers.models import (
     build_model,
     checkpoint_meta,

@@ -1,4 +1,5 @@
-"""Bad inputs for helpers.sources: damaged or misplaced archives are refused with a message that
+"""Bad inputs for helpers.course.sources: damaged or misplaced archives are refused with a
+message that
 names the archive and the fix, and nothing is left half-extracted."""
 
 from __future__ import annotations
@@ -8,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from helpers import demo as DM
-from helpers import sources as S
+from helpers.course import sources as S
+from helpers.demo import sets as DM
 
 
 @pytest.fixture(scope="module")
@@ -60,7 +61,7 @@ def test_a_zip_path_that_is_not_a_file_is_refused(make, error, phrase, tmp_path)
 @pytest.mark.parametrize("notebook", ["99_no_such_notebook.ipynb", "02_finetune_resnet50",
                                       "../README.md", 2])
 def test_colab_url_refuses_a_name_that_is_not_a_notebook_of_the_series(notebook) -> None:
-    from helpers import colab
+    from helpers.course import colab
 
     with pytest.raises(ValueError, match="expected a notebook's file name.*02_finetune_resnet50"):
         colab.colab_url(notebook)
@@ -69,7 +70,7 @@ def test_colab_url_refuses_a_name_that_is_not_a_notebook_of_the_series(notebook)
 
 
 def test_sync_notebook_names_a_missing_notebook(tmp_path) -> None:
-    from helpers import colab
+    from helpers.course import colab
 
-    with pytest.raises(FileNotFoundError, match="No notebook at .*02_x.ipynb.*helpers.colab"):
+    with pytest.raises(FileNotFoundError, match="No notebook at .*02_x.ipynb.*colab"):
         colab.sync_notebook(tmp_path / "02_x.ipynb")

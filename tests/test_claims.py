@@ -1,4 +1,4 @@
-"""helpers.claims: the checked, recorded asserts of the notebooks."""
+"""helpers.course.claims: the checked, recorded asserts of the notebooks."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers.claims import CLAIMS_ENV, MODE_ENV, claim, read_claims
+from helpers.course.claims import CLAIMS_ENV, MODE_ENV, claim, read_claims
 
 
 @pytest.fixture(autouse=True)

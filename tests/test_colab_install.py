@@ -6,7 +6,8 @@ pandas, IPython, ...) through a ``.pth`` line, as Colab's image has them preinst
 is added. Nothing is downloaded: pip runs with ``--no-index`` and finds only a stand-in
 ``medmnist`` wheel written here (the one ``[data]`` package Colab lacks).
 
-The cell is :func:`helpers.colab.setup_cell` with its install source pointed at a local clone,
+The cell is :func:`helpers.course.colab.setup_cell` with its install source pointed at a
+local clone,
 run by IPython (``%pip`` is IPython's magic) in one process, like a Colab kernel.
 
 These tests take a minute or more, so ``make test`` skips them (marker ``colab_install``);
@@ -25,7 +26,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import colab
+from helpers.course import colab
 
 pytestmark = pytest.mark.colab_install
 
@@ -39,9 +40,9 @@ result = InteractiveShell.instance(colors="nocolor").run_cell(open(sys.argv[1]).
 error = result.error_in_exec
 found = {"error": type(error).__name__ if error else None, "message": str(error or "")}
 try:  # the same process: no restart between the cell and this import
-    import helpers.colab
-    found["helpers"] = helpers.colab.__file__
-    found["install_line"] = helpers.colab.install_line()
+    import helpers.course.colab
+    found["helpers"] = helpers.course.colab.__file__
+    found["install_line"] = helpers.course.colab.install_line()
 except ImportError as err:
     found["helpers"] = None
     found["import_error"] = str(err)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import filelock
+from helpers.course import filelock
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -78,6 +78,6 @@ def test_a_held_lock_is_waited_for(tmp_path, capsys) -> None:
     with filelock.exclusive(target):
         with pytest.raises(subprocess.TimeoutExpired):
             subprocess.run([sys.executable, "-c", "import sys; sys.path.insert(0, sys.argv[1]);"
-                            "from pathlib import Path; from helpers import filelock;"
+                            "from pathlib import Path; from helpers.course import filelock;"
                             "filelock.exclusive(Path(sys.argv[2]), poll_seconds=0.1)"
                             ".__enter__()", str(ROOT), str(target)], timeout=3)

@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 from torch import nn
 
-from helpers import colab as C
-from helpers import demo as DM
 from helpers import models
 from helpers.config import load_config
+from helpers.course import colab as C
+from helpers.demo import sets as DM
 from helpers.models import (
     build_model,
     checkpoint_meta,

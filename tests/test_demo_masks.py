@@ -13,10 +13,10 @@ import pytest
 from PIL import Image
 
 from helpers import data as D
-from helpers import datasets as DS
-from helpers import demo as DM
-from helpers import lesions
 from helpers.config import load_config
+from helpers.course import prepare as DS
+from helpers.demo import render as lesions
+from helpers.demo import sets as DM
 
 N, SIZE = 60, 64  # the demo set
 N_MULTI = 21  # the multi-lesion set: 3 images per class
@@ -51,7 +51,8 @@ def multi(folders: dict[str, Path]) -> pd.DataFrame:
 
 # --------------------------------------------------------------------------- pixels unchanged
 
-# The evidence masks were added with the images' pixels unchanged: at commit 2f0d80e, _render's
+# The evidence masks were added with the images' pixels unchanged: at commit 2f0d80e,
+# render_lesion's
 # RGB, lesion and artefact arrays were checked against hashes taken before (11 cases). Those
 # hashes are not kept as a test: another CPU's numpy may round a float differently, and a test
 # must hold on every machine.
@@ -59,8 +60,8 @@ def multi(folders: dict[str, Path]) -> pd.DataFrame:
 
 @pytest.mark.parametrize("dx", D.CLASSES)
 def test_render_returns_an_evidence_mask_like_the_lesion_mask(dx: str) -> None:
-    lesion = lesions._draw_lesion(dx, np.random.default_rng([3, 5]))
-    out = lesions._render(lesion, 64, 85, np.random.default_rng([3, 5, 1]))
+    lesion = lesions.draw_lesion(dx, np.random.default_rng([3, 5]))
+    out = lesions.render_lesion(lesion, 64, 85, np.random.default_rng([3, 5, 1]))
     assert out.evidence.shape == out.mask.shape and out.evidence.dtype == np.uint8
     assert set(np.unique(out.evidence)) <= {0, 255} and (out.evidence > 0).any()
     assert not ((out.evidence > 0) & (out.mask == 0)).any(), "evidence lies inside the lesion"
@@ -89,16 +90,16 @@ def test_evidence_comes_from_the_structures() -> None:
     """Without their structures (spots, vessels), bcc, bkl and vasc lesions have no evidence;
     an nv without its network (frequency 0: flat) has none either."""
     for dx in ("bcc", "bkl", "vasc", "nv"):
-        lesion = lesions._draw_lesion(dx, np.random.default_rng([0, 3]))
+        lesion = lesions.draw_lesion(dx, np.random.default_rng([0, 3]))
         rng = np.random.default_rng([0, 3, 0])
-        assert lesions._render(lesion, SIZE, 85, rng).evidence.any(), dx
+        assert lesions.render_lesion(lesion, SIZE, 85, rng).evidence.any(), dx
         lesion.spots, lesion.spot_colours = np.zeros((0, 3)), np.zeros((0, 3))
         lesion.segments = np.zeros((0, 5))
         if dx == "nv":
             lesion.extra = {"freq": 0.0}
             lesion.noise = np.full_like(lesion.noise, 0.5)  # sin(3 * 0.5)^2 ~ 1: no lines
         rng = np.random.default_rng([0, 3, 0])
-        assert not lesions._render(lesion, SIZE, 85, rng).evidence.any()
+        assert not lesions.render_lesion(lesion, SIZE, 85, rng).evidence.any()
 
 
 def test_artefact_is_not_evidence(tmp_path: Path, folders: dict[str, Path]) -> None:
@@ -125,7 +126,7 @@ def test_multi_lesion_rows_and_layout(folders: dict[str, Path], multi: pd.DataFr
     assert list(pd.read_csv(root / D.METADATA_FILE).columns) == list(D.METADATA_COLUMNS)
     for column in ("mask_path", "lesion1_mask_path", "lesion2_mask_path", "evidence_path"):
         assert multi[column].notna().all(), column
-    marker = json.loads((root / D._DEMO_MARKER).read_text())
+    marker = json.loads((root / D.DEMO_MARKER).read_text())
     assert marker["generator"] == "helpers.demo.make_multi_lesion_set"
     assert not [p for p in root.parent.iterdir() if p.name.startswith(".")]  # temp folder gone
 
@@ -159,9 +160,9 @@ def test_multi_lesion_same_bytes_per_seed(tmp_path: Path, folders: dict[str, Pat
     assert digest(again) == digest(folders["multi"])
     other = DM.make_multi_lesion_set(tmp_path / "other", N_MULTI, SIZE, seed=1)
     assert digest(other) != digest(folders["multi"])
-    stamp = (again / D._DEMO_MARKER).stat().st_mtime_ns  # a finished set is kept
+    stamp = (again / D.DEMO_MARKER).stat().st_mtime_ns  # a finished set is kept
     assert DM.make_multi_lesion_set(again, N_MULTI, SIZE, seed=0) == again
-    assert (again / D._DEMO_MARKER).stat().st_mtime_ns == stamp
+    assert (again / D.DEMO_MARKER).stat().st_mtime_ns == stamp
 
 
 def test_multi_lesion_bad_arguments(tmp_path: Path, folders: dict[str, Path]) -> None:
@@ -200,21 +201,21 @@ def test_prepare_multi_lesion_metadata(tmp_path: Path) -> None:
 def test_older_version_is_rewritten_in_place(tmp_path: Path) -> None:
     root = DM.make_demo_dataset(tmp_path / "demo", 21, SIZE, seed=0)
     files = digest(root)
-    marker = json.loads((root / D._DEMO_MARKER).read_text())
+    marker = json.loads((root / D.DEMO_MARKER).read_text())
     for path in (root / D.EVIDENCE_FOLDER).iterdir():  # a set written before evidence masks
         path.unlink()
     (root / D.EVIDENCE_FOLDER).rmdir()
-    (root / D._DEMO_MARKER).write_text(json.dumps({**marker, "version": 1}, indent=1))
+    (root / D.DEMO_MARKER).write_text(json.dumps({**marker, "version": 1}, indent=1))
     assert DM.make_demo_dataset(root, 21, SIZE, seed=0) == root
     assert digest(root) == files
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # old copy gone
 
     newer = {**marker, "version": marker["version"] + 1}  # from a later release: not ours
-    (root / D._DEMO_MARKER).write_text(json.dumps(newer, indent=1))
+    (root / D.DEMO_MARKER).write_text(json.dumps(newer, indent=1))
     with pytest.raises(FileExistsError, match="another demo set"):
         DM.make_demo_dataset(root, 21, SIZE, seed=0)
     other = {**marker, "generator": "someone.else", "version": 0}
-    (root / D._DEMO_MARKER).write_text(json.dumps(other, indent=1))
+    (root / D.DEMO_MARKER).write_text(json.dumps(other, indent=1))
     with pytest.raises(FileExistsError, match="another demo set"):
         DM.make_demo_dataset(root, 21, SIZE, seed=0)
     assert (root / D.EVIDENCE_FOLDER).is_dir()  # left as it was

@@ -179,7 +179,7 @@ def test_logit_scale_rejects(answer):
 def test_strict_checks_raise_on_a_wrong_solution_but_never_on_times(monkeypatch) -> None:
     """The notebooks' kernels run with HELPERS_STRICT_CHECKS=1 (tests/conftest.py): a solution
     whose check says wrong fails its cell; a right one, and any check of timings, do not."""
-    from helpers.answers import STRICT_ENV
+    from helpers.course.answers import STRICT_ENV
 
     assert not ex.check_01_leakage([3, 2, 1])  # a student's session: feedback, no error
     monkeypatch.setenv(STRICT_ENV, "1")

@@ -10,7 +10,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from helpers import colab
+from helpers.course import colab
 
 NOTEBOOK_DIR = Path(__file__).resolve().parents[1] / "notebooks"
 NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("[0-9][0-9]_*.ipynb"))
@@ -48,7 +48,8 @@ def test_header_badge_points_at_this_notebook(path: Path) -> None:
     first = _cells(path, "markdown")[0]
     assert first.startswith("# "), "the first cell is the title"
     urls = [m.group("url") for m in colab.BADGE_PATTERN.finditer(first)]
-    assert urls == [colab.colab_url(path.name)], "run `make badges` after changing helpers/colab.py"
+    assert urls == [colab.colab_url(path.name)], (
+        "run `make badges` after changing helpers/course/colab.py")
     assert re.search(r"what you will learn", first, re.I)
     assert re.search(r"run time", first, re.I)
 
@@ -56,7 +57,8 @@ def test_header_badge_points_at_this_notebook(path: Path) -> None:
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_setup_cell_is_the_one_helpers_colab_writes(path: Path) -> None:
     setup = _cells(path, "code")[0]
-    assert setup == colab.setup_cell(), "run `make badges` after changing helpers/colab.py"
+    assert setup == colab.setup_cell(), (
+        "run `make badges` after changing helpers/course/colab.py")
     first = next(c for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code")
     assert first.metadata.get("jupyter", {}).get("source_hidden") is True, "folded: make badges"
     environment = _cells(path, "code")[1]

@@ -82,50 +82,102 @@ def test_metadata_licence_notice_ships_beside_the_csv() -> None:
     assert (ROOT / "helpers" / "resources" / "HAM10000_metadata.csv").is_file()
 
 
-def _module_imports(name: str) -> set[str]:
-    """The helpers modules that ``helpers/<name>.py`` imports at module level."""
-    import ast
-    tree = ast.parse((ROOT / "helpers" / f"{name}.py").read_text())
-    found: set[str] = set()
-    for node in tree.body:
-        if isinstance(node, ast.ImportFrom) and node.level == 1:
-            found |= {node.module} if node.module else {a.name for a in node.names}
+PACKAGE = ROOT / "helpers"
+WINGS = {"course": "how the course runs", "demo": "the synthetic stand-in"}
+
+
+def _modules() -> dict[str, Path]:
+    """Every helpers module by dotted name under helpers (``data``, ``course.colab``, ...)."""
+    found = {}
+    for path in sorted(PACKAGE.rglob("*.py")):
+        parts = path.relative_to(PACKAGE).with_suffix("").parts
+        name = ".".join(parts[:-1]) if parts[-1] == "__init__" else ".".join(parts)
+        found[name] = path
     return found
 
 
-@pytest.mark.parametrize(("module", "must_not"), [
-    ("ham10000", {"data", "demo", "sources", "lesions"}),
-    ("lesions", {"data", "demo", "ham10000"}),
-    ("demo", {"data", "models", "train", "cam"}),
-    ("data", {"demo", "sources", "lesions"}),
-    ("stats", {"metrics", "sanity", "models", "cam", "viz"}),
-    ("metrics", {"stats", "sanity", "viz"}),
-    ("sanity", {"stats", "viz"}),
-    ("agreement", {"stats", "sanity", "viz", "explore"}),
-    ("baselines", {"stats", "sanity", "viz", "explore"}),
-    ("datasets", {"models", "train", "cam", "metrics"}),
-    ("answers", {"exercises", "models", "cam", "data", "viz"}),
-    ("resized", {"demo", "datasets", "models", "train", "cam"}),
-    ("explore", {"user_image"}),
+def _resolve(module: str, node: object) -> set[str]:
+    """The helpers modules one ``import`` node names, from inside ``module``."""
+    import ast
+    known = _modules()
+    package = module.split(".")[:-1] if module in known and not str(
+        known[module]).endswith("__init__.py") else module.split(".")
+    if isinstance(node, ast.Import):
+        names = [a.name.removeprefix("helpers.") for a in node.names
+                 if a.name.startswith("helpers.")]
+    elif node.level == 0:
+        if not (node.module or "").startswith("helpers"):
+            return set()
+        base = (node.module or "").removeprefix("helpers").lstrip(".")
+        names = [f"{base}.{a.name}".lstrip(".") for a in node.names] + [base]
+    else:
+        up = package[: len(package) - (node.level - 1)] if node.level > 1 else package
+        base = ".".join([*up, *(node.module.split(".") if node.module else [])])
+        names = [f"{base}.{a.name}".lstrip(".") for a in node.names] + [base]
+    return {n for n in names if n in known and n != ""}
+
+
+def _imports(module: str, everywhere: bool = True) -> set[str]:
+    """The helpers modules ``module`` imports: at module level, or also inside functions."""
+    import ast
+    tree = ast.parse(_modules()[module].read_text())
+    nodes = ast.walk(tree) if everywhere else tree.body
+    found: set[str] = set()
+    for node in nodes:
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            found |= _resolve(module, node)
+    return found - {module, ""}
+
+
+def test_the_import_graph_has_no_cycle() -> None:
+    """Data flows one way (DESIGN), even through an import inside a function."""
+    graph = {m: _imports(m) for m in _modules() if m}
+    state: dict[str, int] = {}
+
+    def visit(node: str, path: list[str]) -> None:
+        state[node] = 1
+        for nxt in sorted(graph.get(node, ())):
+            if state.get(nxt) == 1:
+                raise AssertionError("import cycle: " + " -> ".join([*path, node, nxt]))
+            if not state.get(nxt):
+                visit(nxt, [*path, node])
+        state[node] = 2
+
+    for module in graph:
+        if not state.get(module):
+            visit(module, [])
+
+
+@pytest.mark.parametrize(("wing", "may_import"), [
+    ("", {"_checks", "config"}),  # helpers.data: the HAM10000 layout, read
+    ("demo", {"_checks", "config", "data", "demo"}),
+    ("course", {"_checks", "config", "data", "demo", "course"}),
 ])
-def test_data_flows_one_way(module: str, must_not: set[str]) -> None:
-    """DESIGN: config -> demo/sources (write a folder) -> data (reads it) -> ... -> metrics /
-    stats / sanity -> viz; a module imports only modules to its left."""
-    assert not _module_imports(module) & must_not
+def test_the_wings_import_only_to_their_left(wing: str, may_import: set[str]) -> None:
+    """config -> data (the HAM10000 layout) -> demo (writes a stand-in) -> course (asks for a
+    folder, runs the class) -> the lessons. Nothing in demo or course imports a lesson."""
+    modules = ["data"] if not wing else [m for m in _modules() if m.split(".")[0] == wing]
+    for module in modules:
+        bad = {m for m in _imports(module) if m.split(".")[0] not in may_import}
+        assert not bad, f"helpers.{module} imports {sorted(bad)}"
+
+
+def test_no_private_name_crosses_a_module() -> None:
+    """A name shared by two modules is public where it is defined (DESIGN); the guards of the
+    private module ``_checks`` are the one exception."""
+    import ast
+    crossing = []
+    for module, path in _modules().items():
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and (node.level or (node.module or "").startswith(
+                    "helpers")):
+                crossing += [f"{module}: {a.name}" for a in node.names
+                             if a.name.startswith("_") and a.name != "_checks"]
+    assert not crossing, crossing
 
 
 def test_no_helpers_file_is_past_about_700_lines() -> None:
     """One concept per file: past ~700 lines a module probably holds two (DESIGN)."""
-    lengths = {p.name: len(p.read_text().splitlines()) for p in (ROOT / "helpers").glob("*.py")}
+    lengths = {str(p.relative_to(PACKAGE)): len(p.read_text().splitlines())
+               for p in PACKAGE.rglob("*.py")}
     assert max(lengths.values()) <= 720, sorted(lengths.items(), key=lambda kv: -kv[1])[:3]
-
-
-def test_demo_and_data_never_import_each_other_even_inside_functions() -> None:
-    """One way, with no turn inside a function either: demo writes, data reads, and
-    helpers.datasets (to the right of both) asks for the folder and reads it."""
-    import ast
-    for module, other in (("demo", "data"), ("data", "demo")):
-        tree = ast.parse((ROOT / "helpers" / f"{module}.py").read_text())
-        imported = {node.module for node in ast.walk(tree)
-                    if isinstance(node, ast.ImportFrom) and node.level == 1}
-        assert other not in imported, f"helpers.{module} imports helpers.{other}"

@@ -15,8 +15,9 @@ from pathlib import Path
 import pytest
 from test_course import _no_training, _Trained  # (tests/test_course.py)
 
-from helpers import models, publish
+from helpers import models
 from helpers.config import load_config
+from helpers.course import publish
 from helpers.models import (
     build_model,
     checkpoint_meta,

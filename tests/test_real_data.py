@@ -1,4 +1,4 @@
-"""Tests for the real-data path (helpers.colab.use_data, DermaMNIST as a folder), offline.
+"""Tests for the real-data path (helpers.course.colab.use_data, DermaMNIST as a folder), offline.
 
 Kaggle, medmnist and Colab's upload box are faked in ``sys.modules``; the zips, npz files and
 JPEGs are tiny look-alikes written here. Every test runs in ``tmp_path`` with HAM10000_DIR
@@ -19,10 +19,10 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from helpers import colab as C
 from helpers import data as D
-from helpers import sources as S
 from helpers.config import load_config
+from helpers.course import colab as C
+from helpers.course import sources as S
 
 SIZE = 32
 SPLIT_PER_CLASS = {"train": 2, "val": 1, "test": 1}  # 4 images (= lesions) per class

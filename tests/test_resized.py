@@ -16,12 +16,13 @@ from PIL import Image
 from test_course import _no_training, _tiny, _Trained  # (tests/test_course.py)
 from test_published import ROUTES, server  # noqa: F401  (the loopback server fixture)
 
-from helpers import colab as C
 from helpers import data as D
-from helpers import demo as DM
-from helpers import models, publish, resized
+from helpers import models
 from helpers.config import load_config
-from helpers.datasets import prepare_metadata
+from helpers.course import colab as C
+from helpers.course import publish, resized
+from helpers.course.prepare import prepare_metadata
+from helpers.demo import sets as DM
 from helpers.models import checkpoint_meta, checkpoint_path, load_or_train, save_checkpoint
 
 

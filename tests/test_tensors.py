@@ -1,21 +1,22 @@
-"""helpers.tensors.split_tensors: the test split of the demo set as tensors with its masks."""
+"""helpers.data.to_tensors: the test split of the demo set as tensors with its masks."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import torch
 
-from helpers import load_config, tensors
-from helpers.data import lesion_split
-from helpers.datasets import prepare_metadata
+from helpers import load_config
+from helpers.course.prepare import prepare_metadata
+from helpers.data import lesion_split, to_tensors
 
 
-def test_split_tensors_matches_the_split_and_its_masks(tmp_path: Path) -> None:
+def test_to_tensors_matches_the_split_and_its_masks(tmp_path: Path) -> None:
     cfg = load_config(profile="smoke", cache_dir=str(tmp_path), dataset="demo")
-    test = tensors.split_tensors(cfg, max_images=10)
     expected = lesion_split(prepare_metadata(cfg), seed=cfg.seed)["test"]
+    test = to_tensors(expected, cfg.image_size, max_images=10, seed=cfg.seed)
     assert len(test.df) == min(10, len(expected)) and set(test.df.index) <= set(expected.index)
     assert list(test.df.index) == sorted(test.df.index)
     n, size = len(test.df), cfg.image_size
@@ -27,9 +28,9 @@ def test_split_tensors_matches_the_split_and_its_masks(tmp_path: Path) -> None:
     outside = (test.masks["evidence"] > 0) & (test.masks["lesion"] == 0)
     assert outside.float().mean() < 0.01
     assert torch.all((test.shown >= -1e-6) & (test.shown <= 1 + 1e-6))
-    again = tensors.split_tensors(cfg, max_images=10)
+    again = to_tensors(expected, cfg.image_size, max_images=10, seed=cfg.seed)
     assert torch.equal(again.x, test.x)  # seeded draw
-    with pytest.raises(ValueError, match="part must be one of"):
-        tensors.split_tensors(cfg, part="holdout")
-    with pytest.raises(ValueError, match="max_images must be"):
-        tensors.split_tensors(cfg, max_images=0)
+    with pytest.raises(ValueError, match="max_images"):
+        to_tensors(expected, cfg.image_size, max_images=0)
+    with pytest.raises(ValueError, match="df"):
+        to_tensors(pd.DataFrame(), cfg.image_size)

@@ -182,8 +182,8 @@ def test_predict_restores_training_mode_and_accepts_masks():
 def test_full_profile_recipe_runs_on_tiny_data(tmp_path):
     """The full profile's code path (ResNet-50, 224 px, its transforms) for two steps."""
     from helpers.config import load_config
+    from helpers.course.prepare import prepare_metadata
     from helpers.data import lesion_split, make_loaders
-    from helpers.datasets import prepare_metadata
     from helpers.models import build_model
 
     cfg = load_config(profile="full", dataset="demo", n_demo_images=64, pretrained=False,

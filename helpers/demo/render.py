@@ -1,15 +1,15 @@
 """Drawing synthetic dermatoscope views: a lesion of a given look, seen by a random view.
 
 The renderer behind :mod:`helpers.demo`'s sets; it knows nothing about files or metadata.
-A lesion (:func:`_draw_lesion`) is drawn once per lesion id in its own frame: colour, border,
+A lesion (:func:`draw_lesion`) is drawn once per lesion id in its own frame: colour, border,
 texture and the class-specific structures of its look (``_LOOKS``: a nevus's pigment network,
 a melanoma's blue-white veil, dark blotches and irregular dots, a bcc's arborising vessels and
 blue-grey nests, a bkl's comedo-like openings and milia-like cysts, an akiec's scale, a df's
 central white scar patch, a vascular lesion's lacunae). Each image is a view of it
 (:func:`_make_view`: turned, zoomed within :data:`VIEW_SCALE`, moved within
-:data:`VIEW_SHIFT`) on skin with hair and a vignette (:func:`_render`), with its lesion mask,
+:data:`VIEW_SHIFT`) on skin with hair and a vignette (:func:`render_lesion`), with its lesion mask,
 evidence mask and optional artefact (skin-marker ink, a ruler) known pixel for pixel;
-:func:`_render_pair` draws two lesions in one image. Same generator, same pixels.
+:func:`render_pair` draws two lesions in one image. Same generator, same pixels.
 """
 
 from __future__ import annotations
@@ -124,7 +124,7 @@ _LOOKS: dict[str, tuple[tuple[float, float], float, float, tuple[float, ...], fl
 }
 
 
-def _draw_lesion(dx: str, rng: np.random.Generator) -> _Lesion:
+def draw_lesion(dx: str, rng: np.random.Generator) -> _Lesion:
     """The look of one lesion of class ``dx``: shape, colours and features, in its own frame."""
     (r_lo, r_hi), wobble, edge, colour, jitter = _LOOKS[dx]
     radius = rng.uniform(r_lo, r_hi)
@@ -462,7 +462,7 @@ def _as_mask(inside: np.ndarray) -> np.ndarray:
     return np.where(inside, 255, 0).astype(np.uint8)
 
 
-def _render(lesion: _Lesion, height: int, width: int, rng: np.random.Generator,
+def render_lesion(lesion: _Lesion, height: int, width: int, rng: np.random.Generator,
             artefact: tuple[str, np.random.Generator] | None = None) -> _Rendered:
     """One view of ``lesion``: its RGB, lesion mask, with ``artefact=(kind, generator)`` the
     artefact's mask (else None), and its evidence mask.
@@ -513,10 +513,10 @@ def _place_pair(extents: tuple[float, float], rng: np.random.Generator,
             for c, r, extent in zip(centres, reaches, extents, strict=True)]
 
 
-def _render_pair(lesions: tuple[_Lesion, _Lesion], height: int, width: int,
+def render_pair(lesions: tuple[_Lesion, _Lesion], height: int, width: int,
                  rng: np.random.Generator) -> tuple[np.ndarray, list[np.ndarray], np.ndarray]:
     """Two lesions in one view: RGB uint8 (H, W, 3), each lesion's mask and the evidence mask
-    of both (uint8 (H, W), 255 = inside), thresholded as in :func:`_render`.
+    of both (uint8 (H, W), 255 = inside), thresholded as in :func:`render_lesion`.
 
     The second lesion is placed smaller (see :func:`_place_pair`) and drawn at 45-70 % of its
     opacity, so it is the weaker instance. Skin, hair and lighting are one view's, on the first

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from .config import RunConfig
-from .data import load_metadata
-from .demo import (
+from ..config import RunConfig
+from ..data import HOW_TO_GET, load_metadata
+from ..demo.sets import (
     ArtefactSpec,
     artefact_dataset_dir,
     demo_dataset_dir,
@@ -23,7 +23,6 @@ from .demo import (
     make_multi_lesion_set,
     multi_lesion_dir,
 )
-from .ham10000 import HOW_TO_GET
 from .resized import resized_copy
 
 __all__ = ["prepare_metadata", "prepare_artefact_metadata", "prepare_multi_lesion_metadata"]

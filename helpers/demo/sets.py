@@ -27,26 +27,26 @@ from PIL import Image
 from tqdm.auto import tqdm
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .config import RunConfig
+    from ..config import RunConfig
 
 
-from .ham10000 import (
-    _DEMO_MARKER,
-    _PART_1_LAST_ID,
+from ..data import (
     ARTEFACT_FOLDER,
     CLASSES,
+    DEMO_MARKER,
     EVIDENCE_FOLDER,
     IMAGE_FOLDERS,
     MASK_FOLDER,
     METADATA_COLUMNS,
     METADATA_FILE,
-    _has_marker,
-    _list_some,
+    PART_1_LAST_ID,
+    has_marker,
     lesion_split,
+    list_some,
     packaged_metadata,
     write_folder_atomically,
 )
-from .lesions import VIEW_SCALE, VIEW_SHIFT, _draw_lesion, _render, _render_pair
+from .render import VIEW_SCALE, VIEW_SHIFT, draw_lesion, render_lesion, render_pair
 
 # --------------------------------------------------------------------------- demo: rows
 
@@ -97,7 +97,7 @@ class ArtefactSpec:
     The artefact sits beside the lesion, never over it, inside the centre crop the models see.
 
     ``mel_as_nv``: the share of melanoma *lesions* (all their images) drawn with a benign
-    nevus's look, chosen by :func:`nevus_looking_lesions`; 0 (the default) keeps the demo
+    nevus's look, chosen by :func:`demo_looks`; 0 (the default) keeps the demo
     set's own share (:data:`LOOK_ALIKES`). Raising it makes the lesion a worse cue for
     melanoma, so that the artefact can become the easier one, as it can on real dermoscopy.
     """
@@ -220,17 +220,6 @@ def balanced_accuracy_ceiling(rows: pd.DataFrame) -> float:
     return float(shares.max(axis=0).sum() / len(shares))
 
 
-def nevus_looking_lesions(rows: pd.DataFrame, share: float, seed: int = 0) -> set[str]:
-    """The melanoma ``lesion_id``s of ``rows`` drawn with a nevus's look when that share is
-    ``share``: in each split part, melanomas up to that share of the part's melanoma images
-    (within half a lesion; see :func:`demo_looks`).
-    Independent of the artefact's placement, so a test split written again with the artefact
-    moved keeps the same looks."""
-    looks = demo_looks(rows, seed, mel_as_nv=share)
-    return set(rows.loc[(rows["dx"] == "mel").to_numpy() & (looks == "nv"), "lesion_id"]
-               .astype(str))
-
-
 # --------------------------------------------------------------------------- demo: folder
 
 
@@ -241,7 +230,7 @@ def _lesion_number(lesion_id: str) -> int:
 def _demo_part(image_id: str) -> str:
     """The image folder the real archive uses for ``image_id``."""
     number = int("".join(ch for ch in image_id if ch.isdigit()) or 0)
-    return IMAGE_FOLDERS[0] if number <= _PART_1_LAST_ID else IMAGE_FOLDERS[1]
+    return IMAGE_FOLDERS[0] if number <= PART_1_LAST_ID else IMAGE_FOLDERS[1]
 
 
 def _write_demo_files(rows: pd.DataFrame, folder: Path, image_size: int, seed: int,
@@ -277,11 +266,11 @@ def _write_demo_files(rows: pd.DataFrame, folder: Path, image_size: int, seed: i
                     shutil.copyfile(base / name, folder / name)
                 art = None
             else:
-                lesion = lesion or _draw_lesion(str(looks[lesion_id]),
+                lesion = lesion or draw_lesion(str(looks[lesion_id]),
                                                 np.random.default_rng([seed, number]))
                 extra = ((artefact.kind, np.random.default_rng([seed, number, k, 0xA47E]))
                          if artefact and image_id in flagged else None)
-                rgb, mask, art, evidence = _render(lesion, height, width,
+                rgb, mask, art, evidence = render_lesion(lesion, height, width,
                                                    np.random.default_rng([seed, number, k]), extra)
                 Image.fromarray(rgb).save(folder / files[0], quality=90)
                 Image.fromarray(mask).save(folder / files[1])
@@ -306,7 +295,7 @@ def _difficulty_digest() -> str:
     return hashlib.sha1(record.encode()).hexdigest()[:12]
 
 
-def _demo_marker(n_images: int, image_size: int, seed: int, artefact: ArtefactSpec | None = None,
+def demo_marker(n_images: int, image_size: int, seed: int, artefact: ArtefactSpec | None = None,
                  lesion_ids: list[str] | None = None) -> dict[str, object]:
     marker: dict[str, object] = {"generator": "helpers.data.make_demo_dataset",
                                  "version": _DEMO_VERSION,
@@ -321,7 +310,7 @@ def _demo_marker(n_images: int, image_size: int, seed: int, artefact: ArtefactSp
 
 
 def _is_complete_demo(root: Path, marker: dict[str, object]) -> bool:
-    return _has_marker(root, _DEMO_MARKER, marker, lambda found: (
+    return has_marker(root, DEMO_MARKER, marker, lambda found: (
         f"{root} holds another demo set ({found}); asked for {marker}."))
 
 
@@ -332,7 +321,7 @@ def _drop_older_version(root: Path, marker: dict[str, object]) -> None:
 
     The old folder is first renamed away (atomic), then deleted; anything else is left alone.
     """
-    path = root / _DEMO_MARKER
+    path = root / DEMO_MARKER
     try:
         found = json.loads(path.read_text())
     except (FileNotFoundError, NotADirectoryError, ValueError):
@@ -391,19 +380,19 @@ def _check_files(root: Path) -> None:
     if missing:
         raise FileNotFoundError(
             f"The cached demo set {root} is damaged: {len(missing)} of {len(ids)} images (or "
-            f"their lesion masks) are missing: {_list_some(missing)}. Delete that folder: the "
+            f"their lesion masks) are missing: {list_some(missing)}. Delete that folder: the "
             "next call writes it again.")
 
 
 def _refuse_real_data(root: Path) -> None:
     """Refuse ``root`` when it, or a folder above it, holds data that is not a demo set."""
     for folder in (root, *root.parents):
-        if (folder / METADATA_FILE).is_file() and not (folder / _DEMO_MARKER).is_file():
+        if (folder / METADATA_FILE).is_file() and not (folder / DEMO_MARKER).is_file():
             raise FileExistsError(
                 f"{folder} holds HAM10000 data; the demo set is never written there. "
                 "Pick a folder of its own (demo_dataset_dir(cfg) does)."
             )
-    if root.is_dir() and any(root.iterdir()) and not (root / _DEMO_MARKER).is_file():
+    if root.is_dir() and any(root.iterdir()) and not (root / DEMO_MARKER).is_file():
         raise FileExistsError(f"{root} is not empty and is not a demo set; refusing to write.")
 
 
@@ -448,7 +437,7 @@ def make_demo_dataset(
     root = Path(root).expanduser().absolute()
     _check_root(root)
     subset = None if lesion_ids is None else sorted({str(i) for i in lesion_ids})
-    marker = _demo_marker(n_images, image_size, seed, artefact, subset)
+    marker = demo_marker(n_images, image_size, seed, artefact, subset)
     _drop_older_version(root, marker)
     if _is_complete_demo(root, marker):
         _check_files(root)
@@ -456,7 +445,7 @@ def make_demo_dataset(
     _refuse_real_data(root)
     if base is not None:
         base = Path(base).expanduser().absolute()
-        if not _is_complete_demo(base, _demo_marker(n_images, image_size, seed)):
+        if not _is_complete_demo(base, demo_marker(n_images, image_size, seed)):
             raise FileNotFoundError(f"base {base} is not a finished demo set.")
     rows = _sample_demo_rows(packaged_metadata(), n_images, seed)
     columns = [*METADATA_COLUMNS, "drawn_as"]
@@ -467,7 +456,7 @@ def make_demo_dataset(
     if subset is not None:
         unknown = sorted(set(subset) - set(rows["lesion_id"]))
         if unknown:
-            raise ValueError(f"lesion_ids not in this demo set: {_list_some(unknown)}")
+            raise ValueError(f"lesion_ids not in this demo set: {list_some(unknown)}")
         rows = rows[rows["lesion_id"].isin(set(subset))].reset_index(drop=True)
     if artefact is not None:
         rows["artefact"] = artefact_flags(rows, artefact, seed).astype(int)
@@ -480,7 +469,7 @@ def make_demo_dataset(
             "Synthetic demo stand-in for HAM10000 written by helpers.demo.make_demo_dataset.\n"
             "Metadata rows are real (CC BY-NC 4.0, doi:10.7910/DVN/DBW86T); pixels are not.\n"
         )
-        (tmp / _DEMO_MARKER).write_text(json.dumps(marker, indent=1))
+        (tmp / DEMO_MARKER).write_text(json.dumps(marker, indent=1))
 
     return write_folder_atomically(root, write, lambda done: _is_complete_demo(done, marker))
 
@@ -564,9 +553,9 @@ def make_multi_lesion_set(root: str | Path, n_images: int = 70, image_size: int 
             (tmp / name).mkdir()
         for row in tqdm(list(rows.itertuples()), desc="multi-lesion images", unit="img"):
             number, image_id = _lesion_number(str(row.lesion_id)), str(row.image_id)
-            lesions = tuple(_draw_lesion(str(row.dx), np.random.default_rng(
+            lesions = tuple(draw_lesion(str(row.dx), np.random.default_rng(
                 [seed, number, _MULTI_SALT, j])) for j in (1, 2))
-            rgb, (first, second), evidence = _render_pair(
+            rgb, (first, second), evidence = render_pair(
                 lesions, height, width, np.random.default_rng([seed, number, _MULTI_SALT]))
             Image.fromarray(rgb).save(tmp / _demo_part(image_id) / f"{image_id}.jpg", quality=90)
             masks = tmp / MASK_FOLDER
@@ -578,7 +567,7 @@ def make_multi_lesion_set(root: str | Path, n_images: int = 70, image_size: int 
             "Synthetic two-lesion test set written by helpers.demo.make_multi_lesion_set.\n"
             "Metadata rows are real (CC BY-NC 4.0, doi:10.7910/DVN/DBW86T); pixels are not.\n"
         )
-        (tmp / _DEMO_MARKER).write_text(json.dumps(marker, indent=1))
+        (tmp / DEMO_MARKER).write_text(json.dumps(marker, indent=1))
 
     return write_folder_atomically(root, write, lambda done: _is_complete_demo(done, marker))
 

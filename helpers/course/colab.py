@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 from types import ModuleType
 
-from .config import RunConfig, find_real_data, project_root
+from ..config import RunConfig, find_real_data, project_root
 
 REPOSITORY = "ham10000-xai/gradcam-plus-plus-ham10000"  # GitHub owner/name: the line a fork edits
 RELEASE = "v0.1.0"  # the tag Colab installs `helpers` from, so a lesson never changes under you
@@ -287,7 +287,7 @@ def _report_demo() -> None:
 
 def _use_kaggle(base: Path) -> Path:
     """HAM10000 from Kaggle with kagglehub, linked at ``base/HAM10000``."""
-    from .data import KAGGLE_HANDLE
+    from ..data import KAGGLE_HANDLE
     from .sources import download_ham10000
 
     root = download_ham10000(base / "HAM10000")
@@ -307,7 +307,7 @@ def _colab_files() -> ModuleType | None:
 
 def zip_routes() -> str:
     """The two routes that bring Kaggle's zip into Colab (the upload box cannot carry it)."""
-    from .data import KAGGLE_HANDLE
+    from ..data import KAGGLE_HANDLE
     from .sources import KAGGLE_ZIP_GB
 
     return (
@@ -373,7 +373,7 @@ def find_zip(zip_path: str | Path | None = None, upload: bool = False) -> Path:
     for name in ZIP_NAMES:
         if Path(name).is_file():
             return Path(name).absolute()
-    from .data import KAGGLE_HANDLE
+    from ..data import KAGGLE_HANDLE
     from .sources import KAGGLE_ZIP_GB
 
     files = _colab_files()
@@ -490,7 +490,7 @@ def _course_copy(source: str) -> Path | None:
     cache, fetched here): then nothing is downloaded. None: fetch the data ``source`` names."""
     if source == "dermamnist":  # the copies are of HAM10000
         return None
-    from .config import default_cache_dir
+    from ..config import default_cache_dir
     from .publish import fetch_folder
     from .resized import copy_size, find_resized_copy
 

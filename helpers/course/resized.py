@@ -39,14 +39,31 @@ import pandas as pd
 from PIL import Image
 from tqdm.auto import tqdm
 
-from . import checks
-from .data import _find_metadata_csv, _image_index, _mask_index, _resize_one, load_metadata
-from .ham10000 import MASK_FOLDER, METADATA_FILE, write_file_atomically
+from .. import _checks as checks
+from ..data import (
+    MASK_FOLDER,
+    METADATA_FILE,
+    find_metadata_csv,
+    image_index,
+    load_metadata,
+    mask_index,
+    open_image,
+    write_file_atomically,
+)
 
 __all__ = ["ORIGIN_FILE", "data_fingerprint", "resized_copy", "copy_size", "find_resized_copy"]
 
 ORIGIN_FILE = "origin.json"  #: in a resized copy: its original's fingerprint and the size
 _MASK_SUFFIX = "_segmentation.png"
+
+
+def _resize_one(src: str, dst: Path, size: int) -> None:
+    img = open_image(src, draft=size)
+    scale = size / min(img.size)
+    if scale < 1:
+        img = img.resize((round(img.width * scale), round(img.height * scale)),
+                         Image.Resampling.BICUBIC, reducing_gap=2.0)
+    write_file_atomically(dst, lambda tmp: img.save(tmp, format="JPEG", quality=95))
 
 
 def _origin(folder: Path) -> dict | None:
@@ -74,11 +91,11 @@ def data_fingerprint(folder: Path) -> str | None:
     if record is not None:
         return record["fingerprint"]
     try:
-        csv = _find_metadata_csv(Path(folder))
+        csv = find_metadata_csv(Path(folder))
     except FileNotFoundError:
         return None
     digest = hashlib.sha256(csv.read_bytes())
-    images, _, _ = _image_index(Path(folder))
+    images, _, _ = image_index(Path(folder))
     for image_id in sorted(set(pd.read_csv(csv, usecols=["image_id"])["image_id"].astype(str))):
         size = images[image_id].stat().st_size if image_id in images else -1
         digest.update(f"\n{image_id}:{size}".encode())
@@ -137,12 +154,12 @@ def resized_copy(root: str | Path, size: int, cache_dir: str | Path,
             for _ in tqdm(jobs, total=len(todo), desc=f"resize to {size} px (once, into the "
                           "cache)", unit="img", disable=not progress):
                 pass
-    masks = _mask_index(root)
+    masks = mask_index(root)
     for image_id, src in masks.items():
         dst = folder / MASK_FOLDER / f"{image_id}{_MASK_SUFFIX}"
         if not dst.is_file() and (images / f"{image_id}.jpg").is_file():
             _resize_mask(src, dst, images / f"{image_id}.jpg")
-    csv = _find_metadata_csv(root)
+    csv = find_metadata_csv(root)
     write_file_atomically(folder / METADATA_FILE, lambda tmp: shutil.copyfile(csv, tmp))
     record = {"fingerprint": fingerprint, "size": size, "images": len(meta)}
     write_file_atomically(folder / ORIGIN_FILE,

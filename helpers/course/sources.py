@@ -18,18 +18,18 @@ import pandas as pd
 from PIL import Image
 from tqdm.auto import tqdm
 
-from .data import (
+from ..data import (
     CLASSES,
     DERMAMNIST_ZENODO,
     HOW_TO_GET,
     IMAGE_FOLDERS,
     KAGGLE_HANDLE,
     METADATA_FILE,
-    _find_metadata_csv,
-    _has_marker,
-    _require_dermamnist_file,
+    find_metadata_csv,
+    has_marker,
     load_dermamnist,
     load_metadata,
+    require_dermamnist_file,
     write_folder_atomically,
 )
 
@@ -74,7 +74,7 @@ def download_ham10000(dest: str | Path | None = None) -> Path:
             f"Downloading {KAGGLE_HANDLE} with kagglehub failed ({err}). Check the internet "
             f"connection and the free disk (about 10 GB), or: {by_hand_hint()}"
         ) from err
-    _find_metadata_csv(folder)
+    find_metadata_csv(folder)
     if dest is None:
         return folder
     dest = Path(dest).expanduser()
@@ -244,7 +244,7 @@ def _dermamnist_marker(npz: Path) -> dict[str, object]:
 
 def _is_converted_dermamnist(root: Path, marker: dict[str, object]) -> bool:
     """True when ``root`` holds this npz converted; raise when it holds another one."""
-    return _has_marker(root, _DERMAMNIST_MARKER, marker, lambda found: (
+    return has_marker(root, _DERMAMNIST_MARKER, marker, lambda found: (
         f"{root} holds DermaMNIST converted from another file ({found.get('npz')}, "
         f"{found.get('bytes')} bytes); asked for {marker['npz']} ({marker['bytes']} bytes). "
         f"Delete {root} to convert again, or pass another folder."
@@ -325,7 +325,7 @@ def dermamnist_to_folder(npz_path: str | Path, root: str | Path) -> Path:
     """
     npz = Path(npz_path).expanduser().absolute()
     root = Path(root).expanduser().absolute()
-    _require_dermamnist_file(npz)
+    require_dermamnist_file(npz)
     marker = _dermamnist_marker(npz)
     if _is_converted_dermamnist(root, marker):
         return root
