@@ -83,6 +83,41 @@ def packaged_metadata() -> pd.DataFrame:
         return pd.read_csv(f)
 
 
+DUPLICATES_FILE = "HAM10000_duplicate_pairs.csv"
+
+
+def duplicate_pairs() -> pd.DataFrame:
+    """The 18 HAM10000 image pairs that show one lesion under two ``lesion_id`` s, found by
+    Abhishek et al. (Scientific Data, 2025; their repository
+    kakumarabhishek/Corrected-Skin-Image-Datasets, ``newly_discovered_duplicates.csv``),
+    packaged in ``helpers/resources``: columns ``image_a``, ``image_b``, ``similarity``."""
+    with resources.files("helpers").joinpath("resources", DUPLICATES_FILE).open("rb") as f:
+        return pd.read_csv(f)
+
+
+def lesion_groups(df: pd.DataFrame) -> pd.Series:
+    """One group per lesion, aligned with ``df``: its ``lesion_id``, except that the lesions of a
+    known duplicate pair (:func:`duplicate_pairs`, both images in ``df``) share one group, named
+    by the smaller id. A lesion split that keeps groups together keeps each pair on one side."""
+    if not {"lesion_id", "image_id"} <= set(df.columns):
+        raise ValueError("df: expected a metadata table with lesion_id and image_id columns, got "
+                         f"columns {list(df.columns)}.")
+    lesion_of = dict(zip(df["image_id"].astype(str), df["lesion_id"], strict=True))
+    parent: dict[object, object] = {}
+
+    def root(lesion: object) -> object:
+        while parent.get(lesion, lesion) != lesion:
+            lesion = parent[lesion]
+        return lesion
+
+    for a, b in duplicate_pairs()[["image_a", "image_b"]].itertuples(index=False):
+        if a in lesion_of and b in lesion_of:
+            ra, rb = sorted((root(lesion_of[a]), root(lesion_of[b])), key=str)
+            if ra != rb:
+                parent[rb] = ra
+    return df["lesion_id"].map(root).rename("lesion_group")
+
+
 # --------------------------------------------------------------------------- splits
 
 
@@ -98,11 +133,13 @@ def _refuse_duplicate_images(meta: pd.DataFrame, source: object) -> None:
 
 
 def _check_splits(splits: dict[str, pd.DataFrame]) -> None:
-    """Raise if a lesion or an image is in two splits or a class is missing from a split."""
+    """Raise if a lesion, a lesion group or an image is in two splits or a class is missing
+    from a split."""
     names = list(splits)
     for i, a in enumerate(names):
         for b in names[i + 1 :]:
-            for column, what in (("lesion_id", "Lesions"), ("image_id", "Images")):
+            for column, what in (("lesion_id", "Lesions"), ("image_id", "Images"),
+                                 ("lesion_group", "Lesion groups")):
                 if column not in splits[a] or column not in splits[b]:
                     continue
                 shared = sorted(set(splits[a][column]) & set(splits[b][column]))
@@ -140,13 +177,16 @@ def lesion_split(
     """Split by lesion: no ``lesion_id`` in two splits, stratified by ``dx``, every class in each.
 
     Within each class the lesions are shuffled (seeded) and dealt to test, then val, until each
-    holds its share of the class's images; the rest go to train. Needs >= 3 lesions per class,
-    shares ``val`` and ``test`` in (0, 1) that leave a training share, and one row per image.
+    holds its share of the class's images; the rest go to train. The two lesions of a known
+    duplicate pair (one lesion under two ids, :func:`lesion_groups`) count as one. Needs >= 3
+    lesions per class, shares ``val`` and ``test`` in (0, 1) that leave a training share, and
+    one row per image.
     """
     _check_split_request(df, val, test, ("lesion_id", "dx"))
     rng = np.random.default_rng(checks.integer(seed, "seed", minimum=0))
-    lesion_dx = df.groupby("lesion_id")["dx"].first()
-    sizes = df.groupby("lesion_id").size()
+    group = lesion_groups(df) if "image_id" in df else df["lesion_id"].rename("lesion_group")
+    lesion_dx = df.groupby(group)["dx"].first()
+    sizes = df.groupby(group).size()
     chosen: dict[str, list[str]] = {"train": [], "val": [], "test": []}
     for dx in CLASSES:
         lesions = np.sort(lesion_dx.index[lesion_dx == dx].to_numpy())
@@ -170,11 +210,10 @@ def lesion_split(
                 chosen[name].append(lesion)
                 count += int(sizes[lesion])
         chosen["train"].extend(lesions)
-    splits = {
-        name: df[df["lesion_id"].isin(set(ids))].reset_index(drop=True)
-        for name, ids in chosen.items()
-    }
-    _check_splits(splits)
+    rows = {name: group.isin(set(ids)).to_numpy() for name, ids in chosen.items()}
+    splits = {name: df[kept].reset_index(drop=True) for name, kept in rows.items()}
+    _check_splits({name: part.assign(lesion_group=group[rows[name]].to_numpy())
+                   for name, part in splits.items()})
     return splits
 
 
