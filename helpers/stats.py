@@ -17,6 +17,10 @@ scores are the per-image frames of :func:`helpers.metrics.per_image_scores` (col
   :func:`paired_scores` (one row per score column), read out in one sentence by
   :func:`verdict` (the effect size, its interval and p, and whether the interval excludes 0);
   p-values as text by :func:`format_p` ("p < 1e-4", never "p = 0.000").
+* **Ratios and operating points** by lesion: :func:`ratio_of_means_ci` (a ratio of two means,
+  such as a map's background over its lesion mean) and :func:`sensitivity_at_specificity`
+  (melanoma sensitivity where the specificity is fixed, its threshold chosen anew in every
+  resample).
 """
 
 from __future__ import annotations
@@ -42,6 +46,8 @@ __all__ = [
     "paired_scores",
     "verdict",
     "summarize_with_intervals",
+    "ratio_of_means_ci",
+    "sensitivity_at_specificity",
 ]
 
 
@@ -379,3 +385,104 @@ def summarize_with_intervals(scores: pd.DataFrame, level: float = 0.95, n_boot: 
     table = pd.DataFrame.from_dict(cells, orient="index").rename_axis("method")
     table.attrs["numeric"] = numeric
     return table
+
+
+# ----------------------------------------------------------------------------------------------
+# Ratios and operating points, by lesion
+# ----------------------------------------------------------------------------------------------
+
+
+def _grouped_items(groups: Sequence[object] | None, n: int) -> tuple[list[object], Tensor]:
+    labels = list(range(n)) if groups is None else list(groups)
+    if len(labels) != n:
+        raise ValueError(f"groups has {len(labels)} entries for {n} values: pass one group (the "
+                         "image's lesion_id) per value, or None for one group per value")
+    return labels, group_codes(labels)
+
+
+def ratio_of_means_ci(numerators: Sequence[float] | Tensor, denominators: Sequence[float] | Tensor,
+                      groups: Sequence[object] | None = None, level: float = 0.95,
+                      n_boot: int = 10_000, seed: int = 0) -> tuple[float, float, float]:
+    r""":math:`\sum_i a_i / \sum_i b_i` (the ratio of two means over the same images) and its
+    bootstrap interval by group: ``(ratio, low, high)``.
+
+    Each resample draws groups (lesions) with replacement, as :func:`grouped_bootstrap`, and
+    takes the ratio of the resampled sums; pairs with a NaN on either side are left out. Used
+    for :func:`helpers.metrics.background_lesion_ratio`: its numerators are the maps' mean
+    background values, its denominators their mean lesion values.
+    """
+    a, b = _float64(numerators), _float64(denominators)
+    if a.shape != b.shape:
+        raise ValueError(f"numerators {tuple(a.shape)} and denominators {tuple(b.shape)} must "
+                         "pair up, one value of each per image")
+    labels, _ = _grouped_items(groups, a.numel())
+    keep = ~(a.isnan() | b.isnan())
+    a, b = _finite_values(a[keep], "numerators"), _finite_values(b[keep], "denominators")
+    labels = [g for g, k in zip(labels, keep.tolist(), strict=True) if k]
+    codes = group_codes(labels)
+    n_groups = int(codes.max()) + 1
+    sums_a = torch.zeros(n_groups, dtype=torch.float64).index_add_(0, codes, a)
+    sums_b = torch.zeros(n_groups, dtype=torch.float64).index_add_(0, codes, b)
+    if sums_b.sum() <= 0:
+        raise ValueError("denominators sum to 0 or less: the ratio is not defined")
+    return grouped_bootstrap(lambda drawn: sums_a[drawn].sum(1) / sums_b[drawn].sum(1), labels,
+                             n_boot, seed, level)
+
+
+def _sensitivity_at(scores: np.ndarray, positive: np.ndarray, specificity: float
+                    ) -> tuple[float, float, float]:
+    negatives, positives = scores[~positive], scores[positive]
+    if len(negatives) == 0 or len(positives) == 0:
+        return math.nan, math.nan, math.nan
+    threshold = float(np.quantile(negatives, specificity, method="inverted_cdf"))
+    return (float((positives > threshold).mean()), threshold,
+            float((negatives <= threshold).mean()))
+
+
+def sensitivity_at_specificity(scores: Sequence[float], positive: Sequence[bool],
+                               specificity: float = 0.9, groups: Sequence[object] | None = None,
+                               level: float = 0.95, n_boot: int = 2_000, seed: int = 0
+                               ) -> dict[str, float]:
+    r"""The operating point that keeps at least ``specificity`` of the negatives negative, and
+    the sensitivity it reaches there, with a bootstrap interval by group.
+
+    The threshold :math:`t` is the ``specificity`` quantile of the negatives' scores (the
+    smallest observed score with at least that share of negatives at or below it); an image is
+    called positive when its score exceeds :math:`t`. So the achieved specificity is at least
+    the target, and the sensitivity is :math:`\frac1{|P|}\sum_{i \in P} [s_i > t]`. Each
+    resample draws groups (lesions) with replacement and chooses its own threshold: the interval
+    covers the operating point as it would be chosen on another sample, not one fixed threshold.
+    Returns ``sensitivity``, ``low``, ``high``, ``threshold`` and ``specificity`` (achieved).
+    """
+    if not 0 < specificity < 1:
+        raise ValueError(f"specificity must be in (0, 1), got {specificity!r}")
+    s = np.asarray(scores, dtype=np.float64).reshape(-1)
+    pos = np.asarray(positive).reshape(-1)
+    if pos.dtype != bool or pos.shape != s.shape:
+        raise ValueError(f"positive must be one bool per score ({s.size}), got dtype {pos.dtype} "
+                         f"and {pos.size} values")
+    if not np.isfinite(s).all():
+        raise ValueError("scores must be finite (a NaN or inf score has no place on the ROC)")
+    labels, codes = _grouped_items(groups, s.size)
+    sensitivity, threshold, achieved = _sensitivity_at(s, pos, specificity)
+    if math.isnan(sensitivity):
+        raise ValueError("scores need at least one positive and one negative image")
+    members = [np.flatnonzero(codes.numpy() == g) for g in range(int(codes.max()) + 1)]
+
+    resampled: list[float] = []
+
+    def statistic(drawn: Tensor) -> Tensor:
+        values = []
+        for row in drawn.tolist():
+            index = np.concatenate([members[g] for g in row])
+            values.append(_sensitivity_at(s[index], pos[index], specificity)[0])
+        resampled.extend(values)
+        return torch.tensor(values, dtype=torch.float64)
+
+    grouped_bootstrap(statistic, labels, n_boot, seed, level)
+    # a resample without a positive or a negative lesion has no operating point: left out
+    defined = torch.tensor(resampled[: n_boot], dtype=torch.float64)
+    defined = defined[~defined.isnan()]
+    low, high = _quantiles(defined, level) if len(defined) else (math.nan, math.nan)
+    return {"sensitivity": sensitivity, "low": low, "high": high, "threshold": threshold,
+            "specificity": achieved}
