@@ -9,6 +9,7 @@ stays light.
 
 from __future__ import annotations
 
+import inspect
 import math
 import numbers
 import warnings
@@ -27,9 +28,9 @@ __all__ = [
     "folder",
     "writable_file",
     "finite",
-    "class_indices",
     "probabilities",
     "TutorialWarning",
+    "warn",
 ]
 
 
@@ -38,16 +39,20 @@ class TutorialWarning(UserWarning):
     aspect ratio differs from the map's, an image tensor in 0-255)."""
 
 
-def _format_tutorial_warning(message, category, filename, lineno, line=None) -> str:
-    """Our warnings print as ``TutorialWarning: message``, without the file and line of the
-    helper that raised them (a path of the student's machine that says nothing to a student)."""
-    if isinstance(category, type) and issubclass(category, TutorialWarning):
-        return f"{category.__name__}: {message}\n"
-    return _default_formatwarning(message, category, filename, lineno, line)
+#: which (message, line) pairs have warned already: each prints once, as Python's default does
+_WARNED: dict = {}
 
 
-_default_formatwarning = warnings.formatwarning
-warnings.formatwarning = _format_tutorial_warning
+def warn(message: str) -> None:
+    """Issue ``message`` as a :class:`TutorialWarning` located by module name and line
+    (``helpers.viz:132: TutorialWarning: ...``), not by a file path of the student's machine
+    that says nothing to a student. Python's own formatting and filters apply unchanged
+    (``warnings.filterwarnings("ignore", category=TutorialWarning)`` silences it)."""
+    caller = inspect.currentframe().f_back  # the helpers function that warns
+    where = caller.f_globals.get("__name__", "helpers")
+    warnings.warn_explicit(message, TutorialWarning, where, caller.f_lineno, module=where,
+                           registry=_WARNED)
+
 
 def _then(hint: str) -> str:
     return f" {hint}" if hint else ""
@@ -154,44 +159,6 @@ def finite(tensor: Tensor, name: str, *, hint: str = "") -> Tensor:
             f"dimension).{_then(hint)}"
         )
     return tensor
-
-
-_CLASS_USAGE = "give None, an int or one int per image"
-
-
-def class_indices(class_idx: Any, batch: int, n_classes: int | None = None,
-                  *, name: str = "class_idx", device: Any = None) -> Tensor:
-    """``class_idx`` (an int, or one int per image) as a ``(batch,)`` long tensor.
-
-    Floats (``3.7``), bools, strings and nested lists are refused, not rounded; with
-    ``n_classes`` the indices must lie in ``0 .. n_classes - 1``.
-    """
-    import torch
-
-    usage = f"{name}={class_idx!r}: {_CLASS_USAGE}"
-    if isinstance(class_idx, bool):
-        raise ValueError(usage)
-    try:
-        idx = torch.as_tensor(class_idx, device=device)
-    except (TypeError, ValueError, RuntimeError) as err:
-        raise ValueError(usage) from err
-    if idx.is_floating_point() or idx.is_complex() or idx.dtype == torch.bool or idx.dim() > 1:
-        raise ValueError(usage)
-    if idx.dim() == 0:
-        idx = idx.expand(batch)
-    elif len(idx) != batch:
-        raise ValueError(
-            f"{name} has {len(idx)} entries but the batch has {batch} images: "
-            "give one int for all images or exactly one per image"
-        )
-    if n_classes is not None:
-        bad = (idx < 0) | (idx >= n_classes)
-        if bad.any():
-            raise ValueError(
-                f"{name} {idx[bad].tolist()} out of range: the model has {n_classes} classes, "
-                f"valid indices are 0..{n_classes - 1}"
-            )
-    return idx.long()
 
 
 def probabilities(values: Any, name: str, *, hint: str = "") -> Tensor:
