@@ -74,10 +74,11 @@ def predict_probs(model: nn.Module, images: torch.Tensor | Iterable[torch.Tensor
     """Softmax probabilities ``(N, num_classes)``, float32 on the CPU, for ``images``.
 
     ``images``: a tensor ``(N, C, H, W)``, fed ``batch_size`` at a time, or an iterable of such
-    batches. Runs on ``device`` (default: the model's) under :func:`eval_mode`, without
-    gradients.
+    batches. Runs on ``device`` (default: the model's; the input's for a model without
+    parameters) under :func:`eval_mode`, without gradients.
     """
-    device = model_device(model) if device is None else torch.device(device)
+    fallback = images.device if isinstance(images, torch.Tensor) else "cpu"
+    device = model_device(model, fallback) if device is None else torch.device(device)
     if isinstance(images, torch.Tensor):
         batch_size = checks.integer(batch_size, "batch_size", hint="Images per forward pass, "
                                     "e.g. 64.")
