@@ -41,7 +41,8 @@ normalisation, and each call leaves ``last_activations``, ``last_gradients``, ``
 ``last_class_idx`` on the object.
 
 The file reads top down: the base class, the methods, the contrastive map, the shared pieces
-(finding a layer, the target classes, normalisation), and last the guards that check inputs.
+(finding a layer, the target classes, normalisation), and last CAM's own guards; the guards of
+the input, the model and its output are in :mod:`helpers._checks`.
 """
 
 from __future__ import annotations
@@ -93,7 +94,7 @@ class BaseCAM:
     uses_gradients: bool = True
 
     def __init__(self, model: nn.Module, target_layer: str | nn.Module = "layer4") -> None:
-        self.model = _check_model(model)
+        self.model = checks.classifier(model)
         self.target_layer = find_layer(model, target_layer)
         self.last_activations: Tensor | None = None
         self.last_gradients: Tensor | None = None
@@ -130,7 +131,7 @@ class BaseCAM:
 
     def compute_raw(self, x: Tensor, class_idx: ClassIdx = None) -> Tensor:
         r""":math:`\mathrm{ReLU}(\sum_k w^c_k A^k)` at the layer's resolution ``(B, h, w)``."""
-        x = _check_input(x)
+        x = checks.image_batch(x)
         if torch.is_inference_mode_enabled() or x.is_inference():
             return self._outside_inference_mode(x, class_idx)
         with eval_mode(self.model):
@@ -146,7 +147,9 @@ class BaseCAM:
                 w = self.weights(acts, grads, inputs=x, class_idx=cls)
                 weighted = w[..., None, None] * acts if w.dim() == 2 else w * acts
                 raw = F.relu(weighted.sum(dim=1)).float()
-            _check_map(raw)
+            checks.finite(raw, "the map", hint=(
+                "The input and the logits were finite, so the layer's activations or gradients "
+                "overflowed; check the model's weights."))
         self.last_activations, self.last_gradients = acts, grads
         self.last_weights, self.last_class_idx = w, cls
         return raw
@@ -154,7 +157,7 @@ class BaseCAM:
     def _outside_inference_mode(self, x: Tensor, class_idx: ClassIdx) -> Tensor:
         """:meth:`compute_raw` for a call inside ``torch.inference_mode()`` (or on a tensor made
         there): autograd is switched back on for this call and ``x`` copied out of it."""
-        _check_params_outside_inference_mode(self)
+        checks.no_inference_params(self.model, type(self).__name__, self.uses_gradients)
         with torch.inference_mode(False):
             return self.compute_raw(x.clone(), class_idx)
 
@@ -179,10 +182,10 @@ class BaseCAM:
             with torch.no_grad():
                 logits = self.model(x)
         except RuntimeError as err:
-            raise _model_failed(x, err) from err
+            raise checks.model_failed(x, err) from err
         finally:
             handle.remove()
-        return _check_logits(logits), _check_activations(captured)
+        return checks.logits(logits), checks.feature_map(captured)
 
     def visualize(self, image: Any, heatmap: Tensor, **kwargs: Any) -> Any:
         """Show image, heatmap and overlay side by side (see :func:`helpers.viz.show_cam`).
@@ -558,7 +561,7 @@ def find_layer(model: nn.Module, layer: str | nn.Module) -> nn.Module:
             return module
     except (AttributeError, IndexError, TypeError):
         pass
-    raise ValueError(f"model has no layer named {layer!r}; {_layer_names_hint(model)}")
+    raise ValueError(f"model has no layer named {layer!r}; {checks.layer_names_hint(model)}")
 
 
 def resolve_class_idx(class_idx: ClassIdx, logits: Tensor, *, name: str = "class_idx") -> Tensor:
@@ -631,112 +634,6 @@ def _channel_minmax(maps: Tensor) -> tuple[Tensor, Tensor]:
 
 
 # --- guards: each check says what is wrong and what to do ---------------------------------------
-
-#: a normalised image (ImageNet mean/std) lies in about [-2.2, 2.7]; far beyond is raw pixels
-_NORMALISED_MAX = 10.0
-
-
-def _check_model(model: Any) -> nn.Module:
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"model: expected a torch nn.Module (the classifier), got "
-                        f"{type(model).__name__}; e.g. helpers.models.build_model('resnet50') "
-                        "or a loaded checkpoint's model.")
-    return model
-
-
-def _layer_names_hint(model: nn.Module, limit: int = 8) -> str:
-    top = [name for name, _ in model.named_children()]
-    deeper = [name for name, _ in model.named_modules() if name.count(".") == 1][-limit:]
-    hint = f"top-level layers: {', '.join(top) or '(none)'}"
-    return hint + (f"; deeper ones look like: {', '.join(deeper)}" if deeper else "")
-
-
-def _check_input(x: Any) -> Tensor:
-    """``x`` as a finite float batch ``(B, C, H, W)`` (an image ``(C, H, W)`` gains ``B = 1``).
-
-    Values beyond ``_NORMALISED_MAX`` in size (0-255 pixels, no ``ToTensor``/``Normalize``) warn:
-    the map of such an input looks ordinary but is not the one of the normalised image.
-    """
-    if not isinstance(x, Tensor):
-        raise TypeError(f"expected the input as a torch.Tensor (B, C, H, W), got "
-                        f"{type(x).__name__}; eval_transform(size)(image)[None] makes one")
-    if not x.is_floating_point():
-        raise TypeError(f"expected a float input, got {x.dtype}: normalise the image first, e.g. "
-                        "with helpers.data.eval_transform")
-    x = x.unsqueeze(0) if x.dim() == 3 else x
-    checks.finite(x, "the input", hint=(
-        "A CAM of such an input would be meaningless: find where the NaN/inf came from "
-        "(a broken image, a division by zero in preprocessing)."))
-    peak = float(x.detach().abs().amax()) if x.numel() else 0.0
-    if peak > _NORMALISED_MAX:
-        checks.warn(
-            f"the input's values reach {peak:.4g}; a normalised image lies in about [-2.2, 2.7]. "
-            "Were ToTensor and Normalize skipped (pixels in 0-255)? The map of such an input "
-            "looks ordinary but is wrong: make the input with helpers.data.eval_transform.")
-    if x.dim() != 4:
-        raise ValueError(f"expected an image batch (B, C, H, W), got shape {tuple(x.shape)}")
-    return x
-
-
-def _model_failed(x: Tensor, err: RuntimeError) -> RuntimeError:
-    return RuntimeError(
-        f"the model could not run on the input of shape {tuple(x.shape)} ({err}). "
-        "Check the channels (3 for RGB: image.convert('RGB')), the size and the device "
-        "(x.to(next(model.parameters()).device)); helpers.data.eval_transform makes a "
-        "fitting input.")
-
-
-def _check_logits(out: Any) -> Tensor:
-    """The model's output when it is finite logits ``(B, num_classes)``; else a clear error."""
-    if not isinstance(out, Tensor):
-        logits = getattr(out, "logits", None)
-        if isinstance(logits, Tensor):
-            pick = "self.model(x).logits`"
-        elif isinstance(out, dict):
-            keys = [k for k in out if isinstance(out[k], Tensor)] or list(out)
-            key = next((k for k in ("logits", "out") if k in out), keys[0] if keys else "...")
-            pick = f"self.model(x)[{key!r}]` (the dict's keys: {', '.join(map(repr, out))})"
-        else:
-            pick = "self.model(x)[0]`"
-        hint = f"wrap it in a small nn.Module whose forward returns `{pick}"
-        raise TypeError(f"the model returned a {type(out).__name__}, but a CAM needs a tensor "
-                        f"of logits (B, num_classes); {hint}")
-    if out.dim() != 2:
-        raise ValueError(f"the model's output has shape {tuple(out.shape)}; a CAM needs logits "
-                         "(B, num_classes) from a classifier")
-    checks.finite(out, "the model's output (logits)", hint=(
-        "The input was finite, so the model itself produces NaN/inf: its weights are damaged "
-        "or training diverged; reload or retrain it."))
-    return out
-
-
-def _check_activations(captured: list[Tensor]) -> Tensor:
-    """The target layer's output of the forward pass, when it is a ``(B, K, h, w)`` map."""
-    if not captured:
-        raise RuntimeError("the target layer was not used in the model's forward pass")
-    if captured[-1].dim() != 4:
-        raise ValueError(
-            f"the target layer's output has shape {tuple(captured[-1].shape)}; "
-            "a CAM needs a (B, K, h, w) feature map: pick a convolutional layer"
-        )
-    return captured[-1]
-
-
-def _check_map(raw: Tensor) -> None:
-    checks.finite(raw, "the map", hint=(
-        "The input and the logits were finite, so the layer's activations or gradients "
-        "overflowed; check the model's weights."))
-
-
-def _check_params_outside_inference_mode(cam: BaseCAM) -> None:
-    inference_params = [n for n, p in cam.model.named_parameters() if p.is_inference()]
-    if inference_params and cam.uses_gradients:
-        raise RuntimeError(
-            f"{type(cam).__name__} needs gradients, but the model's parameters (e.g. "
-            f"{inference_params[0]}) were made inside torch.inference_mode(), which records "
-            "no gradients for them. Build or load the model outside inference_mode (use "
-            "torch.no_grad() where you want to save memory).")
-
 
 def _last_linear(model: nn.Module) -> nn.Linear:
     """CAM's head: the model's last ``nn.Linear``."""
