@@ -1,4 +1,5 @@
-"""Checks at the boundary: small validators that every public function shares.
+"""Checks at the boundary: small validators that every public function shares, and at the end
+the guards of a CAM's input, model and output (:mod:`helpers.cam`).
 
 Each one takes the value and the argument's name, returns the value in the form the caller
 needs, and otherwise raises an error that names the argument, says what was given and what was
@@ -9,6 +10,7 @@ stays light.
 
 from __future__ import annotations
 
+import inspect
 import math
 import numbers
 import warnings
@@ -17,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # pragma: no cover
-    from torch import Tensor
+    from torch import Tensor, nn
 
 __all__ = [
     "integer",
@@ -27,9 +29,9 @@ __all__ = [
     "folder",
     "writable_file",
     "finite",
-    "class_indices",
     "probabilities",
     "TutorialWarning",
+    "warn",
 ]
 
 
@@ -38,16 +40,22 @@ class TutorialWarning(UserWarning):
     aspect ratio differs from the map's, an image tensor in 0-255)."""
 
 
-def _format_tutorial_warning(message, category, filename, lineno, line=None) -> str:
-    """Our warnings print as ``TutorialWarning: message``, without the file and line of the
-    helper that raised them (a path of the student's machine that says nothing to a student)."""
-    if isinstance(category, type) and issubclass(category, TutorialWarning):
-        return f"{category.__name__}: {message}\n"
-    return _default_formatwarning(message, category, filename, lineno, line)
+#: which (message, line) pairs have warned already: each prints once, as Python's default does
+_WARNED: dict = {}
 
 
-_default_formatwarning = warnings.formatwarning
-warnings.formatwarning = _format_tutorial_warning
+def warn(message: str, depth: int = 1) -> None:
+    """Issue ``message`` as a :class:`TutorialWarning` located by module name and line
+    (``helpers.viz:132: TutorialWarning: ...``), not by a file path of the student's machine
+    that says nothing to a student. Python's own formatting and filters apply unchanged
+    (``warnings.filterwarnings("ignore", category=TutorialWarning)`` silences it)."""
+    caller = inspect.currentframe()
+    for _ in range(depth):  # depth 1: the helpers function that warns; 2: the one calling it
+        caller = caller.f_back
+    where = caller.f_globals.get("__name__", "helpers")
+    warnings.warn_explicit(message, TutorialWarning, where, caller.f_lineno, module=where,
+                           registry=_WARNED)
+
 
 def _then(hint: str) -> str:
     return f" {hint}" if hint else ""
@@ -156,44 +164,6 @@ def finite(tensor: Tensor, name: str, *, hint: str = "") -> Tensor:
     return tensor
 
 
-_CLASS_USAGE = "give None, an int or one int per image"
-
-
-def class_indices(class_idx: Any, batch: int, n_classes: int | None = None,
-                  *, name: str = "class_idx", device: Any = None) -> Tensor:
-    """``class_idx`` (an int, or one int per image) as a ``(batch,)`` long tensor.
-
-    Floats (``3.7``), bools, strings and nested lists are refused, not rounded; with
-    ``n_classes`` the indices must lie in ``0 .. n_classes - 1``.
-    """
-    import torch
-
-    usage = f"{name}={class_idx!r}: {_CLASS_USAGE}"
-    if isinstance(class_idx, bool):
-        raise ValueError(usage)
-    try:
-        idx = torch.as_tensor(class_idx, device=device)
-    except (TypeError, ValueError, RuntimeError) as err:
-        raise ValueError(usage) from err
-    if idx.is_floating_point() or idx.is_complex() or idx.dtype == torch.bool or idx.dim() > 1:
-        raise ValueError(usage)
-    if idx.dim() == 0:
-        idx = idx.expand(batch)
-    elif len(idx) != batch:
-        raise ValueError(
-            f"{name} has {len(idx)} entries but the batch has {batch} images: "
-            "give one int for all images or exactly one per image"
-        )
-    if n_classes is not None:
-        bad = (idx < 0) | (idx >= n_classes)
-        if bad.any():
-            raise ValueError(
-                f"{name} {idx[bad].tolist()} out of range: the model has {n_classes} classes, "
-                f"valid indices are 0..{n_classes - 1}"
-            )
-    return idx.long()
-
-
 def probabilities(values: Any, name: str, *, hint: str = "") -> Tensor:
     """``values``, one probability per image, as a 1-D float64 CPU tensor in [0, 1].
 
@@ -222,3 +192,117 @@ def probabilities(values: Any, name: str, *, hint: str = "") -> Tensor:
             f"not logits.{_then(hint)}"
         )
     return p
+
+
+# --- a CAM's input, model and output (helpers.cam) ---------------------------------------------
+
+#: a CAM's input: a normalised image (ImageNet mean/std) lies in about [-2.2, 2.7]; far beyond
+#: it is raw pixels
+NORMALISED_MAX = 10.0
+
+
+def classifier(model: Any) -> nn.Module:
+    """``model`` when it is a torch ``nn.Module`` (the classifier a CAM explains)."""
+    from torch import nn
+
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model: expected a torch nn.Module (the classifier), got "
+                        f"{type(model).__name__}; e.g. helpers.models.build_model('resnet50') "
+                        "or a loaded checkpoint's model.")
+    return model
+
+
+def layer_names_hint(model: nn.Module, limit: int = 8) -> str:
+    """The model's top-level layer names and a few deeper ones, for an unknown layer name."""
+    top = [name for name, _ in model.named_children()]
+    deeper = [name for name, _ in model.named_modules() if name.count(".") == 1][-limit:]
+    hint = f"top-level layers: {', '.join(top) or '(none)'}"
+    return hint + (f"; deeper ones look like: {', '.join(deeper)}" if deeper else "")
+
+
+def image_batch(x: Any) -> Tensor:
+    """A CAM's input ``x`` as a finite float batch ``(B, C, H, W)`` (an image ``(C, H, W)``
+    gains ``B = 1``).
+
+    Values beyond :data:`NORMALISED_MAX` in size (0-255 pixels, no ``ToTensor``/``Normalize``)
+    warn: the map of such an input looks ordinary but is not the one of the normalised image.
+    """
+    from torch import Tensor
+
+    if not isinstance(x, Tensor):
+        raise TypeError(f"expected the input as a torch.Tensor (B, C, H, W), got "
+                        f"{type(x).__name__}; eval_transform(size)(image)[None] makes one")
+    if not x.is_floating_point():
+        raise TypeError(f"expected a float input, got {x.dtype}: normalise the image first, e.g. "
+                        "with helpers.data.eval_transform")
+    x = x.unsqueeze(0) if x.dim() == 3 else x
+    finite(x, "the input", hint=(
+        "A CAM of such an input would be meaningless: find where the NaN/inf came from "
+        "(a broken image, a division by zero in preprocessing)."))
+    peak = float(x.detach().abs().amax()) if x.numel() else 0.0
+    if peak > NORMALISED_MAX:
+        warn(
+            f"the input's values reach {peak:.4g}; a normalised image lies in about [-2.2, 2.7]. "
+            "Were ToTensor and Normalize skipped (pixels in 0-255)? The map of such an input "
+            "looks ordinary but is wrong: make the input with helpers.data.eval_transform.",
+            depth=2)  # located at the CAM method that was called
+    if x.dim() != 4:
+        raise ValueError(f"expected an image batch (B, C, H, W), got shape {tuple(x.shape)}")
+    return x
+
+
+def model_failed(x: Tensor, err: RuntimeError) -> RuntimeError:
+    """The error to raise when the model cannot run on a CAM's input ``x``."""
+    return RuntimeError(
+        f"the model could not run on the input of shape {tuple(x.shape)} ({err}). "
+        "Check the channels (3 for RGB: image.convert('RGB')), the size and the device "
+        "(x.to(next(model.parameters()).device)); helpers.data.eval_transform makes a "
+        "fitting input.")
+
+
+def logits(out: Any) -> Tensor:
+    """The model's output when it is finite logits ``(B, num_classes)``; else a clear error."""
+    from torch import Tensor
+
+    if not isinstance(out, Tensor):
+        if isinstance(getattr(out, "logits", None), Tensor):
+            pick = "self.model(x).logits`"
+        elif isinstance(out, dict):
+            keys = [k for k in out if isinstance(out[k], Tensor)] or list(out)
+            key = next((k for k in ("logits", "out") if k in out), keys[0] if keys else "...")
+            pick = f"self.model(x)[{key!r}]` (the dict's keys: {', '.join(map(repr, out))})"
+        else:
+            pick = "self.model(x)[0]`"
+        hint = f"wrap it in a small nn.Module whose forward returns `{pick}"
+        raise TypeError(f"the model returned a {type(out).__name__}, but a CAM needs a tensor "
+                        f"of logits (B, num_classes); {hint}")
+    if out.dim() != 2:
+        raise ValueError(f"the model's output has shape {tuple(out.shape)}; a CAM needs logits "
+                         "(B, num_classes) from a classifier")
+    finite(out, "the model's output (logits)", hint=(
+        "The input was finite, so the model itself produces NaN/inf: its weights are damaged "
+        "or training diverged; reload or retrain it."))
+    return out
+
+
+def feature_map(captured: list[Tensor]) -> Tensor:
+    """The target layer's output of the forward pass, when it is a ``(B, K, h, w)`` map."""
+    if not captured:
+        raise RuntimeError("the target layer was not used in the model's forward pass")
+    if captured[-1].dim() != 4:
+        raise ValueError(
+            f"the target layer's output has shape {tuple(captured[-1].shape)}; "
+            "a CAM needs a (B, K, h, w) feature map: pick a convolutional layer"
+        )
+    return captured[-1]
+
+
+def no_inference_params(model: nn.Module, method: str, uses_gradients: bool) -> None:
+    """A gradient method needs a model whose parameters were not made in inference mode."""
+    inference_params = [n for n, p in model.named_parameters() if p.is_inference()]
+    if inference_params and uses_gradients:
+        raise RuntimeError(
+            f"{method} needs gradients, but the model's parameters (e.g. "
+            f"{inference_params[0]}) were made inside torch.inference_mode(), which records "
+            "no gradients for them. Build or load the model outside inference_mode (use "
+            "torch.no_grad() where you want to save memory).")

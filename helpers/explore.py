@@ -41,6 +41,7 @@ from . import _checks as checks
 from . import cam as cams
 from . import metrics, viz
 from .data import CLASSES, denormalize, mask_transform, open_mask
+from .train import model_device, predict_probs
 
 __all__ = [
     "LAYERS",
@@ -169,9 +170,11 @@ def resolve_target(target: Target, probs: Tensor) -> int:
             return int(order[TARGETS.index(target)])
         if target in CLASSES:
             return CLASSES.index(target)
-    elif isinstance(target, int | np.integer) and not isinstance(target, bool):
-        if 0 <= int(target) < len(probs):
-            return int(target)
+    else:
+        try:
+            return int(cams.resolve_class_idx(target, probs[None], name="target")[0])
+        except ValueError:
+            pass
     raise ValueError(
         f"target={target!r}: give 'prediction', 'runner-up', a class code "
         f"({', '.join(CLASSES)}) or an index 0..{len(probs) - 1}"
@@ -196,10 +199,6 @@ def _digest(x: Tensor) -> str:
     """A content key for an image tensor without an id (equal pixels, equal key)."""
     data = x.detach().cpu().contiguous().numpy().tobytes()
     return "sha1:" + hashlib.sha1(data).hexdigest()[:16]  # noqa: S324 - a cache key, not security
-
-
-def _model_device(model: nn.Module) -> torch.device:
-    return next(model.parameters()).device
 
 
 def explain(
@@ -230,12 +229,11 @@ def explain(
         raise ValueError(f"expected one image (3, H, W), got shape {tuple(image.shape)}")
     cache = cache if cache is not None else MapCache()
     key = image_id if image_id is not None else _digest(image)
-    x = image[None].to(_model_device(model))
+    x = image[None].to(model_device(model))
     computed = 0
 
     def probabilities() -> Tensor:
-        with torch.no_grad():
-            return model.eval()(x).float().softmax(dim=1)[0].cpu()
+        return predict_probs(model, x)[0]
 
     def cam_map(name: str, cls: int, contrast: int | None = None) -> Tensor:
         nonlocal computed
@@ -341,10 +339,7 @@ class Explorer:
                              f"{len(self.images)}, {len(self.labels)}, {len(self.ids)}")
         self.score_cam_top_k = score_cam_top_k
         self.cache = MapCache()
-        device = _model_device(model)
-        with torch.no_grad():
-            self.probs = torch.cat([self.model(b.to(device)).float().softmax(1).cpu()
-                                    for b in images.split(batch_size)])
+        self.probs = predict_probs(self.model, images, batch_size=batch_size)
         self.pred = self.probs.argmax(1)
         self.confidence = self.probs.max(1).values
         for i, probs in zip(self.ids, self.probs, strict=True):  # no forward pass per choice

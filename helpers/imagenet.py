@@ -39,8 +39,11 @@ from PIL import Image
 from torch import Tensor, nn
 from torchvision import transforms as T
 
-from . import stats
 from .data import IMAGENET_MEAN, IMAGENET_STD
+
+# moved to helpers.stats; notebook 02 still calls it here until its cell names stats
+from .stats import balanced_accuracy_interval  # noqa: F401
+from .train import eval_mode, predict_probs
 
 __all__ = [
     "ImageNetModel",
@@ -54,7 +57,6 @@ __all__ = [
     "linear_probe",
     "side_by_side",
     "image_features",
-    "balanced_accuracy_interval",
 ]
 
 # EfficientNet-Lite's own input normalisation (TF-lite reference: (x - 127) / 128 on 0-255).
@@ -229,7 +231,6 @@ def imagenet_model(prefer: str = "auto", download: bool | None = None,
     return chosen
 
 
-@torch.no_grad()
 def top_classes(model: nn.Module, x: Tensor, categories: tuple[str, ...],
                 k: int = 5) -> list[tuple[int, str, float]]:
     """The ``k`` most probable classes of one image ``x`` (3, H, W) or (1, 3, H, W):
@@ -239,8 +240,7 @@ def top_classes(model: nn.Module, x: Tensor, categories: tuple[str, ...],
     if x.dim() != 4 or x.shape[0] != 1:
         raise ValueError(f"top_classes: x has shape {tuple(x.shape)}; expected one image "
                          "(3, H, W) or (1, 3, H, W).")
-    probs = model(x).softmax(1)[0]
-    values, idx = probs.topk(k)
+    values, idx = predict_probs(model, x)[0].topk(k)
     return [(int(i), categories[int(i)], float(v)) for i, v in zip(idx, values, strict=True)]
 
 
@@ -252,11 +252,9 @@ def pooled_features(model: nn.Module, target_layer: str, images: Tensor,
     out: list[Tensor] = []
     handle = layer.register_forward_hook(lambda _m, _i, o: out.append(o.mean((2, 3))))
     try:
-        was_training = model.training
-        model.eval()
-        for start in range(0, len(images), batch_size):
-            model(images[start:start + batch_size])
-        model.train(was_training)
+        with eval_mode(model):
+            for batch in images.split(batch_size):
+                model(batch)
     finally:
         handle.remove()
     return torch.cat(out)
@@ -322,30 +320,3 @@ def image_features(net: ImageNetModel, paths: Any, image_size: int = 224,
                 batch.append(preprocess(img.convert("RGB")))
         out.append(pooled_features(net.model, net.target_layer, torch.stack(batch), batch_size))
     return torch.cat(out) if out else torch.zeros(0, 0)
-
-
-def balanced_accuracy_interval(labels: Any, pred: Any, groups: Any = None, level: float = 0.95,
-                               n_boot: int = 2000, seed: int = 0) -> tuple[float, float, float]:
-    """Balanced accuracy (mean per-class recall) and a percentile bootstrap interval,
-    resampling ``groups`` (e.g. lesion ids: images of one lesion are not independent) or, with
-    ``groups=None``, images, by :func:`helpers.stats.grouped_bootstrap`. Returns
-    ``(value, low, high)``; resamples missing a class skip it in the mean."""
-    labels, pred = np.asarray(labels), np.asarray(pred)
-    if labels.shape != pred.shape or labels.ndim != 1 or not len(labels):
-        raise ValueError(f"balanced_accuracy_interval: labels {labels.shape} and pred "
-                         f"{pred.shape}; expected two 1-D arrays of the same length > 0.")
-    groups = np.arange(len(labels)) if groups is None else np.asarray(groups)
-    codes = stats.group_codes(groups.tolist(), len(labels))
-    classes = np.unique(labels)
-    member = torch.from_numpy((labels[:, None] == classes[None, :]).astype(np.float64))  # (n, C)
-    hit = member * torch.from_numpy((pred == labels).astype(np.float64))[:, None]
-    n_groups = int(codes.max()) + 1
-    members = torch.zeros(n_groups, len(classes), dtype=torch.float64).index_add_(0, codes, member)
-    hits = torch.zeros(n_groups, len(classes), dtype=torch.float64).index_add_(0, codes, hit)
-
-    def bacc(drawn: Tensor) -> Tensor:
-        """Balanced accuracy of each resample of lesions (``drawn``: (b, G) group indices)."""
-        per_class = hits[drawn].sum(dim=1) / members[drawn].sum(dim=1)  # NaN: class not drawn
-        return per_class.nanmean(dim=1)
-
-    return stats.grouped_bootstrap(bacc, groups.tolist(), n_boot, seed, level, chunk=200)

@@ -33,11 +33,9 @@ model-randomisation sanity check (Adebayo et al. 2018) in :mod:`helpers.sanity`.
 
 from __future__ import annotations
 
-import itertools
 import math
 import warnings
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping, Sequence
 from numbers import Integral
 
 import pandas as pd
@@ -46,6 +44,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from . import _checks as checks
+from .cam import resolve_class_idx
+from .train import predict_probs
 
 ClassIndex = int | Sequence[int] | Tensor | None
 
@@ -71,32 +71,6 @@ __all__ = [
 # ----------------------------------------------------------------------------------------------
 # Shared plumbing
 # ----------------------------------------------------------------------------------------------
-
-
-@contextmanager
-def _eval_mode(model: nn.Module) -> Iterator[nn.Module]:
-    """Put every submodule in eval mode, then restore each one's own train/eval flag."""
-    modes = [(m, m.training) for m in model.modules()]
-    model.eval()
-    try:
-        yield model
-    finally:
-        for module, mode in modes:
-            module.training = mode
-
-
-def _model_device(model: nn.Module, fallback: torch.device) -> torch.device:
-    param = next(itertools.chain(model.parameters(), model.buffers()), None)
-    return fallback if param is None else param.device
-
-
-def _class_indices(class_idx: ClassIndex, batch: int) -> Tensor | None:
-    """``class_idx`` as a ``(B,)`` long tensor, or None for "the predicted class"."""
-    if class_idx is None:
-        return None
-    if isinstance(class_idx, Tensor) and class_idx.dim() == 1 and len(class_idx) == 1:
-        class_idx = class_idx[0]  # one class for all images, as a 1-element tensor
-    return checks.class_indices(class_idx, batch).cpu()
 
 
 def check_maps(heatmaps: Tensor, name: str = "heatmaps") -> Tensor:
@@ -154,22 +128,18 @@ def class_probabilities(
     predicted class. Runs in eval mode without gradients; the model's train/eval flags are
     restored afterwards. Inputs are moved to the model's device and fed in ``batch_size`` chunks.
     """
+    return _target_probabilities(model, x, class_idx, batch_size)[1]
+
+
+def _target_probabilities(model: nn.Module, x: Tensor, class_idx: ClassIndex,
+                          batch_size: int) -> tuple[Tensor, Tensor]:
+    """The target class of each image (``class_idx`` resolved, None: the predicted one) and its
+    softmax probability, two ``(B,)`` CPU tensors."""
     checks.finite(x, "x", hint="A NaN or inf input gives no meaningful probability; find where "
                   "it came from (a broken image, a division by zero in preprocessing).")
-    idx = _class_indices(class_idx, x.shape[0])
-    device = _model_device(model, x.device)
-    out = []
-    with _eval_mode(model):
-        for start in range(0, x.shape[0], batch_size):
-            probs = model(x[start : start + batch_size].to(device)).softmax(dim=1).float().cpu()
-            if idx is not None and start == 0:
-                checks.class_indices(idx, len(idx), probs.shape[1])  # in range for this model
-            if idx is None:
-                out.append(probs.max(dim=1).values)
-            else:
-                chunk = idx[start : start + batch_size]
-                out.append(probs.gather(1, chunk.unsqueeze(1)).squeeze(1))
-    return torch.cat(out)
+    probs = predict_probs(model, x, batch_size=batch_size)
+    idx = resolve_class_idx(class_idx, probs)
+    return idx, probs.gather(1, idx[:, None])[:, 0]
 
 
 def relative_drop(p_orig: Tensor, p_expl: Tensor) -> Tensor:
@@ -294,9 +264,7 @@ def perturbation_curve(
     if isinstance(steps, bool) or not isinstance(steps, Integral) or steps < 1:
         raise ValueError(f"steps must be an int >= 1, got {steps!r}: the number of deletion or "
                          "insertion steps, e.g. steps=50")
-    idx = _class_indices(class_idx, batch)
-    if idx is None:
-        idx = _class_indices(_predicted(model, x, batch_size), batch)
+    idx = _target_probabilities(model, x, class_idx, batch_size)[0]
     n_pixels = height * width
     start = torch.as_tensor(start, dtype=x.dtype, device=x.device).expand_as(x)
     finish = torch.as_tensor(finish, dtype=x.dtype, device=x.device).expand_as(x)
@@ -319,15 +287,6 @@ def perturbation_curve(
         probs[b_idx.cpu(), k_idx.cpu()] = p
     fractions = counts.double().cpu() / n_pixels
     return fractions, probs
-
-
-def _predicted(model: nn.Module, x: Tensor, batch_size: int) -> Tensor:
-    device = _model_device(model, x.device)
-    preds = []
-    with torch.no_grad(), _eval_mode(model):
-        for start in range(0, x.shape[0], batch_size):
-            preds.append(model(x[start : start + batch_size].to(device)).argmax(dim=1).cpu())
-    return torch.cat(preds)
 
 
 def _auc(fractions: Tensor, probs: Tensor) -> Tensor:
@@ -580,10 +539,7 @@ def method_table(
     ``n_images``, ``n_with_mask`` and ``steps``.
     """
     batch = x.shape[0]
-    idx = _class_indices(class_idx, batch)
-    if idx is None:
-        idx = _predicted(model, x, batch_size)
-    p_orig = class_probabilities(model, x, idx, batch_size)
+    idx, p_orig = _target_probabilities(model, x, class_idx, batch_size)
     p_expl = {
         name: class_probabilities(model, explanation_map(x, maps), idx, batch_size)
         for name, maps in maps_by_method.items()
@@ -642,14 +598,11 @@ def per_image_scores(
     :func:`win_rate`. Feed it to :func:`helpers.stats.summarize_with_intervals` and
     :func:`helpers.stats.paired_scores`.
     """
-    idx = _class_indices(class_idx, x.shape[0])
-    if idx is None:
-        idx = _predicted(model, x, batch_size)
+    idx, p_orig = _target_probabilities(model, x, class_idx, batch_size)
     mask_sets = {"lesion": masks} if isinstance(masks, Tensor) else dict(masks or {})
     if reference is not None and reference not in maps_by_method:
         raise ValueError(f"reference={reference!r} is not one of the methods "
                          f"{sorted(maps_by_method)}; pass one of them, or None")
-    p_orig = class_probabilities(model, x, idx, batch_size)
     all_maps = {name: check_maps(maps).detach().cpu() for name, maps in maps_by_method.items()}
     drops = {name: relative_drop(p_orig, class_probabilities(model, explanation_map(x, maps), idx,
                                                              batch_size))

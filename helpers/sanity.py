@@ -20,7 +20,9 @@ import torch
 from torch import Tensor, nn
 
 from .agreement import rank_correlation, ssim
-from .metrics import ClassIndex, _class_indices, _predicted
+from .cam import resolve_class_idx
+from .metrics import ClassIndex
+from .train import predict_probs
 
 __all__ = [
     "randomized_copy",
@@ -117,9 +119,7 @@ def cascade_maps(
     (None) the trained model's prediction, found once, as Adebayo et al. do. ``model`` itself
     is never modified.
     """
-    idx = _class_indices(class_idx, x.shape[0])
-    if idx is None:
-        idx = _predicted(model, x, batch_size)
+    idx = resolve_class_idx(class_idx, predict_probs(model, x, batch_size=batch_size))
     steps = {"trained": maps_by_method(model, x, methods, idx)}
     for name, copy_ in cascade_randomizations(model, order, seed):
         steps[name] = maps_by_method(copy_, x, methods, idx)

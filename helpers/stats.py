@@ -9,7 +9,7 @@ scores are the per-image frames of :func:`helpers.metrics.per_image_scores` (col
 * **Grouped (cluster) bootstrap** by lesion: :func:`grouped_bootstrap` resamples lesions
   (``lesion_id``), not images, since the images of one lesion are not independent, and applies
   any statistic to each resample; :func:`grouped_bootstrap_ci` is its mean, and
-  :func:`helpers.imagenet.balanced_accuracy_interval` its balanced accuracy.
+  :func:`balanced_accuracy_interval` its balanced accuracy.
 * **Proportions**: :func:`wilson_interval` (Wilson 1927), which never collapses to a
   zero-width interval at 0 or 1 as the bootstrap of a small subset does.
 * **Paired comparisons** of two methods scored on the same images: :func:`paired_difference`
@@ -28,7 +28,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping, Sequence
 from statistics import NormalDist
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -40,6 +40,7 @@ __all__ = [
     "group_codes",
     "grouped_bootstrap",
     "grouped_bootstrap_ci",
+    "balanced_accuracy_interval",
     "wilson_interval",
     "format_p",
     "paired_difference",
@@ -190,6 +191,33 @@ def grouped_bootstrap_ci(values: Sequence[float] | Tensor, groups: Sequence[obje
     _, low, high = grouped_bootstrap(lambda drawn: sums[drawn].sum(dim=1) / sizes[drawn].sum(dim=1),
                                      labels, n_boot, seed, level)
     return data.mean().item(), low, high
+
+
+def balanced_accuracy_interval(labels: Any, pred: Any, groups: Any = None, level: float = 0.95,
+                               n_boot: int = 2000, seed: int = 0) -> tuple[float, float, float]:
+    """Balanced accuracy (mean per-class recall) and a percentile bootstrap interval,
+    resampling ``groups`` (e.g. lesion ids: images of one lesion are not independent) or, with
+    ``groups=None``, images, by :func:`helpers.grouped_bootstrap`. Returns
+    ``(value, low, high)``; resamples missing a class skip it in the mean."""
+    labels, pred = np.asarray(labels), np.asarray(pred)
+    if labels.shape != pred.shape or labels.ndim != 1 or not len(labels):
+        raise ValueError(f"balanced_accuracy_interval: labels {labels.shape} and pred "
+                         f"{pred.shape}; expected two 1-D arrays of the same length > 0.")
+    groups = np.arange(len(labels)) if groups is None else np.asarray(groups)
+    codes = group_codes(groups.tolist(), len(labels))
+    classes = np.unique(labels)
+    member = torch.from_numpy((labels[:, None] == classes[None, :]).astype(np.float64))  # (n, C)
+    hit = member * torch.from_numpy((pred == labels).astype(np.float64))[:, None]
+    n_groups = int(codes.max()) + 1
+    members = torch.zeros(n_groups, len(classes), dtype=torch.float64).index_add_(0, codes, member)
+    hits = torch.zeros(n_groups, len(classes), dtype=torch.float64).index_add_(0, codes, hit)
+
+    def bacc(drawn: Tensor) -> Tensor:
+        """Balanced accuracy of each resample of lesions (``drawn``: (b, G) group indices)."""
+        per_class = hits[drawn].sum(dim=1) / members[drawn].sum(dim=1)  # NaN: class not drawn
+        return per_class.nanmean(dim=1)
+
+    return grouped_bootstrap(bacc, groups.tolist(), n_boot, seed, level, chunk=200)
 
 
 def wilson_interval(successes: int, n: int, level: float = 0.95) -> tuple[float, float, float]:

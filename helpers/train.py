@@ -1,5 +1,9 @@
 """Training and evaluation: ``fit``, ``predict``, ``evaluate``.
 
+Also the three chores every module that runs the model shares: :func:`eval_mode` (a block in
+eval mode, each submodule's own flag restored after), :func:`model_device` and
+:func:`predict_probs` (softmax probabilities of a batch of images, fed in chunks).
+
 One recipe for every profile (only sizes differ): AdamW, a one-cycle (or cosine) learning-rate
 schedule, label smoothing, and a class-weighted loss for HAM10000's imbalance (nevi are about
 two thirds of the images). On CUDA it adds mixed precision and channels-last memory layout;
@@ -14,7 +18,8 @@ import copy
 import random
 import time
 import warnings
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -41,6 +46,49 @@ from .config import MIN_IMAGE_SIZE, RunConfig, check_device
 from .data import CLASSES, MALIGNANT
 
 MALIGNANT_LABELS = tuple(i for i, code in enumerate(CLASSES) if code in MALIGNANT)
+
+
+@contextmanager
+def eval_mode(model: nn.Module) -> Iterator[nn.Module]:
+    """Every submodule of ``model`` in eval mode inside the block; afterwards (also after an
+    error) each one gets its own train/eval flag back, not just the top module's."""
+    modes = [(module, module.training) for module in model.modules()]
+    model.eval()
+    try:
+        yield model
+    finally:
+        for module, training in modes:
+            module.training = training
+
+
+def model_device(model: nn.Module, fallback: str | torch.device = "cpu") -> torch.device:
+    """The device of the model's first parameter (or buffer); ``fallback`` when it has none."""
+    for tensor in (*model.parameters(), *model.buffers()):
+        return tensor.device
+    return torch.device(fallback)
+
+
+@torch.no_grad()
+def predict_probs(model: nn.Module, images: torch.Tensor | Iterable[torch.Tensor], *,
+                  batch_size: int = 64, device: str | torch.device | None = None) -> torch.Tensor:
+    """Softmax probabilities ``(N, num_classes)``, float32 on the CPU, for ``images``.
+
+    ``images``: a tensor ``(N, C, H, W)``, fed ``batch_size`` at a time, or an iterable of such
+    batches. Runs on ``device`` (default: the model's; the input's for a model without
+    parameters) under :func:`eval_mode`, without gradients.
+    """
+    fallback = images.device if isinstance(images, torch.Tensor) else "cpu"
+    device = model_device(model, fallback) if device is None else torch.device(device)
+    if isinstance(images, torch.Tensor):
+        batch_size = checks.integer(batch_size, "batch_size", hint="Images per forward pass, "
+                                    "e.g. 64.")
+        images = images.split(batch_size)
+    with eval_mode(model):
+        probs = [model(batch.to(device)).float().softmax(dim=1).cpu() for batch in images]
+    if not probs:
+        raise ValueError("images: no batch of images came (an empty loader?); give a tensor "
+                         "(N, C, H, W) or a loader with at least one batch.")
+    return torch.cat(probs)
 
 
 def seed_everything(seed: int) -> None:
@@ -245,32 +293,27 @@ def fit(
     return history
 
 
-@torch.no_grad()
 def predict(
     model: nn.Module, loader: DataLoader, device: str | None = None, size: int | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
     """Softmax probabilities ``(N, num_classes)`` and true labels ``(N,)`` for a whole loader.
 
-    The model is evaluated in ``eval`` mode (its previous mode is restored afterwards). With
-    ``size``, each batch is first shrunk to ``size`` x ``size`` px as :func:`shrink` does in
-    training (``fit`` validates its low-resolution epochs this way).
+    :func:`predict_probs` over the loader's batches (eval mode, each submodule's flag restored
+    afterwards). With ``size``, each batch is first shrunk to ``size`` x ``size`` px as
+    :func:`shrink` does in training (``fit`` validates its low-resolution epochs this way).
     """
-    device = device or str(next(model.parameters()).device)
-    was_training = model.training
-    model.eval()
-    probs, labels = [], []
-    try:
+    device = torch.device(device) if device is not None else model_device(model)
+    labels = []
+
+    def batches() -> Iterator[torch.Tensor]:
         for batch in loader:
             images, targets = _batch(batch)
-            images = images.to(device)
-            if size is not None:
-                images = shrink(images, size)
-            logits = model(images).float()
-            probs.append(torch.softmax(logits, dim=1).cpu().numpy())
             labels.append(targets.numpy())
-    finally:
-        model.train(was_training)
-    return np.concatenate(probs), np.concatenate(labels)
+            images = images.to(device)
+            yield images if size is None else shrink(images, size)
+
+    probs = predict_probs(model, batches(), device=device)
+    return probs.numpy(), np.concatenate(labels)
 
 
 def _check_predictions(probs: Any, labels: Any) -> tuple[np.ndarray, np.ndarray]:

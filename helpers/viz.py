@@ -103,10 +103,8 @@ def fit_to_image(rgb: np.ndarray, heatmap, fit: str | None = None) -> tuple[np.n
     - ``fit="crop"``: the image is cut to its centre crop of the map's aspect ratio, what the
       model saw after ``Resize(size)`` + ``CenterCrop(size)`` (:func:`helpers.data.eval_transform`),
       and the map drawn over that crop;
-    - ``fit=None``: stretch, with a ``UserWarning`` saying so.
+    - ``fit=None``: stretch, with a ``TutorialWarning`` (a ``UserWarning``) saying so.
     """
-    import warnings
-
     if fit not in (None, "stretch", "crop"):
         raise ValueError(f"fit={fit!r}: expected None, 'stretch' or 'crop'.")
     heat = _heatmap_2d(heatmap)
@@ -123,13 +121,12 @@ def fit_to_image(rgb: np.ndarray, heatmap, fit: str | None = None) -> tuple[np.n
             rgb = rgb[top:top + ch]
     elif not same_aspect and fit is None:
         shape = "square" if mh == mw else f"{mw}x{mh}"
-        warnings.warn(
+        checks.warn(
             f"the heatmap is {shape} ({mw}x{mh}) and the image is {w}x{h} (width x height): the "
             "map is stretched over the image, which is right only if the model saw the photo "
             "squashed (transforms.Resize((224, 224)), as the seed does). After a centre crop "
             "(helpers.data.eval_transform) pass fit='crop' (the map is drawn over the photo's "
-            "centre crop, what the model saw) or the cropped image; fit='stretch' silences this.",
-            checks.TutorialWarning, stacklevel=3)
+            "centre crop, what the model saw) or the cropped image; fit='stretch' silences this.")
     return rgb, _heatmap_2d(heat, rgb.shape[:2])
 
 

@@ -71,7 +71,10 @@ def test_weights_are_the_difference_of_grad_cam_weights_on_a_resnet():
     torch.testing.assert_close(ccam.last_weights, w_c - w_d, atol=1e-6, rtol=1e-4)
     assert maps.shape == (3, 64, 64) and 0 <= maps.min() and maps.max() <= 1
     assert all(p.grad is None for p in model.parameters())
-    assert ccam._requested is None  # nothing of the call stays behind
+    # nothing of the call stays behind but the documented last_* results
+    assert set(vars(ccam)) == {"model", "target_layer", "contrast_idx", "last_activations",
+                               "last_gradients", "last_weights", "last_class_idx",
+                               "last_contrast_idx"}
 
 
 def test_runner_up_and_errors():

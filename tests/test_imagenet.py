@@ -10,7 +10,7 @@ import pytest
 import torch
 from PIL import Image
 
-from helpers import imagenet
+from helpers import imagenet, stats
 from helpers.cam import CAM, GradCAM, GradCAMPlusPlus, find_layer, normalize_maps
 from helpers.models import imagenet_model
 
@@ -194,11 +194,11 @@ def test_balanced_accuracy_interval_matches_sklearn_and_brackets_it():
     pred = torch.where(torch.rand(90, generator=rng) < 0.7, torch.as_tensor(y),
                        torch.randint(0, 3, (90,), generator=rng)).numpy()
     groups = (torch.arange(90) // 2).numpy()  # pairs of images of one "lesion"
-    value, low, high = imagenet.balanced_accuracy_interval(y, pred, groups, n_boot=500)
+    value, low, high = stats.balanced_accuracy_interval(y, pred, groups, n_boot=500)
     assert value == pytest.approx(balanced_accuracy_score(y, pred))
     assert low < value < high and high - low < 0.4
     with pytest.raises(ValueError, match="labels"):
-        imagenet.balanced_accuracy_interval(y, pred[:-1])
+        stats.balanced_accuracy_interval(y, pred[:-1])
 
 
 def test_image_features_reads_files_at_the_asked_size(lite, tmp_path):

@@ -195,8 +195,6 @@ def test_grouped_bootstrap_hands_the_statistic_the_drawn_groups() -> None:
 
 
 def test_balanced_accuracy_interval_uses_the_shared_resampler() -> None:
-    from helpers import imagenet
-
     rng = np.random.default_rng(0)
     labels = rng.integers(0, 3, 60)
     pred = np.where(rng.random(60) < 0.7, labels, rng.integers(0, 3, 60))
@@ -212,7 +210,7 @@ def test_balanced_accuracy_interval_uses_the_shared_resampler() -> None:
         return torch.tensor(out, dtype=torch.float64)
 
     expected = stats.grouped_bootstrap(bacc, lesions.tolist(), n_boot=400, seed=2)
-    got = imagenet.balanced_accuracy_interval(labels, pred, lesions, n_boot=400, seed=2)
+    got = stats.balanced_accuracy_interval(labels, pred, lesions, n_boot=400, seed=2)
     assert got == pytest.approx(expected, abs=1e-12)
 
 
