@@ -17,7 +17,7 @@ help:
 	@echo "make test  ruff, then pytest (unit tests and every notebook under nbval)"
 	@echo "make test-colab run the notebooks' set-up cell in a fresh Colab-like venv (about a minute)"
 	@echo "make lab   open JupyterLab on the notebooks"
-	@echo "make badges rewrite the Colab badges (notebooks, README) and install lines from helpers/course/colab.py"
+	@echo "make badges rewrite the Colab badges (notebooks, README) and install lines from helpers/config.py"
 	@echo "make book  build the browsable book from the committed notebooks into outputs/book/"
 	@echo "make clean remove outputs/ and caches (keeps .venv and the demo-data cache)"
 

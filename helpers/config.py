@@ -17,7 +17,11 @@ Environment variables: ``TUTORIAL_PROFILE`` (profile), ``TUTORIAL_SEED`` (the se
 the demo set and training; 0 when unset), ``HAM10000_DIR`` (real data folder), ``TUTORIAL_CACHE``
 (where the demo set and resized images are cached), ``TUTORIAL_HOME`` (the course folder: when
 set, the cache, ``outputs/`` and the checkpoints live under it, so that a later runtime reuses
-them; ``helpers.colab.use_data(..., course_folder=...)`` sets it).
+them; ``helpers.course.colab.use_data(..., course_folder=...)`` sets it).
+
+The repository and release settings below are the lines a fork or a teacher edits: after a
+change, ``python -m helpers.course.colab notebooks`` (``make badges``) rewrites every notebook's
+badge and set-up cell from them; ``tests/test_notebooks.py`` checks that they agree.
 """
 
 from __future__ import annotations
@@ -36,6 +40,27 @@ DATASETS = ("demo", "ham10000", "dermamnist")
 ARCHS = ("resnet18", "resnet34", "resnet50")
 #: below this many pixels a ResNet's layer4 (1/32 of the input) has a single position
 MIN_IMAGE_SIZE = 32
+
+# --------------------------------------------------------------------------- repository, release
+# Read at call time by helpers.course.colab (badges, the set-up cell) and helpers.course.publish.
+
+REPOSITORY = "ham10000-xai/gradcam-plus-plus-ham10000"  # GitHub owner/name: the line a fork edits
+RELEASE = "v0.1.0"  # the tag Colab installs `helpers` from, so a lesson never changes under you
+PACKAGE = "gradcam-ham10000-helpers"  # the distribution's name (pyproject.toml)
+# The course checkpoint a teacher published (a release asset of RELEASE, say) and its SHA-256:
+# students' notebooks fetch it instead of training. `python -m helpers.models publish PATH` prints
+# the two lines to paste. None: nothing published (the full profile trains). The environment
+# variables TUTORIAL_CHECKPOINT_URL and TUTORIAL_CHECKPOINT_SHA256 override them (any profile).
+CHECKPOINT_URL: str | None = None
+CHECKPOINT_SHA256: str | None = None
+# The resized-image cache, published the same way (an archive of the cache folder; HAM10000 is
+# CC BY-NC 4.0: shared with its attribution, for non-commercial use). TUTORIAL_CACHE_URL and
+# TUTORIAL_CACHE_SHA256 override them.
+CACHE_URL: str | None = None
+CACHE_SHA256: str | None = None
+# Where the set-up cell installs helpers from: any pip source (a git URL with its tag, a wheel's
+# address). None means the release above: git+https://github.com/<REPOSITORY>@<RELEASE>.
+INSTALL_SOURCE: str | None = None
 
 # What differs between profiles; everything else is shared (see RunConfig's defaults).
 _PROFILE_SETTINGS: dict[str, dict[str, object]] = {

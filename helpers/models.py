@@ -531,7 +531,7 @@ def load_or_train_variant(cfg: RunConfig, splits: Mapping[str, pd.DataFrame], ta
 
 def main(argv: list[str] | None = None) -> int:
     """``python -m helpers.models publish PATH [URL]``: check that ``PATH`` is a checkpoint
-    this code loads, then print the lines to paste into ``helpers/colab.py``."""
+    this code loads, then print the lines to paste into ``helpers/config.py``."""
     import sys
 
     from .course.publish import publish_lines
@@ -539,13 +539,13 @@ def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     if len(args) not in (2, 3) or args[0] != "publish":
         print("usage: python -m helpers.models publish PATH [URL]\n  prints CHECKPOINT_URL and "
-              "CHECKPOINT_SHA256 for helpers/colab.py (URL: default, a release asset of "
+              "CHECKPOINT_SHA256 for helpers/config.py (URL: default, a release asset of "
               "REPOSITORY at RELEASE)", file=sys.stderr)
         return 2
     _, meta = load_checkpoint(args[1])
     print(f"# {args[1]}: {meta.get('arch')}, {meta.get('profile')} profile, "
           f"{meta.get('image_size')} px. Upload it as a release asset, then paste into "
-          "helpers/colab.py:")
+          "helpers/config.py:")
     print(publish_lines(args[1], args[2] if len(args) == 3 else None))
     return 0
 

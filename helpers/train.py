@@ -1,4 +1,4 @@
-"""Training and evaluation: ``fit``, ``predict``, ``evaluate``.
+"""Training and evaluation: ``train_one_epoch``, ``fit``, ``predict``, ``evaluate``.
 
 Also the three chores every module that runs the model shares: :func:`eval_mode` (a block in
 eval mode, each submodule's own flag restored after), :func:`model_device` and
@@ -165,6 +165,68 @@ def _make_scheduler(
     raise ValueError(f"Unknown schedule {schedule!r}; use 'onecycle' or 'cosine'.")
 
 
+def train_one_epoch(
+    model: nn.Module,
+    loader: DataLoader,
+    criterion: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    *,
+    scheduler: torch.optim.lr_scheduler.LRScheduler | None = None,
+    scaler: torch.amp.GradScaler | None = None,
+    device: str = "cpu",
+    size: int | None = None,
+    progress: bool = False,
+    desc: str = "epoch",
+) -> dict[str, float]:
+    """One pass of mini-batch gradient descent over ``loader`` (notebook 02 writes it by hand).
+
+    For each batch :math:`(x, y)`: the forward pass :math:`z = f_\\theta(x)`, the loss
+    :math:`L = \\mathrm{criterion}(z, y)`, the backward pass :math:`\\nabla_\\theta L`, and one
+    step of ``optimizer`` (then of ``scheduler``, which changes the learning rate per batch).
+    ``size`` shrinks the batches first (:func:`shrink`, progressive resizing); ``scaler`` is
+    mixed precision's loss scaling on CUDA (``torch.amp.GradScaler``; None: plain
+    ``loss.backward()``). A loss that is not finite stops training with FloatingPointError.
+
+    Returns ``{"loss": mean loss per image, "accuracy": share of images whose top class is the
+    label, "size": the side in px the model was trained on}``.
+    """
+    cuda = torch.device(device).type == "cuda"
+    model.train()
+    total_loss, correct, seen, side = 0.0, 0, 0, 0
+    for batch in tqdm(loader, desc=desc, leave=False, disable=not progress):
+        images, labels = _batch(batch)
+        images, labels = images.to(device), labels.to(device)
+        if size is not None:
+            images = shrink(images, size)
+        if cuda:
+            images = images.to(memory_format=torch.channels_last)
+        with torch.autocast(device_type="cuda", dtype=torch.float16, enabled=cuda):
+            logits = model(images)
+            loss = criterion(logits, labels)
+        if not torch.isfinite(loss):
+            raise FloatingPointError(
+                f"The training loss became {loss.item()}: training diverged. Lower the learning "
+                f"rate (the optimizer's is {optimizer.param_groups[0]['lr']:g} at this step), and "
+                "check that the images are finite.")
+        optimizer.zero_grad(set_to_none=True)
+        if scaler is None:
+            loss.backward()
+            optimizer.step()
+        else:
+            scaler.scale(loss).backward()
+            scaler.step(optimizer)
+            scaler.update()
+        if scheduler is not None:
+            scheduler.step()
+        total_loss += loss.item() * len(labels)
+        correct += (logits.argmax(1) == labels).sum().item()
+        seen += len(labels)
+        side = int(images.shape[-1])
+    if not seen:
+        raise ValueError("loader gave no batch: give a DataLoader over at least one image.")
+    return {"loss": total_loss / seen, "accuracy": correct / seen, "size": side}
+
+
 def fit(
     model: nn.Module,
     loaders: Mapping[str, DataLoader],
@@ -237,31 +299,14 @@ def fit(
     rows, best_score, best_state, best_epoch = [], -1.0, None, None
     for epoch in tqdm(range(1, epochs + 1), desc="epochs", disable=not progress):
         start = time.perf_counter()
-        model.train()
-        total_loss, correct, seen = 0.0, 0, 0
-        for batch in tqdm(train_loader, desc=f"epoch {epoch}", leave=False, disable=not progress):
-            images, labels = _batch(batch)
-            images, labels = images.to(device), labels.to(device)
-            if epoch <= low_epochs:
-                images = shrink(images, low_size)
-            if cuda:
-                images = images.to(memory_format=torch.channels_last)
-            with torch.autocast(device_type="cuda", dtype=torch.float16, enabled=cuda):
-                logits = model(images)
-                loss = criterion(logits, labels)
-            if not torch.isfinite(loss):
-                raise FloatingPointError(
-                    f"The training loss became {loss.item()} in epoch {epoch}: training "
-                    f"diverged. Lower the learning rate (lr={lr}; try {lr / 10:g}), and check "
-                    "that the images are finite.")
-            optimizer.zero_grad(set_to_none=True)
-            scaler.scale(loss).backward()
-            scaler.step(optimizer)
-            scaler.update()
-            scheduler.step()
-            total_loss += loss.item() * len(labels)
-            correct += (logits.argmax(1) == labels).sum().item()
-            seen += len(labels)
+        try:
+            trained = train_one_epoch(
+                model, train_loader, criterion, optimizer, scheduler=scheduler, scaler=scaler,
+                device=device, size=low_size if epoch <= low_epochs else None,
+                progress=progress, desc=f"epoch {epoch}")
+        except FloatingPointError as err:
+            raise FloatingPointError(f"Epoch {epoch}: {err} fit's lr={lr}: try lr={lr / 10:g}."
+                                     ) from None
         low = epoch <= low_epochs
         probs, val_labels = predict(model, val_loader, device=device,
                                     size=low_size if low else None)
@@ -272,13 +317,13 @@ def fit(
             val_bacc = balanced_accuracy_score(val_labels, val_pred)
         rows.append(dict(
             epoch=epoch,
-            train_loss=total_loss / seen,
-            train_accuracy=correct / seen,
+            train_loss=trained["loss"],
+            train_accuracy=trained["accuracy"],
             val_loss=val_loss,
             val_accuracy=accuracy_score(val_labels, val_pred),
             val_balanced_accuracy=val_bacc,
             lr=optimizer.param_groups[0]["lr"],
-            train_size=int(images.shape[-1]),
+            train_size=trained["size"],
             seconds=time.perf_counter() - start,
         ))
         if not low and val_bacc > best_score:

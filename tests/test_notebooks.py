@@ -10,6 +10,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from helpers import config
 from helpers.course import colab
 
 NOTEBOOK_DIR = Path(__file__).resolve().parents[1] / "notebooks"
@@ -49,7 +50,7 @@ def test_header_badge_points_at_this_notebook(path: Path) -> None:
     assert first.startswith("# "), "the first cell is the title"
     urls = [m.group("url") for m in colab.BADGE_PATTERN.finditer(first)]
     assert urls == [colab.colab_url(path.name)], (
-        "run `make badges` after changing helpers/course/colab.py")
+        "run `make badges` after changing helpers/config.py")
     assert re.search(r"what you will learn", first, re.I)
     assert re.search(r"run time", first, re.I)
 
@@ -58,7 +59,7 @@ def test_header_badge_points_at_this_notebook(path: Path) -> None:
 def test_setup_cell_is_the_one_helpers_colab_writes(path: Path) -> None:
     setup = _cells(path, "code")[0]
     assert setup == colab.setup_cell(), (
-        "run `make badges` after changing helpers/course/colab.py")
+        "run `make badges` after changing helpers/config.py")
     first = next(c for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code")
     assert first.metadata.get("jupyter", {}).get("source_hidden") is True, "folded: make badges"
     environment = _cells(path, "code")[1]
@@ -68,34 +69,52 @@ def test_setup_cell_is_the_one_helpers_colab_writes(path: Path) -> None:
 
 
 def test_setup_cell_installs_only_when_helpers_is_missing_and_stops_when_that_fails() -> None:
-    """The cell is valid IPython; %pip runs only when helpers is missing, then the cell imports
-    helpers again in the same kernel and raises, naming the install, if it is still missing."""
+    """The cell is valid IPython of at most 8 lines; %pip runs only when helpers is missing,
+    then the cell looks for helpers again in the same kernel and raises, pointing to the
+    troubleshooting page, if it is still missing."""
     from IPython.core.inputtransformer2 import TransformerManager
 
     setup = colab.setup_cell()
+    assert len(setup.splitlines()) <= 8, setup
     code = TransformerManager().transform_cell(setup)
     compile(code, "setup-cell", "exec")
     lines = code.splitlines()
     pip = next(i for i, line in enumerate(lines) if "run_line_magic('pip'" in line)
-    assert lines[pip].startswith("    ") and "except ImportError:" in lines[pip - 1]
+    assert lines[pip].startswith("    ") and 'find_spec("helpers") is None' in lines[pip - 1]
     assert "importlib.invalidate_caches()" in lines[pip + 1]
     after = "\n".join(lines[pip:])
-    assert "import helpers" in after and "raise RuntimeError(" in after
+    assert 'find_spec("helpers") is None' in after and "raise RuntimeError(" in after
     assert colab.install_line() in setup
-    message = colab.install_failure_message()
-    assert f"{colab.PACKAGE}[data] @ {colab.install_source()}" in message
-    assert f"the tag {colab.RELEASE} must exist" in message and "git clone" in message
-    literal = setup[setup.index("RuntimeError(") + len("RuntimeError"): setup.index('f"({err})"')]
-    assert eval(literal + ")") == message + "\n"  # the cell says what install_failure_message says
+    assert f"{config.PACKAGE}[data] @ {colab.install_source()}" in colab.install_line()
+    literal = setup[setup.index("RuntimeError(") + len("RuntimeError"):]
+    assert eval(literal) == colab.install_failure_message()  # what the cell says, from helpers
+    assert colab.install_failure_message().endswith(colab.troubleshooting_url())
+
+
+def test_the_troubleshooting_page_says_what_to_do_when_the_set_up_cell_stops() -> None:
+    """The cell's address leads to a section of book/troubleshooting.md that gives the steps."""
+    page = (NOTEBOOK_DIR.parent / "book" / "troubleshooting.md").read_text(encoding="utf-8")
+    url = colab.troubleshooting_url()
+    assert url.startswith(f"https://github.com/{config.REPOSITORY}/blob/{config.RELEASE}/book/")
+    path, anchor = url.split("/book/")[1].split("#")
+    assert path == "troubleshooting.md"
+    heading = f"## {colab.TROUBLESHOOTING_SECTION}"
+    assert heading in page and anchor == heading[3:].lower().replace(" ", "-")
+    section = page[page.index(heading):]
+    for step in ("internet", "tag", "RELEASE", "REPOSITORY", "INSTALL_SOURCE", "git clone",
+                 "helpers/config.py", "pip install -e"):
+        assert step in section, step
+    assert "RuntimeError: helpers did not install" in section
+    assert colab.INSTALL_FAILED.split(" (")[0] in colab.install_failure_message()
 
 
 def test_install_source_is_one_setting(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(colab, "INSTALL_SOURCE", "https://example.org/helpers-0.1.0.whl")
+    monkeypatch.setattr(config, "INSTALL_SOURCE", "https://example.org/helpers-0.1.0.whl")
     setup = colab.setup_cell()
     assert '@ https://example.org/helpers-0.1.0.whl"' in setup
-    assert "check that pip can install https://example.org/helpers-0.1.0.whl" in \
-        colab.install_failure_message()
-    assert all(len(line) <= 100 for line in setup.splitlines() if "%pip" not in line)
+    # every line fits 100 characters but those that end with an address
+    assert all(len(line) <= 100 for line in setup.splitlines()
+               if "%pip" not in line and "https://" not in "".join(line.split()[-1:]))
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
@@ -138,11 +157,11 @@ def test_sync_rewrites_badge_and_install_line(tmp_path: Path, monkeypatch) -> No
     copy = tmp_path / NOTEBOOKS[0].name
     shutil.copy(NOTEBOOKS[0], copy)
     assert not colab.sync_notebook(copy), "the committed notebook is already in sync"
-    monkeypatch.setattr(colab, "REPOSITORY", "someone/fork")
+    monkeypatch.setattr(config, "REPOSITORY", "someone/fork")
     assert colab.sync_notebook(copy)
     text = json.dumps(json.loads(copy.read_text()))
-    assert "someone/fork" in text and colab.REPOSITORY in colab.install_line()
-    assert f"github/someone/fork/blob/{colab.RELEASE}/notebooks/{copy.name}" in text
+    assert "someone/fork" in text and config.REPOSITORY in colab.install_line()
+    assert f"github/someone/fork/blob/{config.RELEASE}/notebooks/{copy.name}" in text
 
 
 def test_readme_lists_every_notebook_with_its_badge(tmp_path: Path, monkeypatch) -> None:
@@ -154,6 +173,6 @@ def test_readme_lists_every_notebook_with_its_badge(tmp_path: Path, monkeypatch)
     copy = tmp_path / "README.md"
     copy.write_text(text, encoding="utf-8")
     assert not colab.sync_links(copy)
-    monkeypatch.setattr(colab, "REPOSITORY", "someone/fork")
+    monkeypatch.setattr(config, "REPOSITORY", "someone/fork")
     assert colab.sync_links(copy)
     assert copy.read_text().count("github/someone/fork/blob/") == len(NOTEBOOKS)

@@ -1,9 +1,9 @@
 """How every notebook starts: the Colab badge, the set-up cell, the data, the environment report.
 
-The repository's address lives here and nowhere else. A fork changes ``REPOSITORY`` (and
-``RELEASE`` when it tags its own; ``INSTALL_SOURCE`` to install from elsewhere), then runs
-``python -m helpers.colab`` (``make badges``) to rewrite every notebook's badge, set-up cell and
-data-settings comment; ``tests/test_notebooks.py`` checks they agree.
+The repository's address and release are settings of :mod:`helpers.config` (``REPOSITORY``,
+``RELEASE``, ``INSTALL_SOURCE``), read here at call time. After a fork changes them,
+``python -m helpers.course.colab notebooks`` (``make badges``) rewrites every notebook's badge,
+set-up cell and data-settings comment; ``tests/test_notebooks.py`` checks they agree.
 """
 
 from __future__ import annotations
@@ -15,25 +15,8 @@ import sys
 from pathlib import Path
 from types import ModuleType
 
+from .. import config
 from ..config import RunConfig, find_real_data, project_root
-
-REPOSITORY = "ham10000-xai/gradcam-plus-plus-ham10000"  # GitHub owner/name: the line a fork edits
-RELEASE = "v0.1.0"  # the tag Colab installs `helpers` from, so a lesson never changes under you
-PACKAGE = "gradcam-ham10000-helpers"
-# The course checkpoint a teacher published (a release asset of RELEASE, say) and its SHA-256:
-# students' notebooks fetch it instead of training. `python -m helpers.models publish PATH` prints
-# the two lines to paste. None: nothing published (the full profile trains). The environment
-# variables TUTORIAL_CHECKPOINT_URL and TUTORIAL_CHECKPOINT_SHA256 override them (any profile).
-CHECKPOINT_URL: str | None = None
-CHECKPOINT_SHA256: str | None = None
-# The resized-image cache, published the same way (an archive of the cache folder; HAM10000 is
-# CC BY-NC 4.0: shared with its attribution, for non-commercial use). TUTORIAL_CACHE_URL and
-# TUTORIAL_CACHE_SHA256 override them.
-CACHE_URL: str | None = None
-CACHE_SHA256: str | None = None
-# Where the set-up cell installs helpers from: any pip source (a git URL with its tag, a wheel's
-# address). None means the release above: git+https://github.com/<REPOSITORY>@<RELEASE>.
-INSTALL_SOURCE: str | None = None
 
 BADGE_PATTERN = re.compile(r"\[!\[Open In Colab\]\([^)]*\)\]\((?P<url>[^)]*)\)")
 
@@ -53,7 +36,8 @@ def colab_url(notebook: str) -> str:
         listed = f" The series: {', '.join(known)}." if known else ""
         raise ValueError(f"notebook={notebook!r}: expected a notebook's file name such as "
                          f"'02_finetune_resnet50.ipynb'.{listed}")
-    return f"https://colab.research.google.com/github/{REPOSITORY}/blob/{RELEASE}/notebooks/{notebook}"
+    return (f"https://colab.research.google.com/github/{config.REPOSITORY}/blob/{config.RELEASE}"
+            f"/notebooks/{notebook}")
 
 
 def colab_badge(notebook: str) -> str:
@@ -63,8 +47,8 @@ def colab_badge(notebook: str) -> str:
 
 
 def install_source() -> str:
-    """:data:`INSTALL_SOURCE`, or the pinned release on GitHub when it is None."""
-    return INSTALL_SOURCE or f"git+https://github.com/{REPOSITORY}@{RELEASE}"
+    """``helpers.config.INSTALL_SOURCE``, or the pinned release on GitHub when it is None."""
+    return config.INSTALL_SOURCE or f"git+https://github.com/{config.REPOSITORY}@{config.RELEASE}"
 
 
 def install_line(source: str | None = None) -> str:
@@ -73,77 +57,49 @@ def install_line(source: str | None = None) -> str:
 
     Its requirements are ranges, so pip keeps the torch that Colab already has.
     """
-    return f'%pip install -q "{PACKAGE}[data] @ {source or install_source()}"'
+    return f'%pip install -q "{config.PACKAGE}[data] @ {source or install_source()}"'
 
 
-def install_failure_message(source: str | None = None) -> str:
-    """What the set-up cell says when ``helpers`` still cannot be imported after the install."""
-    source = source or install_source()
-    clone = f"https://github.com/{REPOSITORY}"
-    lines = [
-        "The set-up could not install the series' helpers; pip's own message is above.",
-        f"It ran: pip install '{PACKAGE}[data] @ {source}'",
-        "What to do:",
-        "  1. Internet: the runtime must reach GitHub and PyPI. Run this cell again; if it fails "
-        "again in Colab, choose Runtime > Disconnect and delete runtime, then run it once more.",
-    ]
-    if source.startswith("git+") and "@" in source.rsplit("/", 1)[-1]:
-        ref = source.rsplit("@", 1)[1]
-        lines.append(f"  2. The release: the tag {ref} must exist at {clone}/tags (a fork: set "
-                     "REPOSITORY and RELEASE in helpers/colab.py, push the tag, run make badges).")
-    else:
-        lines.append(f"  2. The source: check that pip can install {source} (INSTALL_SOURCE in "
-                     "helpers/colab.py).")
-    lines.append(f"  3. A local clone: git clone {clone}, then pip install -e "
-                 f"'./{clone.rsplit('/', 1)[1]}[data]' and restart the kernel.")
-    return "\n".join(lines)
+#: the heading of book/troubleshooting.md that says what to do when the set-up cell stops
+TROUBLESHOOTING_SECTION = "When the set-up cell stops"
 
 
-def _string_literals(text: str, indent: int, width: int = 84) -> list[str]:
-    """``text`` as implicitly concatenated Python string literals, one per line, each at most
-    ``width`` characters of text and started on a new line after every newline."""
-    pieces: list[str] = []
-    for line in text.splitlines(keepends=True):
-        tokens = re.findall(r"\S+\s*|\s+", line)
-        chunk = ""
-        for token in tokens:
-            while len(token) > width:  # a long address: cut it
-                if chunk:
-                    pieces.append(chunk)
-                    chunk = ""
-                pieces.append(token[:width])
-                token = token[width:]
-            if len(chunk) + len(token) > width:
-                pieces.append(chunk)
-                chunk = ""
-            chunk += token
-        if chunk:
-            pieces.append(chunk)
-    return [" " * indent + json.dumps(piece) for piece in pieces]
+def troubleshooting_url() -> str:
+    """The address of :data:`TROUBLESHOOTING_SECTION` in ``book/troubleshooting.md`` of the
+    pinned release (GitHub's anchor: the heading in lower case, spaces as hyphens)."""
+    anchor = re.sub(r"[^a-z0-9 -]", "", TROUBLESHOOTING_SECTION.lower()).replace(" ", "-")
+    return (f"https://github.com/{config.REPOSITORY}/blob/{config.RELEASE}/book/"
+            f"troubleshooting.md#{anchor}")
+
+
+#: the start of what the set-up cell raises when the install failed; the address follows
+INSTALL_FAILED = "helpers did not install (pip's message above says why). What to do: "
+
+
+def install_failure_message() -> str:
+    """What the set-up cell raises when ``helpers`` is still missing after its ``%pip`` line.
+
+    pip's own message is printed above it; the steps to take (the runtime's internet, the
+    release tag, a local clone) are in ``book/troubleshooting.md``, at :func:`troubleshooting_url`.
+    The cell itself says no more: when the install failed, no code of ``helpers`` is there to
+    print the steps, and the cell stays short."""
+    return INSTALL_FAILED + troubleshooting_url()
 
 
 def setup_cell(source: str | None = None) -> str:
-    """The first code cell of every notebook: install ``helpers`` where it is missing, then
-    import it again in the same kernel, and stop with :func:`install_failure_message` if that
-    fails (a failing ``%pip`` does not raise by itself)."""
+    """The first code cell of every notebook, eight lines: where ``helpers`` is missing, install
+    it from ``source`` (default :func:`install_source`) and find it in the same kernel (no
+    restart), or stop with :func:`install_failure_message` (a failing ``%pip`` does not raise by
+    itself)."""
     return "\n".join([
-        "# Set-up (a folded cell: click its left edge to open it). In Colab it installs the",
-        "# series' helpers from the pinned release, keeping Colab's torch; where helpers is",
-        "# installed it does nothing. If the install fails, it stops and says what to do.",
-        "import importlib",
+        "import importlib.util  # Set-up: installs the series' helpers where they are missing",
         "",
-        "try:",
-        "    import helpers  # noqa: F401",
-        "except ImportError:",
+        'if importlib.util.find_spec("helpers") is None:',
         f"    {install_line(source)}",
-        "    importlib.invalidate_caches()  # this kernel sees the new package: no restart needed",
-        "    try:",
-        "        import helpers  # noqa: F401",
-        "    except ImportError as err:",
-        "        raise RuntimeError(",
-        *_string_literals(install_failure_message(source) + "\n", indent=12),
-        '            f"({err})"',
-        "        ) from None",
+        "    importlib.invalidate_caches()  # this kernel sees the new package: no restart",
+        '    if importlib.util.find_spec("helpers") is None:',
+        f"        raise RuntimeError({json.dumps(INSTALL_FAILED)}",
+        f"                           {json.dumps(troubleshooting_url())})",
     ])
 
 
@@ -169,7 +125,9 @@ SETTINGS_COMMENT = (
     '# needed), "ham10000-zip" (the Kaggle zip on Google Drive: use_data(DATA_SOURCE,\n'
     '# zip_path=...)), or "dermamnist" (see notebook 01 on its split).\n'
 )
-SETTINGS_PATTERN = re.compile(r"^# SETTINGS:.*\n(?:#.*\n)*", re.M)
+#: the comment over ``DATA_SOURCE = ...`` in the data-settings cell, and only there (a lesson's
+#: own ``# SETTINGS:`` comment, such as notebook 06's ``MY_IMAGE``, is the lesson's)
+SETTINGS_PATTERN = re.compile(r"^# SETTINGS:.*\n(?:#.*\n)*(?=DATA_SOURCE\s*=)", re.M)
 
 
 def _synced_source(source: str, notebook: str, first_code_cell: bool) -> str:
@@ -202,7 +160,8 @@ def sync_notebook(path: Path) -> bool:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"No notebook at {path}: give the path of one of the series' "
-                                "notebooks (python -m helpers.colab notebooks syncs them all).")
+                                "notebooks (python -m helpers.course.colab notebooks syncs them "
+                                "all).")
     text = path.read_text(encoding="utf-8")
     nb = json.loads(text)
     code_cells = [cell for cell in nb["cells"] if cell["cell_type"] == "code"]
@@ -240,7 +199,7 @@ def sync_links(path: Path) -> bool:
 
 def main(folder: str = "notebooks") -> None:
     """Bring every notebook's badge, set-up cell and settings comment, and the README's Colab
-    links, in line with the settings at the top of this module."""
+    links, in line with the release settings of :mod:`helpers.config`."""
     for path in sorted(Path(folder).glob("[0-9][0-9]_*.ipynb")):
         print(f"{path}: {'updated' if sync_notebook(path) else 'up to date'}")
     readme = Path(folder).resolve().parent / "README.md"

@@ -1,14 +1,14 @@
 """Published files of a course: a checkpoint (or the resized-image cache) a teacher trained once,
 fetched by URL and SHA-256 instead of being made again in every runtime.
 
-:func:`published` says where the file is (``helpers.colab``'s ``CHECKPOINT_URL`` and
-``CHECKPOINT_SHA256``, or the environment's ``TUTORIAL_CHECKPOINT_URL`` and
+:func:`published` says where the file is (``CHECKPOINT_URL`` and ``CHECKPOINT_SHA256`` of
+:mod:`helpers.config`, or the environment's ``TUTORIAL_CHECKPOINT_URL`` and
 ``TUTORIAL_CHECKPOINT_SHA256``). :func:`download_verified` fetches it with a progress bar into a
 temporary file beside its destination and checks it before anything is kept: the server's
 answer (404, an HTML error page), its length (a truncated download), a server that stops
 answering (``timeout`` seconds), and its SHA-256. On any failure the temporary file is removed and
 :class:`DownloadError` says what happened and what to do. :func:`publish_lines` prints what a
-teacher pastes into ``helpers/colab.py``. Standard library only (``urllib``), plus tqdm.
+teacher pastes into ``helpers/config.py``. Standard library only (``urllib``), plus tqdm.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
-from . import colab
+from .. import config
 
 #: seconds without a byte from the server before a download is given up
 DOWNLOAD_TIMEOUT = 60.0
@@ -51,14 +51,14 @@ def published(kind: str = "CHECKPOINT", profile: str = "full") -> tuple[str, str
     """``(url, sha256)`` of the published ``kind`` (``"CHECKPOINT"`` or ``"CACHE"``), or None.
 
     ``TUTORIAL_<kind>_URL`` and ``TUTORIAL_<kind>_SHA256`` win (for any profile); else
-    ``helpers.colab.<kind>_URL`` and ``<kind>_SHA256``, which are made for the full profile and
+    ``helpers.config.<kind>_URL`` and ``<kind>_SHA256``, which are made for the full profile and
     so are used only for it. A URL without its SHA-256 is refused: an unchecked file is never
     loaded.
     """
     url = os.environ.get(f"TUTORIAL_{kind}_URL", "").strip() or None
     sha = os.environ.get(f"TUTORIAL_{kind}_SHA256", "").strip() or None
     if url is None and profile == "full":
-        url, sha = getattr(colab, f"{kind}_URL"), getattr(colab, f"{kind}_SHA256")
+        url, sha = getattr(config, f"{kind}_URL"), getattr(config, f"{kind}_SHA256")
     if url is None:
         return None
     sha = (sha or "").lower()
@@ -66,7 +66,7 @@ def published(kind: str = "CHECKPOINT", profile: str = "full") -> tuple[str, str
         raise ValueError(
             f"The published {kind.lower()} {url} has no valid SHA-256 (got {sha or None!r}; "
             f"expected 64 hex digits). Set TUTORIAL_{kind}_SHA256 (or {kind}_SHA256 in "
-            "helpers/colab.py) to what `python -m helpers.models publish PATH` printed.")
+            "helpers/config.py) to what `python -m helpers.models publish PATH` printed.")
     return url, sha
 
 
@@ -89,7 +89,7 @@ def download_verified(url: str, sha256: str, dest: Path, *, timeout: float | Non
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = dest.with_name(f".{dest.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.part")
     request = urllib.request.Request(url, headers={"User-Agent": "gradcam-ham10000-helpers"})
-    fix = ("Check the URL and SHA-256 in helpers/colab.py (or the TUTORIAL_..._URL and _SHA256 "
+    fix = ("Check the URL and SHA-256 in helpers/config.py (or the TUTORIAL_..._URL and _SHA256 "
            "variables), or unset them to make the file here instead.")
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
@@ -137,17 +137,17 @@ def download_verified(url: str, sha256: str, dest: Path, *, timeout: float | Non
 
 
 def publish_lines(path: str | Path, url: str | None = None) -> str:
-    """The two lines to paste into ``helpers/colab.py`` for the file at ``path``, published at
+    """The two lines to paste into ``helpers/config.py`` for the file at ``path``, published at
     ``url`` (default: a release asset of ``REPOSITORY`` at ``RELEASE``)."""
     path = Path(path)
-    url = url or (f"https://github.com/{colab.REPOSITORY}/releases/download/{colab.RELEASE}/"
+    url = url or (f"https://github.com/{config.REPOSITORY}/releases/download/{config.RELEASE}/"
                   f"{path.name}")
     return f'CHECKPOINT_URL = "{url}"\nCHECKPOINT_SHA256 = "{sha256_of(path)}"'
 
 
 def pack_folder(folder: str | Path, archive: str | Path, url: str | None = None) -> str:
     """Write ``folder``'s contents (the resized-image cache) to the tar ``archive`` (JPEGs do not
-    compress: no gzip), atomically, and return the two lines to paste into ``helpers/colab.py``.
+    compress: no gzip), atomically, and return the two lines to paste into ``helpers/config.py``.
 
     HAM10000 is CC BY-NC 4.0: the resized images may be shared for non-commercial use with the
     attribution (Tschandl, Rosendahl & Kittler, Sci. Data 5, 180161, 2018), as the archive's
@@ -163,7 +163,7 @@ def pack_folder(folder: str | Path, archive: str | Path, url: str | None = None)
         os.replace(tmp, archive)
     finally:
         tmp.unlink(missing_ok=True)
-    url = url or (f"https://github.com/{colab.REPOSITORY}/releases/download/{colab.RELEASE}/"
+    url = url or (f"https://github.com/{config.REPOSITORY}/releases/download/{config.RELEASE}/"
                   f"{archive.name}")
     return f'CACHE_URL = "{url}"\nCACHE_SHA256 = "{sha256_of(archive)}"'
 
@@ -217,13 +217,14 @@ def fetch_folder(kind: str, dest: Path, profile: str = "full", progress: bool = 
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m helpers.publish cache FOLDER ARCHIVE [URL]``: pack the resized-image cache and
-    print the lines to paste (for a checkpoint: ``python -m helpers.models publish PATH``)."""
+    """``python -m helpers.course.publish cache FOLDER ARCHIVE [URL]``: pack the resized-image
+    cache and print the lines to paste (for a checkpoint: ``python -m helpers.models publish
+    PATH``)."""
     import sys
 
     args = sys.argv[1:] if argv is None else argv
     if len(args) not in (3, 4) or args[0] != "cache":
-        print("usage: python -m helpers.publish cache FOLDER ARCHIVE [URL]", file=sys.stderr)
+        print("usage: python -m helpers.course.publish cache FOLDER ARCHIVE [URL]", file=sys.stderr)
         return 2
     print(pack_folder(args[1], args[2], args[3] if len(args) == 4 else None))
     return 0
