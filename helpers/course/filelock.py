@@ -7,7 +7,8 @@ saying so once, until it is released. The lock records ``pid <n> on <host>``: a 
 process, on this host, no longer exists (a kernel restarted during training, an out-of-memory
 kill) is taken over at once; a lock from another host (a class sharing one Drive) cannot be
 checked and is taken over only when older than ``stale_seconds`` (that runtime disconnected).
-The caller then checks whether the other process left what it needed, before doing the work itself. Standard library only.
+The caller then checks whether the other process left what it needed, before doing the work
+itself. Standard library only.
 """
 
 from __future__ import annotations
