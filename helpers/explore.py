@@ -13,9 +13,10 @@ and a target class (``"prediction"``, ``"runner-up"``, a class code or an index)
   (:math:`\sum_{ij \in M} L_{ij} / \sum_{ij} L_{ij}`, Wang et al. 2020, Score-CAM).
 
 Maps are cached per (image, method, layer, class, model, Score-CAM's ``top_k``) in a
-:class:`MapCache`, so going back to an earlier choice costs a dictionary lookup. :class:`Explorer` holds a test set, its predictions
-and one cache; :func:`explorer_widget` wires ipywidgets controls to it (ipywidgets is imported
-inside that function only: this module works without it).
+:class:`MapCache`, so going back to an earlier choice costs a dictionary lookup.
+:class:`Explorer` holds a test set, its predictions and one cache; :func:`explorer_widget`
+wires ipywidgets controls to it (ipywidgets is imported inside that function only: this module
+works without it).
 
 A student's own picture is read safely by :mod:`helpers.user_image`.
 """
