@@ -185,8 +185,12 @@ def fetch_folder(kind: str, dest: Path, profile: str = "full", progress: bool = 
     """Unpack the published archive ``kind`` (``"CACHE"``) into ``dest`` once; False when none is
     published. Checked like a checkpoint (:func:`download_verified`), unpacked into a hidden
     folder with tarfile's ``data`` filter (no absolute paths, links out or devices), then each
-    entry moved in, never over what ``dest`` has; a marker records it, so a later runtime
-    skips the download. A refused archive leaves ``dest`` as it was."""
+    entry moved in, never over a finished entry ``dest`` has; an unfinished resized copy of the
+    same name (a runtime stopped while resizing: no ``origin.json``, or changed since) is
+    replaced by the published one. A marker records it, so a later runtime skips the
+    download. A refused archive leaves ``dest`` as it was."""
+    from .resized import copy_size
+
     where = published(kind, profile)
     if where is None:
         return False
@@ -205,9 +209,16 @@ def fetch_folder(kind: str, dest: Path, profile: str = "full", progress: bool = 
         except (tarfile.TarError, OSError) as err:
             raise DownloadError(f"{url} is not a tar archive this code can unpack ({err})."
                                 ) from err
-        for item in staging.iterdir():
-            if not (dest / item.name).exists():
-                os.replace(item, dest / item.name)
+        for item in sorted(staging.iterdir()):
+            there = dest / item.name
+            if there.exists() and item.is_dir() and copy_size(item) is not None \
+                    and copy_size(there) is None:  # ours unfinished: the published one wins
+                print(f"Replacing the unfinished resized copy {there} with the published one.")
+                aside = Path(tempfile.mkdtemp(prefix=".replaced-", dir=dest))
+                os.replace(there, aside / item.name)
+                shutil.rmtree(aside, ignore_errors=True)
+            if not there.exists():
+                os.replace(item, there)
         marker.write_text(url + "\n")
     finally:
         tmp.unlink(missing_ok=True)
