@@ -116,3 +116,10 @@ def test_a_bad_cached_file_is_named_with_its_fix(hub) -> None:
     chosen = imagenet.imagenet_model(download=False, verbose=False)
     assert chosen.name == "efficientnet_lite0" and str(hub) in chosen.reason
     assert "Delete" in chosen.reason
+
+
+def test_an_upper_case_hash_is_the_same_hash(server, tmp_path) -> None:
+    sha = hashlib.sha256(BODY).hexdigest().upper()  # as some release pages show it
+    tmp = publish.download_verified(f"{server}/body.bin", sha, tmp_path / "b.bin",
+                                    progress=False)
+    assert tmp.read_bytes() == BODY

@@ -107,3 +107,21 @@ def test_an_unfinished_copy_in_the_cache_is_replaced_by_the_published_one(
     assert len(D.load_metadata(root)) == len(D.load_metadata(original))
     assert "nothing to download" in capsys.readouterr().out
     assert sorted(os.listdir(stale / "images")) == sorted(os.listdir(made / "images"))
+
+
+def test_a_zip_of_other_data_is_not_answered_by_an_earlier_extraction(original, tmp_path,  # noqa: F811
+                                                                     env, capsys) -> None:
+    env.setenv("TUTORIAL_HOME", str(tmp_path / "course"))
+    first = zip_of(original, tmp_path / "first.zip")
+    root = C.use_data("ham10000-zip", folder=tmp_path / "data", zip_path=first)
+    other = Path(shutil.copytree(original, tmp_path / "other"))
+    edit_table(other)
+    second = zip_of(other, tmp_path / "second.zip")
+    with pytest.raises(FileExistsError) as info:
+        C.use_data("ham10000-zip", folder=tmp_path / "data", zip_path=second)
+    said = str(info.value)
+    assert "second.zip" in said and str(tmp_path / "data" / "HAM10000") in said
+    assert "Delete" in said and "folder=" in said
+    # the same zip again: the extraction is reused, nothing is extracted twice
+    assert C.use_data("ham10000-zip", folder=tmp_path / "data", zip_path=first) == root
+    assert "already extracted" in capsys.readouterr().out

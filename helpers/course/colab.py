@@ -396,6 +396,8 @@ def _use_zip(base: Path, zip_path: str | Path | None, upload: bool) -> Path:
     dest = base / "HAM10000"
     if dest.exists() or dest.is_symlink():  # extracted before: no zip, no upload needed
         root = existing_extraction(dest)
+        if zip_path is not None:  # the zip named must be the data extracted
+            _same_data(find_zip(zip_path, False), root, dest)
         print(f"HAM10000 already extracted at {root}.")
     else:
         archive = find_zip(zip_path, upload)
@@ -403,6 +405,19 @@ def _use_zip(base: Path, zip_path: str | Path | None, upload: bool) -> Path:
         print(f"HAM10000 extracted from {archive} into {root}.")
     print(HAM10000_LICENCE)
     return root
+
+
+def _same_data(archive: Path, root: Path, dest: Path) -> None:
+    """Refuse an earlier extraction at ``dest`` (data folder ``root``) of other data than the
+    zip ``archive``: it would be used in its place without a word."""
+    from .resized import data_fingerprint
+    from .sources import zip_fingerprint
+
+    if zip_fingerprint(archive) != data_fingerprint(root):
+        raise FileExistsError(
+            f"{dest} holds data extracted earlier from another zip than {archive} (its table or "
+            f"images differ). Delete {dest} to extract {archive.name} there, or pass another "
+            "folder= to use_data.")
 
 
 def _use_dermamnist(base: Path) -> Path:

@@ -94,6 +94,7 @@ def download_verified(url: str, sha256: str, dest: Path, *, timeout: float | Non
     """
     timeout = DOWNLOAD_TIMEOUT if timeout is None else timeout
     deadline = DOWNLOAD_DEADLINE if deadline is None else deadline
+    sha256 = sha256.strip().lower()  # hex digits, whichever case they were given in
     start = time.monotonic()
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = dest.with_name(f".{dest.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.part")
