@@ -109,8 +109,8 @@ def test_an_unfinished_copy_in_the_cache_is_replaced_by_the_published_one(
     assert sorted(os.listdir(stale / "images")) == sorted(os.listdir(made / "images"))
 
 
-def test_a_zip_of_other_data_is_not_answered_by_an_earlier_extraction(original, tmp_path,  # noqa: F811
-                                                                     env, capsys) -> None:
+def test_a_zip_of_other_data_is_not_answered_by_an_earlier_extraction(
+        original, tmp_path, env, capsys) -> None:  # noqa: F811
     env.setenv("TUTORIAL_HOME", str(tmp_path / "course"))
     first = zip_of(original, tmp_path / "first.zip")
     root = C.use_data("ham10000-zip", folder=tmp_path / "data", zip_path=first)
