@@ -80,3 +80,10 @@ def test_a_lock_that_names_no_process_is_waited_for(tmp_path, no_waiting, text) 
     lock.write_text(text)
     with pytest.raises(Waited), filelock.exclusive(tmp_path / "model.pt"):
         pass
+
+
+def test_a_folder_in_the_locks_place_is_named(tmp_path, no_waiting) -> None:
+    (tmp_path / "model.pt.lock").mkdir()
+    with pytest.raises(IsADirectoryError, match=r"model.pt.lock is a folder.*[Dd]elete"), \
+            filelock.exclusive(tmp_path / "model.pt"):
+        pass

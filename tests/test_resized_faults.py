@@ -125,3 +125,9 @@ def test_a_zip_of_other_data_is_not_answered_by_an_earlier_extraction(
     # the same zip again: the extraction is reused, nothing is extracted twice
     assert C.use_data("ham10000-zip", folder=tmp_path / "data", zip_path=first) == root
     assert "already extracted" in capsys.readouterr().out
+
+
+def test_a_table_without_image_ids_is_named(tmp_path) -> None:
+    (tmp_path / D.METADATA_FILE).write_text("lesion_id,dx\nHAM_1,nv\n")
+    with pytest.raises(ValueError, match=r"HAM10000_metadata.csv has no image_id column"):
+        resized.data_fingerprint(tmp_path)

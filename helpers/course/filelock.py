@@ -65,6 +65,10 @@ def exclusive(path: Path, stale_seconds: float | None = None,
                 age = time.time() - lock.stat().st_mtime
             except FileNotFoundError:
                 continue  # released between the two calls: try again
+            if lock.is_dir():
+                raise IsADirectoryError(f"The lock {lock} is a folder, not a lock file: delete "
+                                        "that folder (no runtime made it), then run the cell "
+                                        "again.") from None
             try:
                 text = lock.read_text(errors="replace")
             except FileNotFoundError:

@@ -47,6 +47,7 @@ from tqdm.auto import tqdm
 
 from .. import _checks as checks
 from ..data import (
+    HOW_TO_GET,
     MASK_FOLDER,
     METADATA_FILE,
     find_metadata_csv,
@@ -90,8 +91,12 @@ def _own_fingerprint(folder: Path) -> str | None:
         csv = find_metadata_csv(folder)
     except FileNotFoundError:
         return None
+    table = csv.read_bytes()
+    if b"image_id" not in table.split(b"\n", 1)[0]:
+        raise ValueError(f"{csv} has no image_id column; expected HAM10000's metadata table. "
+                         f"{HOW_TO_GET}")
     images, _, _ = image_index(folder)
-    return fingerprint_of(csv.read_bytes(), {i: p.stat().st_size for i, p in images.items()})
+    return fingerprint_of(table, {i: p.stat().st_size for i, p in images.items()})
 
 
 def _record(folder: Path) -> dict | None:
