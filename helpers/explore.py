@@ -12,10 +12,11 @@ and a target class (``"prediction"``, ``"runner-up"``, a class code or an index)
   maximum lie inside? Zhang et al. 2016) and the energy share inside the mask
   (:math:`\sum_{ij \in M} L_{ij} / \sum_{ij} L_{ij}`, Wang et al. 2020, Score-CAM).
 
-Maps are cached per (image, method, layer, class) in a :class:`MapCache`, so going back to an
-earlier choice costs a dictionary lookup. :class:`Explorer` holds a test set, its predictions
-and one cache; :func:`explorer_widget` wires ipywidgets controls to it (ipywidgets is imported
-inside that function only: this module works without it).
+Maps are cached per (image, method, layer, class, model, Score-CAM's ``top_k``) in a
+:class:`MapCache`, so going back to an earlier choice costs a dictionary lookup.
+:class:`Explorer` holds a test set, its predictions and one cache; :func:`explorer_widget`
+wires ipywidgets controls to it (ipywidgets is imported inside that function only: this module
+works without it).
 
 A student's own picture is read safely by :mod:`helpers.user_image`.
 """
@@ -57,6 +58,7 @@ __all__ = [
     "explorer_widget",
     "masks_for",
     "make_cam",
+    "model_key",
     "resolve_target",
     "time_interactions",
 ]
@@ -84,7 +86,10 @@ Target = str | int
 
 
 class MapCache:
-    """A least-recently-used store of maps keyed by (image, method, layer, class).
+    """A least-recently-used store of maps keyed by (image, method, layer, class, model, top_k).
+
+    The model's part of the key is :func:`model_key`: one cache shared by two models, or kept
+    while a model trains further, never returns a map the model in hand did not make.
 
     ``maxsize`` bounds memory: a 224-px map is 200 kB, so the default 1024 maps stay under
     about 200 MB. ``hits`` and ``misses`` count lookups.
@@ -195,6 +200,32 @@ def make_cam(model: nn.Module, method: str, layer: str, *, progress: bool = Fals
     return cams.METHODS[method](model, layer)
 
 
+def model_key(model: nn.Module, per_tensor: int = 64) -> tuple[int, str]:
+    """The model's part of a cache key: ``(id(model), fingerprint)``.
+
+    ``id`` tells apart two models alive at once (even with equal weights, their layers may
+    differ); the fingerprint, a hash of ``per_tensor`` evenly spaced values of every floating
+    parameter and buffer (batch-norm statistics change the output too), tells apart one model
+    before and after further training (an optimiser step moves every sampled weight), or a new
+    model that Python placed at a freed model's address. Sampling keeps it cheap (a few
+    milliseconds for ResNet-50, against a full pass over 25 M weights); a change confined to
+    unsampled weights (pruning a few) is not seen: call :meth:`MapCache.clear` after one.
+    """
+    parts = []
+    with torch.no_grad():
+        for name, t in model.state_dict().items():
+            if not t.is_floating_point() or t.numel() == 0:
+                continue
+            flat = t.detach().reshape(-1)
+            idx = torch.linspace(0, flat.numel() - 1, min(per_tensor, flat.numel()),
+                                 device=flat.device).long()
+            parts.append(flat[idx].double().cpu())
+            parts.append(torch.tensor([float(flat.numel()), float(len(name))],
+                                      dtype=torch.float64))
+    data = torch.cat(parts).numpy().tobytes() if parts else b""
+    return id(model), hashlib.sha1(data).hexdigest()[:16]  # noqa: S324 - a cache key
+
+
 def _digest(x: Tensor) -> str:
     """A content key for an image tensor without an id (equal pixels, equal key)."""
     data = x.detach().cpu().contiguous().numpy().tobytes()
@@ -230,6 +261,7 @@ def explain(
     cache = cache if cache is not None else MapCache()
     key = image_id if image_id is not None else _digest(image)
     x = image[None].to(model_device(model))
+    made_by = model_key(model)
     computed = 0
 
     def probabilities() -> Tensor:
@@ -242,12 +274,14 @@ def explain(
                                   score_cam_top_k=score_cam_top_k)
         else:
             method_cam = cams.ContrastiveGradCAM(model, layer, contrast_idx=contrast)
-        value, fresh = cache.get((key, name, layer, cls if contrast is None else (cls, contrast)),
+        top_k = score_cam_top_k if name == "Score-CAM" else None
+        value, fresh = cache.get((key, name, layer, cls if contrast is None else (cls, contrast),
+                                  made_by, top_k),
                                  lambda: method_cam(x, cls)[0].cpu())
         computed += fresh
         return value
 
-    probs, fresh = cache.get((key, "probabilities"), probabilities)
+    probs, fresh = cache.get((key, "probabilities", made_by), probabilities)
     computed += fresh
     tgt = resolve_target(target, probs)
     rival = int(cams.runner_up(probs[None], torch.tensor([tgt]))[0])
@@ -342,8 +376,9 @@ class Explorer:
         self.probs = predict_probs(self.model, images, batch_size=batch_size)
         self.pred = self.probs.argmax(1)
         self.confidence = self.probs.max(1).values
+        made_by = model_key(self.model)
         for i, probs in zip(self.ids, self.probs, strict=True):  # no forward pass per choice
-            self.cache.get((i, "probabilities"), lambda p=probs: p)
+            self.cache.get((i, "probabilities", made_by), lambda p=probs: p)
 
     def __len__(self) -> int:
         return len(self.labels)

@@ -24,10 +24,8 @@ the wrong tensor and a hook on ``_swish`` fires several times per forward pass. 
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
+import re
 import time
-import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -62,7 +60,11 @@ __all__ = [
 # EfficientNet-Lite's own input normalisation (TF-lite reference: (x - 127) / 128 on 0-255).
 LITE_MEAN: tuple[float, float, float] = (127.0 / 255, 127.0 / 255, 127.0 / 255)
 LITE_STD: tuple[float, float, float] = (128.0 / 255, 128.0 / 255, 128.0 / 255)
-DOWNLOAD_TIMEOUT_S = 10.0
+DOWNLOAD_TIMEOUT_S = 10.0  #: seconds without a byte before ResNet-50's download is given up
+DOWNLOAD_DEADLINE_S = 300.0  #: seconds for its whole download (98 MB)
+#: where torchvision publishes ResNet-50's IMAGENET1K_V2 weights; the file name carries the
+#: first hex digits of their SHA-256 (``resnet50-11ad3fa6.pth``)
+RESNET50_URL = torchvision.models.ResNet50_Weights.IMAGENET1K_V2.url
 
 
 class ImageNetModel(NamedTuple):
@@ -87,21 +89,23 @@ def _hub_checkpoints() -> Path:
 
 def resnet50_weights_path() -> Path:
     """Where torch hub keeps (or would keep) ResNet-50's ``IMAGENET1K_V2`` weights file."""
-    url = torchvision.models.ResNet50_Weights.IMAGENET1K_V2.url
-    return _hub_checkpoints() / os.path.basename(url)
+    return _hub_checkpoints() / os.path.basename(RESNET50_URL)
 
 
 def _download(url: str, dest: Path, timeout: float) -> None:
-    """``url`` to ``dest``, ``timeout`` seconds per read, atomically (nothing left on failure)."""
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=dest.parent, suffix=".part")
-    try:
-        with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=timeout) as src:
-            shutil.copyfileobj(src, out)
-        os.replace(tmp, dest)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+    """``url`` to ``dest`` once its SHA-256 begins with the hex digits in the file name (torch
+    hub's rule, ``name-<hash>.ext``), ``timeout`` seconds per read and
+    :data:`DOWNLOAD_DEADLINE_S` in all, atomically: an HTML page, a truncated or another file
+    is refused and nothing is left (:func:`helpers.course.publish.download_verified`)."""
+    from .course.publish import download_verified
+
+    found = re.search(r"-([a-f0-9]{8,})\.", os.path.basename(url))
+    if found is None:
+        raise ValueError(f"{url}: its file name carries no SHA-256 prefix (name-<hash>.pth), so "
+                         "the download could not be checked; not downloading it.")
+    tmp = download_verified(url, found[1], dest, timeout=timeout, deadline=DOWNLOAD_DEADLINE_S,
+                            progress=False)
+    os.replace(tmp, dest)
 
 
 def efficientnet_lite0_weights_path() -> Path:
@@ -163,8 +167,17 @@ def _efficientnet_lite0() -> nn.Module:
 
 
 def _resnet50(path: Path) -> nn.Module:
+    """ResNet-50 with the weights file at ``path``; a file that is not such weights (an HTML
+    page or a partial download stored by an older version) raises RuntimeError naming it and
+    the fix, not torch's unpickling error."""
     model = torchvision.models.resnet50()
-    model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
+    try:
+        model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
+    except Exception as err:  # noqa: BLE001 - every way a file can fail to be these weights
+        raise RuntimeError(
+            f"{path} is not ResNet-50's ImageNet weights (torch.load says {type(err).__name__}: "
+            f"{str(err)[:120]}): an HTML page or an interrupted download? Delete it; "
+            "imagenet_model() then downloads it again, checking its hash.") from err
     return model
 
 
@@ -182,12 +195,11 @@ def _choose_resnet(prefer: str, download: bool, timeout: float) -> tuple[Path | 
     if not download:
         return None, f"ResNet-50's ImageNet weights ({path.name}) are not in the torch hub " \
                      "cache and downloading is off"
-    url = torchvision.models.ResNet50_Weights.IMAGENET1K_V2.url
     try:
-        _download(url, path, timeout)
-    except Exception as err:  # offline, firewalled, DNS, timeout: all mean "fall back"
+        _download(RESNET50_URL, path, timeout)
+    except Exception as err:  # offline, firewalled, DNS, timeout, a bad file: all fall back
         return None, (f"ResNet-50's ImageNet weights are not in the torch hub cache and could not "
-                      f"be downloaded within {timeout:g} s ({type(err).__name__})")
+                      f"be downloaded ({type(err).__name__}: {err})")
     return path, "downloaded ResNet-50's ImageNet weights into the torch hub cache"
 
 
@@ -209,11 +221,10 @@ def imagenet_model(prefer: str = "auto", download: bool | None = None,
     if path is not None:
         try:
             model = _resnet50(path)
-        except Exception as err:
+        except RuntimeError as err:
             if prefer == "resnet50":
                 raise
-            path, reason = None, f"the cached ResNet-50 weights {path.name} did not load " \
-                                 f"({type(err).__name__})"
+            path, reason = None, f"the cached ResNet-50 weights did not load: {err}"
     if path is None and prefer == "resnet50":
         raise RuntimeError(f"imagenet_model(prefer='resnet50'): {reason}. Fix: put the file "
                            f"{resnet50_weights_path().name} into {_hub_checkpoints()}, or use "

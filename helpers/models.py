@@ -28,6 +28,7 @@ import torch
 import torchvision
 from torch import nn
 
+from . import _checks as checks
 from . import config
 from .config import RunConfig, load_config, project_root
 from .course import filelock
@@ -208,12 +209,18 @@ def load_checkpoint(path: str | Path, arch: str | None = None,
                     map_location: str = "cpu") -> tuple[nn.Module, dict[str, Any]]:
     """The model and metadata saved by :func:`save_checkpoint`, in ``eval`` mode.
 
-    Raises ``FileNotFoundError`` for a missing file and ``ValueError`` for a file that is no
-    checkpoint (a git-lfs pointer, a truncated download, random bytes), that holds pickled
-    Python objects (refused: loading them could run code), for a checkpoint of another class
-    list, or of another ``arch`` than the one asked for; each message says what to do.
+    Raises ``FileNotFoundError`` for a missing file, ``IsADirectoryError`` for a folder,
+    ``RuntimeError`` for a ``map_location`` on a GPU this machine does not have (the file is
+    not blamed), and ``ValueError`` for a ``map_location`` that names no device, a file that
+    is no checkpoint (a git-lfs pointer, a truncated download, random bytes), that holds
+    pickled Python objects (refused: loading them could run code), for a checkpoint of another
+    class list, or of another ``arch`` than the one asked for; each message says what to do.
     """
     path = Path(path)
+    _check_map_location(map_location)
+    if path.is_dir():
+        raise IsADirectoryError(f"path {path} is a folder; expected a checkpoint file (.pt), "
+                                f"e.g. one of {sorted(p.name for p in path.glob('*.pt'))[:3]}.")
     if not path.is_file():
         raise FileNotFoundError(
             f"No checkpoint at {path}. Run notebook 02 or call "
@@ -250,6 +257,28 @@ def load_checkpoint(path: str | Path, arch: str | None = None,
         raise ValueError(f"{path}: its weights do not fit a {meta['arch']} ({err}). "
                          f"{_DELETE_IT}") from err
     return model.eval(), meta
+
+
+def _check_map_location(where: Any) -> None:
+    """Refuse, before the file is read, a ``map_location`` that names no device or a GPU that
+    this machine lacks (torch would blame the file); a dict or function passes as it is."""
+    if not isinstance(where, str | torch.device):
+        return
+    try:
+        device = torch.device(where)
+    except (RuntimeError, ValueError) as err:
+        raise ValueError(f"map_location={where!r} names no device ({err}); give 'cpu', 'cuda' "
+                         "or 'mps'.") from None
+    kinds = {"cuda": torch.cuda.is_available,
+             "mps": lambda: getattr(torch.backends, "mps", None) is not None
+             and torch.backends.mps.is_available()}
+    if device.type in kinds and not kinds[device.type]():
+        shown = str(where) if isinstance(where, str) else str(device)
+        raise RuntimeError(
+            f"map_location={shown!r}: this machine has no GPU of that kind "
+            f"(torch.{device.type} is not available); the checkpoint itself is fine. Load it "
+            "on the CPU with map_location='cpu' (the default) and move the model with "
+            ".to(device) where a GPU exists.")
 
 
 def _without_data_parallel_prefix(state: Mapping[str, Any], path: Path) -> Mapping[str, Any]:
@@ -396,7 +425,7 @@ def load_or_train(cfg: RunConfig | None = None,
     lock file (:mod:`helpers.filelock`), the other waits and loads its checkpoint.
     """
     cfg = cfg or load_config()
-    path = checkpoint_path(cfg)
+    path = _writable_checkpoint(checkpoint_path(cfg))  # refused now, not after an hour
     if path.is_file():
         found = _matching(cfg, path, say_why=True)
         if found is not None:
@@ -411,6 +440,13 @@ def load_or_train(cfg: RunConfig | None = None,
             if found is not None:
                 return found
         return _train_and_save(cfg, path, progress)
+
+
+def _writable_checkpoint(path: Path) -> Path:
+    """``path`` when a checkpoint can be saved there; refused before any training (a folder
+    of that name, a file where a folder should be), naming the path and the fix."""
+    return checks.writable_file(path, "the checkpoint path", hint=(
+        "Move or rename what is there, or give load_config(output_dir=...) another folder."))
 
 
 def _matching(cfg: RunConfig, path: Path,
@@ -500,7 +536,7 @@ def load_or_train_variant(cfg: RunConfig, splits: Mapping[str, pd.DataFrame], ta
     run_cfg = dataclasses.replace(cfg, epochs=epochs, lr=lr if lr is not None else cfg.lr,
                                   low_res_epochs=0)
     base = checkpoint_path(cfg)
-    path = base.with_name(f"{base.stem}-{tag}-e{epochs}.pt")
+    path = _writable_checkpoint(base.with_name(f"{base.stem}-{tag}-e{epochs}.pt"))
     # every setting that tells variants apart is recorded, also at its default, so that a
     # checkpoint made with a setting is never reused for a request without it
     extra = {"variant": tag, **meta, "balance_classes": balance_classes,

@@ -21,11 +21,16 @@ scores are the per-image frames of :func:`helpers.metrics.per_image_scores` (col
   such as a map's background over its lesion mean) and :func:`sensitivity_at_specificity`
   (melanoma sensitivity where the specificity is fixed, its threshold chosen anew in every
   resample).
+
+One value, or one group, has no interval: resampling it gives it back every time, a zero-width
+interval that says nothing. The bounds are then NaN with a ``RuntimeWarning`` saying so, and
+:func:`verdict` and :func:`summarize_with_intervals` say "no interval".
 """
 
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from statistics import NormalDist
 from typing import Any, Literal
@@ -75,6 +80,15 @@ def _finite_values(values: Sequence[float] | Tensor, name: str = "values") -> Te
     return data
 
 
+NAN = float("nan")
+
+
+def _no_interval(what: str) -> None:
+    warnings.warn(f"{what} has no interval: resampling it always gives it back. The bounds are "
+                  "NaN; score more images (or lesions) for an interval.", RuntimeWarning,
+                  stacklevel=3)
+
+
 def bootstrap_ci(values: Sequence[float] | Tensor, level: float = 0.95, n_boot: int = 10_000,
                  seed: int = 0) -> tuple[float, float, float]:
     r"""The mean and its percentile bootstrap interval: ``(mean, low, high)``.
@@ -83,10 +97,14 @@ def bootstrap_ci(values: Sequence[float] | Tensor, level: float = 0.95, n_boot: 
     :math:`\bar x^*_b`, and report the :math:`\tfrac{1-\text{level}}{2}` and
     :math:`\tfrac{1+\text{level}}{2}` quantiles of the :math:`\bar x^*_b` (Efron & Tibshirani,
     *An Introduction to the Bootstrap*, 1993, ch. 13). NaN values (e.g. images without a mask)
-    are left out. Seeded: the same call gives the same interval.
+    are left out. Seeded: the same call gives the same interval. One value has no interval:
+    ``(value, nan, nan)`` with a ``RuntimeWarning``.
     """
     level, n_boot = _check_level(level), _check_n_boot(n_boot)
     data = _finite_values(values)
+    if data.numel() == 1:
+        _no_interval("one value")
+        return data.item(), NAN, NAN
     generator = torch.Generator().manual_seed(seed)
     picks = torch.randint(0, data.numel(), (n_boot, data.numel()), generator=generator)
     means = data[picks].mean(dim=1)
@@ -147,10 +165,16 @@ def grouped_bootstrap(statistic: Callable[[Tensor], Tensor], groups: Sequence[ob
     takes the items of the drawn groups. The value is ``statistic`` of every group once (the
     row ``0, 1, ..., G - 1``), the interval the percentile one, as in :func:`bootstrap_ci`.
     Seeded: the same call gives the same interval; ``chunk`` (resamples per call of
-    ``statistic``) bounds the memory and does not change the result.
+    ``statistic``) bounds the memory and does not change the result. One group has no
+    interval: ``(value, nan, nan)`` with a ``RuntimeWarning``.
     """
     level, n_boot = _check_level(level), _check_n_boot(n_boot)
     n_groups = int(group_codes(groups).max()) + 1
+    if n_groups == 1:
+        everyone = torch.as_tensor(statistic(torch.zeros(1, 1, dtype=torch.int64)),
+                                   dtype=torch.float64)
+        _no_interval("one group (one lesion)")
+        return float(everyone.flatten()[0]), NAN, NAN
     generator = torch.Generator().manual_seed(seed)
     picks = torch.randint(0, n_groups, (n_boot, n_groups), generator=generator)
     values = torch.cat([torch.as_tensor(statistic(block), dtype=torch.float64).flatten()
@@ -316,7 +340,8 @@ def verdict(row: Mapping[str, float], better: Literal["higher", "lower"],
     as :func:`paired_scores` returns), the difference "``name`` minus its rival". ``better``:
     whether a higher or a lower score is better for this metric. The sentence gives the effect
     size (the mean difference), its interval and the p-value, then says whether the interval
-    excludes 0 and, if it does, on whose side::
+    excludes 0 and, if it does, on whose side (with NaN bounds, one image or one lesion, that
+    there is no interval)::
 
         higher by 0.12 [0.05, 0.19], p = 0.001: the interval excludes 0, in Grad-CAM++'s favour
         higher by 0.02 [-0.01, 0.05], p = 0.300: the interval includes 0, no winner at this
@@ -331,13 +356,16 @@ def verdict(row: Mapping[str, float], better: Literal["higher", "lower"],
     if missing:
         raise KeyError(f"row lacks {missing}: pass a result of paired_difference")
     mean, low, high, p = (float(row[key]) for key in ("mean", "low", "high", "p"))
+    size = f"{'higher' if mean > 0 else 'lower'} by {abs(mean):.3g}" if mean else "equal on average"
+    if math.isnan(low) or math.isnan(high):
+        return (f"{size}, {format_p(p)}: no interval (one image or one lesion), so no "
+                "conclusion; score more images")
     if not (low > 0 or high < 0):
         outcome = "the interval includes 0, no winner at this sample size"
     elif (mean > 0) == (better == "higher"):
         outcome = f"the interval excludes 0, in {name}'s favour"
     else:
         outcome = f"the interval excludes 0, against {name}"
-    size = f"{'higher' if mean > 0 else 'lower'} by {abs(mean):.3g}" if mean else "equal on average"
     return f"{size} [{low:.3g}, {high:.3g}], {format_p(p)}: {outcome}"
 
 
@@ -409,7 +437,10 @@ def summarize_with_intervals(scores: pd.DataFrame, level: float = 0.95, n_boot: 
                                grouped_bootstrap_ci(values, lesions, level, n_boot, seed))
             numeric[(method, column)] = (mean, low, high)
             digits = 1 if column.endswith("%") else 2
-            cells[method][column] = f"{mean:.{digits}f} [{low:.{digits}f}, {high:.{digits}f}]"
+            cells[method][column] = (
+                f"{mean:.{digits}f} [{low:.{digits}f}, {high:.{digits}f}]"
+                if not (math.isnan(low) or math.isnan(high)) else
+                f"{mean:.{digits}f} [no interval: one {'value' if lesions is None else 'lesion'}]")
     table = pd.DataFrame.from_dict(cells, orient="index").rename_axis("method")
     table.attrs["numeric"] = numeric
     return table

@@ -13,18 +13,20 @@ import io
 import math
 import struct
 import warnings
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import matplotlib.pyplot as plt
 import numpy as np
+import torch
+import torchvision.transforms as T
 from PIL import Image, ImageOps, UnidentifiedImageError
 from torch import Tensor, nn
 
 from . import viz
-from .data import CLASSES, denormalize, eval_transform
+from .data import CLASSES, IMAGENET_MEAN, IMAGENET_STD, eval_transform
 from .explore import DISCLAIMER, Explanation, explain_top_classes, map_panel
 
 __all__ = ["ImageInputError", "UserImage", "read_user_image", "show_user_image", "upload_widget"]
@@ -38,15 +40,20 @@ class ImageInputError(ValueError):
 class UserImage:
     """A user's image as the model sees it, with what was done to it on the way."""
 
-    tensor: Tensor  #: (3, S, S), resized, centre-cropped and normalised like the test images
+    tensor: Tensor  #: (3, S, S), prepared for the network (by default like the test images)
     name: str
     original_size: tuple[int, int]  #: (width, height) of the file
     decoded_size: tuple[int, int]  #: (width, height) actually decoded (smaller: JPEG draft)
     notes: tuple[str, ...] = ()  #: conversions made (grayscale, 16-bit, downscaled, ...)
+    mean: tuple[float, ...] = IMAGENET_MEAN  #: the normalisation ``tensor`` went through
+    std: tuple[float, ...] = IMAGENET_STD
 
     @property
     def display(self) -> Tensor:
-        return denormalize(self.tensor)
+        """The picture as the network sees it, in [0, 1]: ``tensor * std + mean``."""
+        mean = torch.tensor(self.mean, dtype=self.tensor.dtype).view(-1, 1, 1)
+        std = torch.tensor(self.std, dtype=self.tensor.dtype).view(-1, 1, 1)
+        return (self.tensor * std + mean).clamp(0, 1)
 
 
 MIN_SIDE = 32
@@ -112,8 +119,21 @@ def _to_rgb(img: Image.Image, notes: list[str]) -> Image.Image:
     return img.convert("RGB")
 
 
-def read_user_image(source: Any, image_size: int) -> UserImage:
-    """Read a user's image and prepare it exactly like the test images.
+def _normalisation(preprocess: Callable[[Image.Image], Tensor]) -> tuple[tuple, tuple]:
+    """``(mean, std)`` of the ``Normalize`` steps of a torchvision ``Compose`` (composed into
+    one: :math:`((x - m_1)/s_1 - m_2)/s_2`); ``(0, 1)`` when it has none."""
+    mean, std = torch.zeros(3, dtype=torch.float64), torch.ones(3, dtype=torch.float64)
+    for step in getattr(preprocess, "transforms", []):
+        if isinstance(step, T.Normalize):
+            m = torch.as_tensor(step.mean, dtype=torch.float64).expand(3)
+            s = torch.as_tensor(step.std, dtype=torch.float64).expand(3)
+            mean, std = mean + m * std, std * s
+    return tuple(mean.tolist()), tuple(std.tolist())
+
+
+def read_user_image(source: Any, image_size: int,
+                    preprocess: Callable[[Image.Image], Tensor] | None = None) -> UserImage:
+    """Read a user's image and prepare it exactly like the test images, or for another network.
 
     ``source``: a file path, the bytes of a file, a file object or a FileUpload entry.
     Steps: PIL opens the file lazily; images over PIL's decompression-bomb limit
@@ -122,11 +142,19 @@ def read_user_image(source: Any, image_size: int) -> UserImage:
     while decoding, at 1/2, 1/4 or 1/8 scale (``Image.draft``: a 50-megapixel photo never takes
     its 150 MB), then any image with ``thumbnail``. EXIF rotation applied; 16-bit scaled to 8 bits,
     grayscale copied to three channels, transparency laid over white; finally
-    ``eval_transform(image_size)`` (resize, centre crop, normalise).
+    ``eval_transform(image_size)`` (resize, centre crop, ImageNet's mean and std: the series'
+    own ResNet), or ``preprocess`` when given: the network's own preprocessing (a PIL image to
+    a tensor), e.g. ``imagenet_model().preprocess``, whose EfficientNet-Lite0 expects
+    :math:`(x - 0.498) / 0.502`, not ImageNet's mean and std. ``display`` inverts whichever
+    ``Normalize`` step was used.
 
     Raises :class:`ImageInputError` (a ``ValueError``) with a message for a file that is not an
     image, truncated or damaged, too small or too large.
     """
+    if preprocess is not None and not callable(preprocess):
+        raise TypeError(f"preprocess={preprocess!r}: give the network's preprocessing, a "
+                        "function from a PIL image to a tensor (e.g. net.preprocess of "
+                        "imagenet_model()), or None for the series' own model.")
     data, name = _read_bytes(source)
     prefix = f"{name}: " if name else ""  # every message starts with the file's name, if any
     if not data:
@@ -172,8 +200,12 @@ def read_user_image(source: Any, image_size: int) -> UserImage:
     target = _reduced_size(img.size, image_size)
     if target != img.size:
         img.thumbnail(target, Image.Resampling.LANCZOS, reducing_gap=3.0)
-    tensor = eval_transform(image_size)(img)
-    return UserImage(tensor, name or "your image", original, decoded, tuple(notes))
+    if preprocess is None:
+        return UserImage(eval_transform(image_size)(img), name or "your image", original,
+                         decoded, tuple(notes))
+    mean, std = _normalisation(preprocess)
+    return UserImage(preprocess(img), name or "your image", original, decoded, tuple(notes),
+                     mean, std)
 
 
 def _user_figure(user: UserImage, shown: list[Explanation]) -> plt.Figure:

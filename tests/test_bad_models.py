@@ -193,7 +193,7 @@ BAD_FILES = [  # how the file is made, error type, phrases in the message
     (_plain_tensor, ValueError, ["not a checkpoint written by", "Delete the file"]),
     (_other_weights, ValueError, ["do not fit a resnet18", "Delete the file"]),
     (_unknown_arch, ValueError, ["'vgg16'", "cannot build"]),
-    (_a_folder, FileNotFoundError, ["No checkpoint at", "notebook 02"]),
+    (_a_folder, IsADirectoryError, ["is a folder", "expected a checkpoint file"]),
 ]
 
 

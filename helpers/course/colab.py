@@ -355,6 +355,8 @@ def _use_zip(base: Path, zip_path: str | Path | None, upload: bool) -> Path:
     dest = base / "HAM10000"
     if dest.exists() or dest.is_symlink():  # extracted before: no zip, no upload needed
         root = existing_extraction(dest)
+        if zip_path is not None:  # the zip named must be the data extracted
+            _same_data(find_zip(zip_path, False), root, dest)
         print(f"HAM10000 already extracted at {root}.")
     else:
         archive = find_zip(zip_path, upload)
@@ -362,6 +364,19 @@ def _use_zip(base: Path, zip_path: str | Path | None, upload: bool) -> Path:
         print(f"HAM10000 extracted from {archive} into {root}.")
     print(HAM10000_LICENCE)
     return root
+
+
+def _same_data(archive: Path, root: Path, dest: Path) -> None:
+    """Refuse an earlier extraction at ``dest`` (data folder ``root``) of other data than the
+    zip ``archive``: it would be used in its place without a word."""
+    from .resized import data_fingerprint
+    from .sources import zip_fingerprint
+
+    if zip_fingerprint(archive) != data_fingerprint(root):
+        raise FileExistsError(
+            f"{dest} holds data extracted earlier from another zip than {archive} (its table or "
+            f"images differ). Delete {dest} to extract {archive.name} there, or pass another "
+            "folder= to use_data.")
 
 
 def _use_dermamnist(base: Path) -> Path:
@@ -430,7 +445,7 @@ def use_data(source: str = "demo", folder: str | Path = "data",
     if source == "demo":
         _report_demo()
         return None
-    root = _course_copy(source)
+    root = _course_copy(source, zip_path)
     if root is None:
         base = Path(folder).expanduser().absolute()
         if source == "ham10000-kaggle":
@@ -444,23 +459,43 @@ def use_data(source: str = "demo", folder: str | Path = "data",
     return root
 
 
-def _course_copy(source: str) -> Path | None:
+def _course_copy(source: str, zip_path: str | Path | None = None) -> Path | None:
     """HAM10000 resized, ready in the cache (the course folder's, or the teacher's published
-    cache, fetched here): then nothing is downloaded. None: fetch the data ``source`` names."""
+    cache, fetched here): then nothing is downloaded. None: fetch the data ``source`` names.
+
+    For ``"ham10000-zip"`` with a zip at hand (``zip_path``, or one of :data:`ZIP_NAMES` here),
+    only a copy made from that zip's data counts (:func:`helpers.course.sources.zip_fingerprint`,
+    read from the zip's table of contents): a copy of other data is never announced as it."""
     if source == "dermamnist":  # the copies are of HAM10000
         return None
     from ..config import default_cache_dir
     from .publish import fetch_folder
     from .resized import copy_size, find_resized_copy
+    from .sources import zip_fingerprint
 
     cache = default_cache_dir()
     fetch_folder("CACHE", cache)  # the teacher's resized images, if published
-    found = find_resized_copy(cache)
+    fingerprint = None
+    if source == "ham10000-zip":
+        try:
+            archive = find_zip(zip_path, upload=False)
+        except FileNotFoundError:
+            if zip_path is not None:
+                raise
+            archive = None  # no zip here: any copy of HAM10000 in the cache will do
+        fingerprint = None if archive is None else zip_fingerprint(archive)
+    found = find_resized_copy(cache, fingerprint)
     if found is not None:
+        made = ("from the data in that zip" if fingerprint is not None else
+                "from the original data by an earlier run or published by the teacher")
         print(f"The cache holds HAM10000 resized to {copy_size(found)} px ({found}): using it, "
-              f"nothing to download. (It was made from the original data by an earlier run "
-              "or published by the teacher; delete that folder to start from the original.)")
+              f"nothing to download. (It was made {made}; delete that folder to start from "
+              "the original.)")
+    elif fingerprint is not None and find_resized_copy(cache) is not None:
+        print(f"The cache holds resized copies of other data than {archive.name}; they are not "
+              "used for it.")
     return found
+
 
 if __name__ == "__main__":
     main(*sys.argv[1:])

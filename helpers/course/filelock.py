@@ -3,15 +3,19 @@ class on one teacher's Drive) do not train the same model at the same time.
 
 ``with exclusive(path):`` creates ``<path>.lock`` with ``O_CREAT | O_EXCL`` (atomic: of two
 processes, exactly one succeeds) and removes it on exit. A process that finds the lock waits,
-saying so once, until it is released; a lock older than ``stale_seconds`` (its process was
-killed, the runtime disconnected) is taken over. The caller then checks whether the other
-process left what it needed, before doing the work itself. Standard library only.
+saying so once, until it is released. The lock records ``pid <n> on <host>``: a lock whose
+process, on this host, no longer exists (a kernel restarted during training, an out-of-memory
+kill) is taken over at once; a lock from another host (a class sharing one Drive) cannot be
+checked and is taken over only when older than ``stale_seconds`` (that runtime disconnected).
+The caller then checks whether the other process left what it needed, before doing the work
+itself. Standard library only.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import re
 import socket
 import time
 from collections.abc import Iterator
@@ -20,6 +24,26 @@ from pathlib import Path
 #: a lock older than this is left over from a process that died (a full training takes less)
 STALE_SECONDS = 6 * 3600.0
 POLL_SECONDS = 2.0
+HOLDER = re.compile(r"pid (\d+) on (\S+)")
+
+
+def holder_is_gone(text: str) -> int | None:
+    """The pid named by a lock's ``text`` when that process ran on this host and no longer
+    exists; None when it still runs, ran elsewhere, or the text names no process (a lock being
+    written right now is empty)."""
+    found = HOLDER.fullmatch(text.strip())
+    if found is None or found[2] != socket.gethostname() or os.name != "posix":
+        return None
+    pid = int(found[1])
+    if pid <= 0:
+        return None
+    try:
+        os.kill(pid, 0)  # signal 0: only asks whether the process exists
+    except ProcessLookupError:
+        return pid
+    except OSError:  # exists, owned by another user
+        return None
+    return None
 
 
 @contextlib.contextmanager
@@ -41,13 +65,27 @@ def exclusive(path: Path, stale_seconds: float | None = None,
                 age = time.time() - lock.stat().st_mtime
             except FileNotFoundError:
                 continue  # released between the two calls: try again
+            if lock.is_dir():
+                raise IsADirectoryError(f"The lock {lock} is a folder, not a lock file: delete "
+                                        "that folder (no runtime made it), then run the cell "
+                                        "again.") from None
+            try:
+                text = lock.read_text(errors="replace")
+            except FileNotFoundError:
+                continue
+            gone = holder_is_gone(text)
+            if gone is not None:
+                print(f"Taking over {lock.name}: process {gone} on this host, which held it, "
+                      "no longer runs (its kernel was restarted or killed).")
+                lock.unlink(missing_ok=True)
+                continue
             if age > stale:
                 print(f"Taking over {lock.name}: it is {age / 3600:.1f} h old, left by a "
                       "process that stopped.")
                 lock.unlink(missing_ok=True)
                 continue
             if not waited:
-                holder = lock.read_text(errors="replace").strip() or "another process"
+                holder = text.strip() or "another process"
                 print(f"Another runtime ({holder}) is making {path.name} in the same folder; "
                       f"waiting for it (its lock: {lock}; delete it if no runtime is running).")
             waited = True

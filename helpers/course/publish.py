@@ -6,7 +6,8 @@ fetched by URL and SHA-256 instead of being made again in every runtime.
 ``TUTORIAL_CHECKPOINT_SHA256``). :func:`download_verified` fetches it with a progress bar into a
 temporary file beside its destination and checks it before anything is kept: the server's
 answer (404, an HTML error page), its length (a truncated download), a server that stops
-answering (``timeout`` seconds), and its SHA-256. On any failure the temporary file is removed and
+answering (``timeout`` seconds) or never finishes (``deadline`` seconds in all: a server that
+trickles a byte at a time), and its SHA-256. On any failure the temporary file is removed and
 :class:`DownloadError` says what happened and what to do. :func:`publish_lines` prints what a
 teacher pastes into ``helpers/config.py``. Standard library only (``urllib``), plus tqdm.
 """
@@ -19,6 +20,7 @@ import os
 import shutil
 import tarfile
 import tempfile
+import time
 import urllib.error
 import urllib.request
 import uuid
@@ -30,6 +32,8 @@ from .. import config
 
 #: seconds without a byte from the server before a download is given up
 DOWNLOAD_TIMEOUT = 60.0
+#: seconds for a whole download (the published cache, 0.35 GB, at 1 MB/s takes 6 min)
+DOWNLOAD_DEADLINE = 1800.0
 _CHUNK = 1 << 20
 _HEX = frozenset("0123456789abcdef")
 
@@ -76,16 +80,22 @@ def _is_html(head: bytes, content_type: str) -> bool:
 
 
 def download_verified(url: str, sha256: str, dest: Path, *, timeout: float | None = None,
-                      progress: bool = True) -> Path:
+                      deadline: float | None = None, progress: bool = True) -> Path:
     """Fetch ``url`` into a temporary file beside ``dest`` and return it, once its SHA-256 is
-    ``sha256``; the caller checks it further, then ``os.replace``-s it to ``dest`` (or deletes it).
+    ``sha256`` (or begins with it: torchvision publishes 8 hex digits in its file names); the
+    caller checks it further, then ``os.replace``-s it to ``dest`` (or deletes it).
 
     Raises :class:`DownloadError` (the temporary file removed) for an HTTP error (404, ...), a
     connection that fails or stops answering for ``timeout`` seconds (default
-    :data:`DOWNLOAD_TIMEOUT`), an HTML page instead of the file, fewer bytes than announced, or
-    another hash.
+    :data:`DOWNLOAD_TIMEOUT`), a download not finished after ``deadline`` seconds in all
+    (default :data:`DOWNLOAD_DEADLINE`; checked after each read, which returns what has
+    arrived, so a server that trickles bytes is cut off), an HTML page instead of the file,
+    fewer bytes than announced, or another hash.
     """
     timeout = DOWNLOAD_TIMEOUT if timeout is None else timeout
+    deadline = DOWNLOAD_DEADLINE if deadline is None else deadline
+    sha256 = sha256.strip().lower()  # hex digits, whichever case they were given in
+    start = time.monotonic()
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = dest.with_name(f".{dest.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.part")
     request = urllib.request.Request(url, headers={"User-Agent": "gradcam-ham10000-helpers"})
@@ -99,7 +109,12 @@ def download_verified(url: str, sha256: str, dest: Path, *, timeout: float | Non
             with tmp.open("wb") as out, tqdm(total=announced, unit="B", unit_scale=True,
                                              desc=f"download {dest.name}",
                                              disable=not progress) as bar:
-                while chunk := response.read(_CHUNK):
+                while chunk := response.read1(_CHUNK):
+                    if time.monotonic() - start > deadline:
+                        raise DownloadError(
+                            f"{url}: the download did not finish within {deadline:g} s "
+                            f"({size} bytes so far): the server or the connection is too "
+                            "slow. Run the cell again later, or on another connection.")
                     head = head or chunk[:512]
                     digest.update(chunk)
                     out.write(chunk)
@@ -112,7 +127,7 @@ def download_verified(url: str, sha256: str, dest: Path, *, timeout: float | Non
             raise DownloadError(f"{url}: the download stopped after {size} of {announced} bytes "
                                 "(truncated). Run the cell again.")
         found = digest.hexdigest()
-        if found != sha256:
+        if not (len(sha256) >= 8 and found.startswith(sha256)):
             raise DownloadError(f"{url}: SHA-256 {found} but {sha256} was published: another "
                                 f"or a damaged file, not kept. {fix}")
     except urllib.error.HTTPError as err:
@@ -185,8 +200,12 @@ def fetch_folder(kind: str, dest: Path, profile: str = "full", progress: bool = 
     """Unpack the published archive ``kind`` (``"CACHE"``) into ``dest`` once; False when none is
     published. Checked like a checkpoint (:func:`download_verified`), unpacked into a hidden
     folder with tarfile's ``data`` filter (no absolute paths, links out or devices), then each
-    entry moved in, never over what ``dest`` has; a marker records it, so a later runtime
-    skips the download. A refused archive leaves ``dest`` as it was."""
+    entry moved in, never over a finished entry ``dest`` has; an unfinished resized copy of the
+    same name (a runtime stopped while resizing: no ``origin.json``, or changed since) is
+    replaced by the published one. A marker records it, so a later runtime skips the
+    download. A refused archive leaves ``dest`` as it was."""
+    from .resized import copy_size
+
     where = published(kind, profile)
     if where is None:
         return False
@@ -205,9 +224,16 @@ def fetch_folder(kind: str, dest: Path, profile: str = "full", progress: bool = 
         except (tarfile.TarError, OSError) as err:
             raise DownloadError(f"{url} is not a tar archive this code can unpack ({err})."
                                 ) from err
-        for item in staging.iterdir():
-            if not (dest / item.name).exists():
-                os.replace(item, dest / item.name)
+        for item in sorted(staging.iterdir()):
+            there = dest / item.name
+            if there.exists() and item.is_dir() and copy_size(item) is not None \
+                    and copy_size(there) is None:  # ours unfinished: the published one wins
+                print(f"Replacing the unfinished resized copy {there} with the published one.")
+                aside = Path(tempfile.mkdtemp(prefix=".replaced-", dir=dest))
+                os.replace(there, aside / item.name)
+                shutil.rmtree(aside, ignore_errors=True)
+            if not there.exists():
+                os.replace(item, there)
         marker.write_text(url + "\n")
     finally:
         tmp.unlink(missing_ok=True)

@@ -8,7 +8,8 @@ in a **resized copy**: a folder in HAM10000's own layout,
         HAM10000_metadata.csv            the original table, byte for byte
         images/<image_id>.jpg            short side 224 px, JPEG quality 95
         HAM10000_segmentations_lesion/   the lesion masks at the images' size, if there are any
-        origin.json                      written last: the original's fingerprint, the size
+        origin.json                      written last: the original's fingerprint, the size,
+                                         and the copy's own (its table and images as written)
 
 about 0.33 GB at 224 px. :func:`helpers.data.load_metadata` reads it like the original.
 
@@ -17,7 +18,10 @@ about 0.33 GB at 224 px. :func:`helpers.data.load_metadata` reads it like the or
   second runtime, Google Drive) has the same fingerprint, changed data another. A copy answers
   with its original's fingerprint (from ``origin.json``), so a checkpoint trained on the
   original is valid for a runtime that has only the copy, and the copy's folder name changes
-  when the data does.
+  when the data does. A copy whose table or images changed after it was finished (its own
+  fingerprint is no longer the recorded one) is no longer its original's copy: it answers
+  with its own fingerprint, like original data, is not found as a copy, and the next run of
+  the original restores it.
 * **A course folder outlives runtimes.** The copy lives in the cache (``TUTORIAL_HOME/cache``):
   a later runtime, or a student who fetched the teacher's published cache, finds it with
   :func:`find_resized_copy` and needs neither the 5.2 GB download nor the resizing.
@@ -29,9 +33,11 @@ about 0.33 GB at 224 px. :func:`helpers.data.load_metadata` reads it like the or
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import shutil
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -41,6 +47,7 @@ from tqdm.auto import tqdm
 
 from .. import _checks as checks
 from ..data import (
+    HOW_TO_GET,
     MASK_FOLDER,
     METADATA_FILE,
     find_metadata_csv,
@@ -51,7 +58,8 @@ from ..data import (
     write_file_atomically,
 )
 
-__all__ = ["ORIGIN_FILE", "data_fingerprint", "resized_copy", "copy_size", "find_resized_copy"]
+__all__ = ["ORIGIN_FILE", "data_fingerprint", "fingerprint_of", "resized_copy", "copy_size",
+           "find_resized_copy"]
 
 ORIGIN_FILE = "origin.json"  #: in a resized copy: its original's fingerprint and the size
 _MASK_SUFFIX = "_segmentation.png"
@@ -66,14 +74,50 @@ def _resize_one(src: str, dst: Path, size: int) -> None:
     write_file_atomically(dst, lambda tmp: img.save(tmp, format="JPEG", quality=95))
 
 
-def _origin(folder: Path) -> dict | None:
-    """The ``origin.json`` record of a finished resized copy, else None."""
+def fingerprint_of(table: bytes, sizes: Mapping[str, int]) -> str:
+    """SHA-256 of a metadata CSV's bytes ``table``, then ``image_id:size`` for every image it
+    lists (sorted by id; ``sizes`` maps an id to its file's size in bytes, -1 when missing)."""
+    digest = hashlib.sha256(table)
+    listed = pd.read_csv(io.BytesIO(table), usecols=["image_id"])["image_id"].astype(str)
+    for image_id in sorted(set(listed)):
+        digest.update(f"\n{image_id}:{sizes.get(image_id, -1)}".encode())
+    return digest.hexdigest()
+
+
+def _own_fingerprint(folder: Path) -> str | None:
+    """The content fingerprint of the files in ``folder`` as they are (a copy read as original
+    data); None when it has no metadata CSV."""
+    try:
+        csv = find_metadata_csv(folder)
+    except FileNotFoundError:
+        return None
+    table = csv.read_bytes()
+    if b"image_id" not in table.split(b"\n", 1)[0]:
+        raise ValueError(f"{csv} has no image_id column; expected HAM10000's metadata table. "
+                         f"{HOW_TO_GET}")
+    images, _, _ = image_index(folder)
+    return fingerprint_of(table, {i: p.stat().st_size for i, p in images.items()})
+
+
+def _record(folder: Path) -> dict | None:
+    """``origin.json`` of ``folder`` when it is well formed, else None (not checked further)."""
     try:
         record = json.loads((Path(folder) / ORIGIN_FILE).read_text())
     except (OSError, ValueError):
         return None
     ok = isinstance(record, dict) and isinstance(record.get("fingerprint"), str)
     return record if ok and isinstance(record.get("size"), int) else None
+
+
+def _origin(folder: Path, own: str | None = None) -> dict | None:
+    """The ``origin.json`` record of a finished resized copy whose table and images are still
+    those it was finished with (``own``: its :func:`_own_fingerprint`, when already known),
+    else None. A record written before copies recorded their own fingerprint is trusted."""
+    record = _record(folder)
+    if record is None or "copy" not in record:
+        return record
+    own = own if own is not None else _own_fingerprint(Path(folder))
+    return record if own == record["copy"] else None
 
 
 def data_fingerprint(folder: Path) -> str | None:
@@ -87,19 +131,9 @@ def data_fingerprint(folder: Path) -> str | None:
     """
     if not Path(folder).is_dir():
         return None
-    record = _origin(Path(folder))
-    if record is not None:
-        return record["fingerprint"]
-    try:
-        csv = find_metadata_csv(Path(folder))
-    except FileNotFoundError:
-        return None
-    digest = hashlib.sha256(csv.read_bytes())
-    images, _, _ = image_index(Path(folder))
-    for image_id in sorted(set(pd.read_csv(csv, usecols=["image_id"])["image_id"].astype(str))):
-        size = images[image_id].stat().st_size if image_id in images else -1
-        digest.update(f"\n{image_id}:{size}".encode())
-    return digest.hexdigest()
+    own = _own_fingerprint(Path(folder))  # one stat per image, no image read
+    record = _origin(Path(folder), own)
+    return record["fingerprint"] if record is not None else own
 
 
 def copy_size(folder: Path) -> int | None:
@@ -142,6 +176,10 @@ def resized_copy(root: str | Path, size: int, cache_dir: str | Path,
     folder = Path(cache_dir).expanduser() / f"ham10000-{size}px-{fingerprint[:12]}"
     if _origin(folder) is not None:
         return folder
+    if _record(folder) is not None:  # finished once, changed since: made again from root
+        print(f"The resized copy {folder} was changed after it was made (its table or "
+              f"images differ); restoring it from {root}.")
+        (folder / ORIGIN_FILE).unlink(missing_ok=True)
     meta = load_metadata(root)  # every listed image must be there (the error says what is not)
     images = folder / "images"
     images.mkdir(parents=True, exist_ok=True)
@@ -161,18 +199,23 @@ def resized_copy(root: str | Path, size: int, cache_dir: str | Path,
             _resize_mask(src, dst, images / f"{image_id}.jpg")
     csv = find_metadata_csv(root)
     write_file_atomically(folder / METADATA_FILE, lambda tmp: shutil.copyfile(csv, tmp))
-    record = {"fingerprint": fingerprint, "size": size, "images": len(meta)}
+    record = {"fingerprint": fingerprint, "size": size, "images": len(meta),
+              "copy": _own_fingerprint(folder)}
     write_file_atomically(folder / ORIGIN_FILE,
                           lambda tmp: tmp.write_text(json.dumps(record, indent=1) + "\n"))
     return folder
 
 
-def find_resized_copy(cache_dir: str | Path) -> Path | None:
+def find_resized_copy(cache_dir: str | Path, fingerprint: str | None = None) -> Path | None:
     """The finished resized copy in ``cache_dir`` to use as data (the largest size, then the
-    newest); None when there is none."""
+    newest), only of the data with ``fingerprint`` when given (:func:`data_fingerprint` of
+    the original); None when there is none."""
     folder = Path(cache_dir).expanduser()
     if not folder.is_dir():
         return None
     found = [(record["size"], (p / ORIGIN_FILE).stat().st_mtime, p)
-             for p in folder.glob("ham10000-*px-*") if (record := _origin(p)) is not None]
+             for p in folder.glob("ham10000-*px-*")
+             if (fingerprint is None or p.name.endswith(f"-{fingerprint[:12]}"))
+             and (record := _origin(p)) is not None
+             and (fingerprint is None or record["fingerprint"] == fingerprint)]
     return max(found)[2] if found else None

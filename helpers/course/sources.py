@@ -171,6 +171,40 @@ def existing_extraction(dest: Path) -> Path:
     return root
 
 
+def zip_fingerprint(zip_path: str | Path) -> str:
+    """:func:`helpers.course.resized.data_fingerprint` of the folder that
+    :func:`extract_ham10000_zip` would make from ``zip_path``, read from the archive's table of
+    contents and its metadata CSV alone (no image is extracted): which resized copy in a
+    cache, if any, was made from this zip's data."""
+    from .resized import fingerprint_of
+
+    archive = Path(zip_path).expanduser().absolute()
+    try:
+        opened = zipfile.ZipFile(archive)
+    except (zipfile.BadZipFile, OSError) as err:
+        raise ValueError(f"zip_path {archive} is not a readable zip file ({err}). Delete it and "
+                         "download or copy it again.") from err
+    with opened:
+        infos = opened.infolist()
+        prefix = _csv_prefix((info.filename for info in infos), archive)
+        wanted = {name.lower() for name in IMAGE_FOLDERS} | {"images"}
+        by_folder: dict[str, list[zipfile.ZipInfo]] = {}
+        for info in _skip_lowercase_duplicates(infos, prefix):
+            parts = info.filename[len(prefix):].split("/")
+            if not info.filename.startswith(prefix) or info.is_dir() or len(parts) > 2:
+                continue
+            folder = parts[0] if len(parts) == 2 else ""
+            if folder == "" or folder.lower() in wanted:
+                by_folder.setdefault(folder, []).append(info)
+        sizes: dict[str, int] = {}  # as helpers.data.image_index: folders by name, then the top
+        for folder in [*sorted(f for f in by_folder if f), ""]:
+            for info in sorted(by_folder.get(folder, []), key=lambda i: i.filename):
+                stem, ext = os.path.splitext(PurePosixPath(info.filename).name)
+                if ext.lower() in (".jpg", ".jpeg"):
+                    sizes.setdefault(stem, info.file_size)
+        return fingerprint_of(opened.read(prefix + METADATA_FILE), sizes)
+
+
 def extract_ham10000_zip(zip_path: str | Path, dest: str | Path) -> Path:
     """Extract Kaggle's HAM10000 zip into ``dest`` (once); return the folder holding the CSV.
 
