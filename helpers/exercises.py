@@ -111,9 +111,10 @@ def _twice(first: Any, second: Any, what: str) -> Feedback | None:
     """A "wrong" when ``first`` and ``second`` are one object (or views of one array)."""
     same = first is second
     if not same:
-        try:
-            same = bool(np.shares_memory(_array(first), _array(second)))
-        except (TypeError, ValueError):
+        try:  # views of one tensor or array share memory (no copy: no dtype conversion here)
+            same = bool(np.may_share_memory(*(np.asarray(v.detach().cpu().numpy()) if hasattr(
+                v, "detach") else np.asarray(v) for v in (first, second))))
+        except (TypeError, ValueError, RuntimeError):
             same = False
     if same:
         return wrong(f"the same {what} was passed twice: a comparison needs two.",
