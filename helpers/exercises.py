@@ -107,7 +107,7 @@ def _one(value: Any, expected: str) -> tuple[float | None, Feedback | None]:
     return (None, problem) if problem is not None else (float(values[0]), None)
 
 
-def _twice(first: Any, second: Any, what: str) -> Feedback | None:
+def _twice(first: Any, second: Any, what: str, plural: str = "") -> Feedback | None:
     """A "wrong" when ``first`` and ``second`` are one object (or views of one array)."""
     same = first is second
     if not same:
@@ -118,7 +118,8 @@ def _twice(first: Any, second: Any, what: str) -> Feedback | None:
             same = False
     if same:
         return wrong(f"the same {what} was passed twice: a comparison needs two.",
-                     f"pass the two {what}s the exercise compares, each computed on its own.")
+                     f"pass the two {plural or what + 's'} the exercise compares, each "
+                     "computed on its own.")
     return None
 
 
@@ -279,7 +280,7 @@ def check_02_unweighted(weighted: Any, unweighted: Any) -> Feedback:
         if problem is not None:
             return problem
         pair.append(result)
-    twice = _twice(weighted, unweighted, "run's metrics")
+    twice = _twice(weighted, unweighted, "run's metrics", "runs' metrics")
     if twice is not None:
         return twice
     first, second = (np.asarray(r["confusion"]) for r in pair)
@@ -668,7 +669,7 @@ def check_04_layer3_ranking(changed: Any, scores4: Any = None, scores3: Any = No
         return wrong(f"{len(names)} score(s) named, but which gaps change is measured, not "
                      "known in advance: the check needs the two tables of per-image scores.",
                      "call check_04_layer3_ranking(changed, scores, scores3, lesions).")
-    twice = _twice(scores4, scores3, "table of scores")
+    twice = _twice(scores4, scores3, "table of scores", "tables of scores")
     if twice is not None:
         return twice
     shared = [c for c in scores4.columns if c in scores3.columns and c not in ("method", "image")]
@@ -811,7 +812,7 @@ def check_05_score_cam(passes: Any, steps: Any = None, random_a: Any = None,
     if not isinstance(steps, Mapping) or "trained" not in steps or "fc" not in steps:
         return wrong("the check needs the cascade's maps to compute the verdict itself.",
                      "call check_05_score_cam(answer, steps, ra4, rb4).")
-    twice = _twice(random_a, random_b, "random model's maps")
+    twice = _twice(random_a, random_b, "random model's maps", "random models' maps")
     if twice is not None:
         return twice
     trained = torch.as_tensor(_array(steps["trained"]["Score-CAM"]))
@@ -849,7 +850,7 @@ def check_05_ssim_floors(floors: Any, trained: Any, random_a: Any, random_b: Any
     if not isinstance(trained, Mapping) or not trained:
         return wrong("`trained` should be part 1's maps, `cascade['trained']`.",
                      "pass `cascade['trained'], random_a, random_b` after your floors.")
-    twice = _twice(random_a, random_b, "random model's maps")
+    twice = _twice(random_a, random_b, "random model's maps", "random models' maps")
     if twice is not None:
         return twice
     names = list(trained)
@@ -1070,7 +1071,7 @@ def check_07_smaller_copy(gap: Any, plus: Any, grad: Any, model: Any = None,
     ``low``, ``high``); ``plus``, ``grad``: the two methods' shares per pair (smaller copy);
     ``model`` and ``layer``: the network and the layer the maps come from (the check measures
     its grid on a 224 x 224 input)."""
-    twice = _twice(plus, grad, "array of shares")
+    twice = _twice(plus, grad, "array of shares", "arrays of shares")
     if twice is not None:
         return twice
     a, problem = _finite(plus, "Grad-CAM++'s share of the smaller copy, one per pair")
