@@ -71,3 +71,12 @@ def test_age_medians_recomputed_from_the_split(meta):
     assert not ex.check_01_age_medians({**medians, "test": medians["test"] + 5}, split)
     assert not ex.check_01_age_medians(medians)                 # no split to check against
     assert not ex.check_01_age_medians({"train": 50, "holdout": 50}, split)
+
+
+def test_age_medians_as_a_series_and_needing_train_and_test(meta):
+    import pandas as pd
+
+    split = lesion_split(meta, seed=0)
+    medians = pd.Series({name: float(part["age"].median()) for name, part in split.items()})
+    assert ex.check_01_age_medians(medians, split)
+    assert not ex.check_01_age_medians({"train": medians["train"]}, split)
