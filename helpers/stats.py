@@ -25,6 +25,10 @@ scores are the per-image frames of :func:`helpers.metrics.per_image_scores` (col
 One value, or one group, has no interval: resampling it gives it back every time, a zero-width
 interval that says nothing. The bounds are then NaN with a ``RuntimeWarning`` saying so, and
 :func:`verdict` and :func:`summarize_with_intervals` say "no interval".
+* **Whether a paired gap changes** between two settings (two layers, two models):
+  :func:`difference_of_differences` tests the change of the gap itself, per image, instead of
+  comparing which of two intervals excludes 0 (a difference in significance is not a
+  significant difference: Gelman & Stern, *The American Statistician* 60(4), 2006).
 """
 
 from __future__ import annotations
@@ -50,6 +54,7 @@ __all__ = [
     "format_p",
     "paired_difference",
     "paired_scores",
+    "difference_of_differences",
     "verdict",
     "summarize_with_intervals",
     "ratio_of_means_ci",
@@ -409,6 +414,48 @@ def paired_scores(scores: pd.DataFrame, a: str, b: str, columns: Sequence[str] |
         columns = [c for c in scores.columns if c not in ("method", "image")]
     return pd.DataFrame({
         column: paired_difference(first[column].to_numpy(), second[column].to_numpy(),
+                                  level, n_boot, seed, groups=lesions)
+        for column in columns}).T
+
+
+def difference_of_differences(first: pd.DataFrame, second: pd.DataFrame, a: str, b: str,
+                              columns: Sequence[str] | None = None, level: float = 0.95,
+                              n_boot: int = 10_000, seed: int = 0,
+                              groups: Sequence[object] | None = None) -> pd.DataFrame:
+    r"""Does the gap between methods ``a`` and ``b`` change from one setting to another?
+
+    ``first`` and ``second``: two frames of :func:`helpers.metrics.per_image_scores` on the same
+    images (e.g. the maps at ``layer3`` and at ``layer4``). Per image :math:`i` and score,
+
+    .. math:: \Delta_i = (a_i - b_i)_\text{first} - (a_i - b_i)_\text{second},
+
+    and :func:`paired_difference` of the two gaps gives the mean of :math:`\Delta`, its
+    bootstrap interval (by lesion with ``groups``, one lesion id per image of the split as in
+    :func:`paired_scores`) and a sign-flip p-value. The gap changes where that interval excludes
+    0; that one setting's interval for :math:`a - b` excludes 0 and the other's does not says
+    nothing about it. Columns of the result: ``mean``, ``low``, ``high``, ``p``, ``n``.
+    """
+    if first is second:
+        raise ValueError("first and second are the same table: pass the scores of the two "
+                         "settings (e.g. per_image_scores at layer3, then at layer4)")
+    gaps = []
+    for name, frame in (("first", first), ("second", second)):
+        by_method = {m: frame[frame["method"] == m].set_index("image") for m in (a, b)}
+        for method, rows in by_method.items():
+            if rows.empty:
+                raise ValueError(f"{name} has no scores for method {method!r}; it has "
+                                 f"{sorted(frame['method'].unique())}")
+        if not by_method[a].index.equals(by_method[b].index):
+            raise ValueError(f"in {name}, {a!r} and {b!r} were not scored on the same images")
+        gaps.append(by_method[a].drop(columns="method") - by_method[b].drop(columns="method"))
+    if not gaps[0].index.equals(gaps[1].index):
+        raise ValueError("first and second were not scored on the same images: pair them by "
+                         "image (the same X, in the same order)")
+    lesions = _groups_of_images(groups, gaps[0].index)
+    if columns is None:
+        columns = [c for c in gaps[0].columns if c in gaps[1].columns]
+    return pd.DataFrame({
+        column: paired_difference(gaps[0][column].to_numpy(), gaps[1][column].to_numpy(),
                                   level, n_boot, seed, groups=lesions)
         for column in columns}).T
 

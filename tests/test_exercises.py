@@ -87,31 +87,6 @@ def test_leakage_rejects_wrong(counts):
     assert not fb.ok and fb.hint
 
 
-@pytest.mark.parametrize("medians", [{"train": 50.0, "val": 50.0, "test": 52.5}, [50, 55],
-                                     pd.Series({"train": 45.0, "test": 45.0})])
-def test_age_medians(medians):
-    assert ex.check_01_age_medians(medians).ok
-
-
-@pytest.mark.parametrize("medians", [[20, 60], [50, 150], [50, float("nan")], [50]])
-def test_age_medians_rejects(medians):
-    assert not ex.check_01_age_medians(medians).ok
-
-
-def test_unweighted_reads_dicts_and_numbers():
-    assert ex.check_02_unweighted({"balanced_accuracy": 0.8}, 0.7).ok
-    assert ex.check_02_unweighted(torch.tensor(0.8), "0.7").ok
-    assert not ex.check_02_unweighted(80, 70).ok
-
-
-def test_image_split():
-    assert ex.check_02_image_split(711).ok
-    assert ex.check_02_image_split(torch.tensor(711), n_test=2000).ok
-    assert not ex.check_02_image_split(0).ok
-    assert not ex.check_02_image_split(3000, n_test=2000).ok
-    assert not ex.check_02_image_split(2.5).ok
-
-
 def _val_scores():
     rng = np.random.default_rng(0)
     truth = np.r_[np.ones(200, bool), np.zeros(800, bool)]
@@ -132,7 +107,7 @@ def test_threshold_accepts_the_best_grid_value_in_several_forms():
 def test_threshold_rejects_too_high_too_low_and_off_grid():
     score, truth, best = _val_scores()
     too_high = ex.check_02_threshold(best + 0.1, score, truth)
-    assert not too_high.ok and "lower t" in too_high.hint
+    assert not too_high.ok and "smaller t" in too_high.hint
     assert not ex.check_02_threshold(best - 0.1, score, truth).ok
     assert not ex.check_02_threshold(best + 0.013, score, truth).ok
     assert not ex.check_02_threshold(30, score, truth).ok
@@ -140,30 +115,15 @@ def test_threshold_rejects_too_high_too_low_and_off_grid():
     assert f"{best:.2f}" not in str(fb)  # the feedback never gives the answer away
 
 
-def test_threshold_without_data_checks_the_range():
-    assert ex.check_02_threshold(0.3).ok
+def test_threshold_without_data_cannot_be_right():  # checks: the data are needed now
+    assert not ex.check_02_threshold(0.3).ok
     assert not ex.check_02_threshold(1.3).ok
-
-
-def test_other_implementation():
-    assert ex.check_03_other_implementation(1e-7).ok
-    assert ex.check_03_other_implementation(0.08, largest_weight=1.0).ok
-    assert not ex.check_03_other_implementation(0.9, largest_weight=1.0).ok
-    assert not ex.check_03_other_implementation(-1.0).ok
 
 
 def test_second_derivative_forms():
     for zero in (0, 0.0, torch.tensor(0.0), np.zeros(1), "0"):
         assert ex.check_03_second_derivative(zero).ok
     assert not ex.check_03_second_derivative(torch.tensor(1e-3)).ok
-
-
-def test_layer3_correlation():
-    assert ex.check_03_layer3_correlation(torch.tensor([0.4, 0.7, float("nan")])).ok
-    assert ex.check_03_layer3_correlation([0.9, 0.2]).ok
-    assert not ex.check_03_layer3_correlation([1.0, 1.0]).ok
-    assert not ex.check_03_layer3_correlation([float("nan")] * 3).ok
-    assert not ex.check_03_layer3_correlation([1.5]).ok
 
 
 @pytest.mark.parametrize("answer", ["Grad-CAM++", "gradcam++", ["GradCAM++"], "GradCAMPlusPlus"])
@@ -183,10 +143,10 @@ def test_strict_checks_raise_on_a_wrong_solution_but_never_on_times(monkeypatch)
 
     assert not ex.check_01_leakage([3, 2, 1])  # a student's session: feedback, no error
     monkeypatch.setenv(STRICT_ENV, "1")
-    with pytest.raises(AssertionError, match="01, exercise 2.*grow with the test fraction"):
+    with pytest.raises(AssertionError, match="01, exercise 2.*differ"):
         ex.check_01_leakage([3, 2, 1])
     with pytest.raises(AssertionError, match="expected three counts"):
         ex.check_01_leakage("three")
-    assert ex.check_01_leakage([1, 2, 3])
+    assert ex.check_01_leakage([385, 711, 955])  # HAM10000's metadata, seed 0
     assert not ex.check_06_exact_score_cam(10, 100)  # timed: wrong, but never raised
     assert not ex.check_04_score_cam_top_k(0.5, 0.1)

@@ -133,6 +133,36 @@ def test_sections_summary_and_hidden_solutions(path: Path) -> None:
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_solutions_and_their_outputs_are_folded_and_run(path: Path) -> None:
+    """After "## Exercises": every code cell is folded with its output (JupyterLab: the
+    ``jupyter`` metadata; the book: the ``hide-input``/``hide-output`` tags; Colab: the form
+    view), every "Solution N." text is inside a closed ``<details>`` block, and no solution is
+    left as code in a markdown block, where the test run would not check it."""
+    cells = nbformat.read(path, as_version=4).cells
+    start = max(i for i, c in enumerate(cells)
+                if c.cell_type == "markdown" and re.search(r"^## Exercises", c.source, re.M))
+    end = next((i for i, c in enumerate(cells) if i > start and c.cell_type == "markdown"
+                and c.source.startswith("## ")), len(cells))
+    part = cells[start:end]
+    code = [c for c in part if c.cell_type == "code"]
+    assert code, "the exercises have solution cells"
+    for cell in code:
+        assert cell.metadata.get("jupyter", {}) == {"source_hidden": True,
+                                                    "outputs_hidden": True}, cell.source[:60]
+        assert {"hide-input", "hide-output"} <= set(cell.metadata.get("tags", [])), cell.source[:60]
+        assert cell.metadata.get("cellView") == "form", cell.source[:60]
+    solutions = [c for c in code if "Solution" in c.source.splitlines()[0]]
+    assert all(c.source.rstrip().splitlines()[-1].startswith("check_") for c in solutions)
+    for cell in part:
+        if cell.cell_type == "markdown":
+            assert "```python" not in cell.source, "a solution as text is never run: make it a cell"
+            assert not re.search(r"^\*\*Solution \d", cell.source, re.M), cell.source[:60]
+            if "Solution" in cell.source and "<summary>" in cell.source:
+                assert cell.source.startswith("<details><summary>")
+                assert cell.source.rstrip().endswith("</details>")
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_short_cells_and_at_least_one_assert(path: Path) -> None:
     code = _cells(path, "code")
     too_long = [i for i, src in enumerate(code) if len(src.splitlines()) > MAX_CELL_LINES]
