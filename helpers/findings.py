@@ -45,7 +45,7 @@ __all__ = [
     "shortcut_maps",
     "intervention",
     "class_sensitivity",
-    "at_least",
+    "threshold",
 ]
 
 RECORD_ENV = "TUTORIAL_FINDINGS"
@@ -224,52 +224,56 @@ def _side(low: float, high: float) -> Literal["above", "below", "includes"]:
 
 def comparison(row: Mapping[str, float], a: str, b: str, quantity: str,
                better: Literal["higher", "lower"] = "higher", name: str | None = None,
-               adjusted_p: float | None = None, unit: str = "image") -> Finding:
+               adjusted_p: float | None = None, unit: str = "image",
+               groups: tuple[int, str] | None = None) -> Finding:
     r"""Does ``a`` beat ``b`` on ``quantity``? The paired 95 % interval of ``a`` minus ``b``.
 
     ``row``: a :func:`helpers.stats.paired_difference` result (``mean``, ``low``, ``high``,
-    ``p``, ``n``) of :math:`d_i = a_i - b_i` over the same images (or groups). **Rule**: ``a``
-    beats ``b`` only when the paired interval excludes 0 on ``better``'s side; it loses when it
-    excludes 0 on the other side; otherwise no winner at this sample size. Overlapping or
-    separate *marginal* intervals decide nothing. With several comparisons in one table pass
-    ``adjusted_p`` (:func:`helpers.stats.holm`): then the verdict also needs the Holm-adjusted
-    p below 0.05, and the sentence says so. Undecided when the row has no finite interval
-    (NaN, an empty set) or rests on one {unit}.
+    ``p``, ``n``) of :math:`d_i = a_i - b_i` over the same ``n`` images. **Rule**: ``a`` beats
+    ``b`` only when the paired interval excludes 0 on ``better``'s side *and* the sign-flip
+    test's p (Holm-adjusted when ``adjusted_p`` is given, :func:`helpers.stats.holm`, for a
+    table of several comparisons) is below 0.05; it loses to ``b`` under the same two
+    conditions on the other side; otherwise no winner at this sample size. Overlapping or
+    separate *marginal* intervals decide nothing. ``groups``: ``(G, "source photograph")``
+    when the interval and the test resampled ``G`` groups rather than the images: with few
+    groups the test cannot reach 0.05 and the verdict is "no winner", which is the honest
+    answer. Undecided when the row has no finite interval (NaN, an empty set) or rests on one
+    image or group.
     """
     if better not in ("higher", "lower"):
         raise ValueError(f"better must be 'higher' or 'lower', got {better!r}")
     name = name or f"{a} vs {b}, {quantity}"
     mean, low, high = (float(row.get(k, math.nan)) for k in ("mean", "low", "high"))
     n = int(row.get("n", 0) or 0)
-    if n < 2 or not _finite(mean, low, high):
+    n_groups, group_word = groups if groups is not None else (n, unit)
+    p = adjusted_p if adjusted_p is not None else row.get("p")
+    p = float(p) if p is not None else math.nan
+    over = f"{n} {unit}s" + (f" from {n_groups} {group_word}s" if groups is not None else "")
+    if min(n, n_groups) < 2 or not _finite(mean, low, high):
         verdict = "undecided"
-        sentence = (f"{a} minus {b}, {quantity}: no interval ("
-                    f"{'no ' + unit if n == 0 else 'one ' + unit if n == 1 else 'NaN values'}),"
-                    " so no verdict.")
+        sentence = (f"{a} minus {b}, {quantity}: no interval ({n} {unit}s, {n_groups} "
+                    f"{group_word}s{', NaN values' if n >= 2 else ''}), so no verdict.")
     else:
         side = _side(low, high)
-        if side == "includes":
+        significant = not math.isfinite(p) or p < 0.05
+        if side == "includes" or not significant:
             verdict = "no winner"
         else:
             wins = (side == "above") == (better == "higher")
             verdict = f"{a} {'beats' if wins else 'loses to'} {b}"
-        held = adjusted_p is None or adjusted_p < 0.05
-        if side != "includes" and not held:
-            verdict = "no winner"
         where = {"includes": "includes 0", "above": "excludes 0 (above)",
                  "below": "excludes 0 (below)"}[side]
         sentence = (f"{a} minus {b}, {quantity} ({better} is better): "
-                    f"{_interval(mean, low, high)} over {n} {unit}s")
-        if "p" in row and _finite(float(row["p"])):
-            sentence += f", {format_p(row['p'])}"
-        if adjusted_p is not None:
-            sentence += f" (Holm-adjusted: {format_p(adjusted_p)})"
-        sentence += f"; the paired interval {where}: **{verdict}**."
+                    f"{_interval(mean, low, high)} over {over}")
+        if math.isfinite(p):
+            sentence += (f", {'Holm-adjusted ' if adjusted_p is not None else ''}{format_p(p)}")
+        but = "" if side == "includes" or significant else " but p is not below 0.05"
+        sentence += f"; the paired interval {where}{but}: **{verdict}**."
     rule = (f"{a} beats {b} only when the paired 95 % interval of {a} minus {b} excludes 0 on "
-            f"the {better} side" + (", with a Holm-adjusted p below 0.05"
-                                    if adjusted_p is not None else ""))
-    values = {"mean": mean, "low": low, "high": high, "n": n, "p": row.get("p"),
-              "adjusted_p": adjusted_p}
+            f"the {better} side and the paired test's "
+            f"{'Holm-adjusted ' if adjusted_p is not None else ''}p is below 0.05")
+    values = {"mean": mean, "low": low, "high": high, "n": n, "groups": n_groups,
+              "p": row.get("p"), "adjusted_p": adjusted_p}
     return _emit(name, rule, verdict, values, [sentence])
 
 
@@ -412,20 +416,26 @@ def class_sensitivity(mean: float, low: float, high: float, floor: float, n: int
 # ----------------------------------------------------------------------------------------------
 
 
-def at_least(value: float, bound: float, what: str, then: str, otherwise: str,
-             name: str | None = None) -> Finding:
-    """A precondition read from one measured value: ``value >= bound``.
+def threshold(value: float, bound: float, what: str, then: str, otherwise: str,
+              at: Literal["least", "most"] = "least", name: str | None = None) -> Finding:
+    """A condition read from one measured value: ``value >= bound`` (or ``<=`` with
+    ``at="most"``).
 
-    **Rule**: ``then`` holds when ``what`` (``value``) is at least ``bound``; below it (or NaN)
-    ``otherwise`` holds. For a condition a later result rests on, e.g. "the shuffled-label model
-    memorised its labels" before its maps are compared (Adebayo et al. 2018, sec. 3.2).
+    **Rule**: ``then`` holds when ``what`` (``value``) is at least (at most) ``bound``; on the
+    other side, or NaN, ``otherwise`` holds; a tie meets the bound. For a condition a later
+    result rests on, e.g. "the shuffled-label model memorised its labels" before its maps are
+    compared (Adebayo et al. 2018, sec. 3.2), or an identity checked to rounding ("CAM equals
+    Grad-CAM").
     """
+    if at not in ("least", "most"):
+        raise ValueError(f"at must be 'least' or 'most', got {at!r}")
     name = name or what
-    rule = f"{then} when {what} is at least {bound:g}; otherwise {otherwise}"
+    rule = f"{then} when {what} is at {at} {bound:g}; otherwise {otherwise}"
     value = float(value)
-    met = math.isfinite(value) and value >= bound
+    met = math.isfinite(value) and (value >= bound if at == "least" else value <= bound)
     verdict = then if met else otherwise
-    shown = f"{value:.2f}" if math.isfinite(value) else "not a number"
+    shown = f"{value:.3g}" if math.isfinite(value) else "not a number"
+    other = "below" if at == "least" else "above"
     text = (f"{what[0].upper() + what[1:]}: {shown}, "
-            f"{'at least' if met else 'below'} {bound:g}: **{verdict}**.")
+            f"{f'at {at}' if met else other} {bound:g}: **{verdict}**.")
     return _emit(name, rule, verdict, {"value": value, "bound": bound}, [text])

@@ -107,6 +107,7 @@ def row(mean: float, low: float, high: float, n: int = 20, p: float = 0.01) -> d
     (row(-0.05, -0.09, -0.01), "higher", "Grad-CAM++ loses to Grad-CAM"),
     (row(-0.05, -0.09, -0.01), "lower", "Grad-CAM++ beats Grad-CAM"),
     (row(0.01, -0.02, 0.04, p=0.4), "higher", "no winner"),
+    (row(0.05, 0.01, 0.09, p=0.3), "higher", "no winner"),  # interval alone is not enough
     (row(0.02, 0.0, 0.04), "higher", "no winner"),  # tie: the interval touches 0
     (row(NAN, NAN, NAN, n=0), "higher", "undecided"),  # an empty set
     (row(0.1, 0.1, 0.1, n=1), "higher", "undecided"),  # one photograph
@@ -120,7 +121,7 @@ def test_comparison_branches(values: dict, better: str, verdict: str) -> None:
     if verdict.startswith("Grad"):
         assert "excludes 0" in out.text
     elif verdict == "no winner":
-        assert "includes 0" in out.text
+        assert "includes 0" in out.text or "but p is not below 0.05" in out.text
 
 
 def test_comparison_holm_adjusted_p_can_withhold_a_win() -> None:
@@ -266,10 +267,32 @@ def test_record_folder_from_the_environment(tmp_path, monkeypatch) -> None:
     (0.9, "it memorised them"), (0.6, "it memorised them"),  # a tie meets the bound
     (0.3, "it did not memorise them"), (NAN, "it did not memorise them"),
 ])
-def test_at_least_branches(value: float, verdict: str) -> None:
-    out = findings.at_least(value, 0.6, "the share of shuffled labels it fits",
-                            "it memorised them", "it did not memorise them")
+def test_threshold_at_least_branches(value: float, verdict: str) -> None:
+    out = findings.threshold(value, 0.6, "the share of shuffled labels it fits",
+                             "it memorised them", "it did not memorise them")
     assert out.verdict == verdict and "at least 0.6" in out.rule
+
+
+@pytest.mark.parametrize("value, verdict", [(1e-7, "equal"), (1e-3, "equal"), (0.2, "differ"),
+                                            (NAN, "differ")])
+def test_threshold_at_most_branches(value: float, verdict: str) -> None:
+    out = findings.threshold(value, 1e-3, "the largest difference", "equal", "differ", at="most")
+    assert out.verdict == verdict and "at most 0.001" in out.rule
+    with pytest.raises(ValueError, match="at must be"):
+        findings.threshold(value, 1, "x", "a", "b", at="more")
+
+
+def test_comparison_over_few_source_photographs_names_them_and_needs_the_test() -> None:
+    gap = stats.paired_difference([0.1, 0.12, 0.11, 0.2, 0.21, 0.19],
+                                  [0.0, 0.01, 0.0, 0.1, 0.1, 0.1], n_boot=2000,
+                                  groups=["cat"] * 3 + ["coffee"] * 3)
+    out = findings.comparison(gap, "A", "B", "share", unit="pair",
+                              groups=(2, "source photograph"))
+    assert gap["low"] > 0 and gap["p"] > 0.05  # two photographs: the test cannot reach 0.05
+    assert out.verdict == "no winner" and "6 pairs from 2 source photographs" in out.text
+    one = findings.comparison({**gap, "low": 0.1}, "A", "B", "share", unit="pair",
+                              groups=(1, "source photograph"))
+    assert one.verdict == "undecided"
 
 
 def test_data_randomisation_names_its_test_in_the_rule() -> None:
