@@ -30,7 +30,7 @@ from typing import Literal
 import pandas as pd
 
 from .config import default_output_dir
-from .stats import format_p
+from .stats import format_p, holm
 
 __all__ = [
     "Finding",
@@ -42,6 +42,8 @@ __all__ = [
     "summary",
     "randomisation",
     "comparison",
+    "comparisons",
+    "disagreement",
     "shortcut_maps",
     "intervention",
     "class_sensitivity",
@@ -154,7 +156,7 @@ def summary() -> Finding:
 
 
 def _interval(mean: float, low: float, high: float) -> str:
-    return f"{mean:.2f} [{low:.2f}, {high:.2f}]"
+    return f"{mean:.3g} [{low:.3g}, {high:.3g}]"
 
 
 def _finite(*values: float) -> bool:
@@ -240,9 +242,20 @@ def comparison(row: Mapping[str, float], a: str, b: str, quantity: str,
     answer. Undecided when the row has no finite interval (NaN, an empty set) or rests on one
     image or group.
     """
+    name = name or f"{a} vs {b}, {quantity}"
+    verdict, sentence, values = _judge(row, a, b, quantity, better, adjusted_p, unit, groups)
+    rule = (f"{a} beats {b} only when the paired 95 % interval of {a} minus {b} excludes 0 on "
+            f"the {better} side and the paired test's "
+            f"{'Holm-adjusted ' if adjusted_p is not None else ''}p is below 0.05")
+    return _emit(name, rule, verdict, values, [sentence])
+
+
+def _judge(row: Mapping[str, float], a: str, b: str, quantity: str, better: str,
+           adjusted_p: float | None, unit: str, groups: tuple[int, str] | None,
+           ) -> tuple[str, str, dict]:
+    """:func:`comparison`'s rule applied: (verdict, sentence, values)."""
     if better not in ("higher", "lower"):
         raise ValueError(f"better must be 'higher' or 'lower', got {better!r}")
-    name = name or f"{a} vs {b}, {quantity}"
     mean, low, high = (float(row.get(k, math.nan)) for k in ("mean", "low", "high"))
     n = int(row.get("n", 0) or 0)
     n_groups, group_word = groups if groups is not None else (n, unit)
@@ -269,12 +282,78 @@ def comparison(row: Mapping[str, float], a: str, b: str, quantity: str,
             sentence += (f", {'Holm-adjusted ' if adjusted_p is not None else ''}{format_p(p)}")
         but = "" if side == "includes" or significant else " but p is not below 0.05"
         sentence += f"; the paired interval {where}{but}: **{verdict}**."
-    rule = (f"{a} beats {b} only when the paired 95 % interval of {a} minus {b} excludes 0 on "
-            f"the {better} side and the paired test's "
-            f"{'Holm-adjusted ' if adjusted_p is not None else ''}p is below 0.05")
     values = {"mean": mean, "low": low, "high": high, "n": n, "groups": n_groups,
               "p": row.get("p"), "adjusted_p": adjusted_p}
-    return _emit(name, rule, verdict, values, [sentence])
+    return verdict, sentence, values
+
+
+def comparisons(table: pd.DataFrame, a: str, b: str, better: Mapping[str, str],
+                name: str, unit: str = "image") -> Finding:
+    """Several paired comparisons in one table, Holm-adjusted: :func:`comparison` per row.
+
+    ``table``: one row per score (its index), as :func:`helpers.stats.paired_scores` returns
+    (``mean``, ``low``, ``high``, ``p``, ``n``); or indexed by ``(a_i, b_i, score)`` tuples,
+    one row per pair of methods (``a`` and ``b`` are then the defaults only). ``better``: per
+    score, ``"higher"`` or ``"lower"``, and only those rows are judged. **Rule**: ``a`` beats
+    ``b`` on a row only when that row's paired 95 % interval excludes 0 on the better side and
+    its Holm-adjusted p (:func:`helpers.stats.holm`, over the judged rows) is below 0.05.
+    """
+    def parts(key: object) -> tuple[str, str, str]:
+        return tuple(map(str, key)) if isinstance(key, tuple) else (a, b, str(key))
+
+    rows = [key for key in table.index if parts(key)[2] in better]
+    adjusted = holm([float(table.loc[[key]].iloc[0].get("p", math.nan)) for key in rows])
+    verdicts, lines, values = {}, [], {}
+    for key, p in zip(rows, adjusted, strict=True):
+        ai, bi, quantity = parts(key)
+        verdict, sentence, value = _judge(table.loc[[key]].iloc[0], ai, bi, quantity,
+                                          better[quantity], p, unit, None)
+        key = " vs ".join(parts(key)[:2]) + f", {quantity}" if isinstance(key, tuple) else key
+        verdicts[str(key)] = verdict
+        values[str(key)] = value
+        lines.append(f"- {sentence}")
+    who = f"{a} beats {b}" if a and b else "a method beats its rival"
+    rule = (f"{who} on a score only when its paired 95 % interval excludes 0 on the better "
+            f"side and its p, Holm-adjusted over the {len(rows)} comparisons, is below 0.05")
+    overall = "; ".join(f"{k}: {v}" for k, v in verdicts.items()) or "nothing compared"
+    return _emit(name, rule, overall, {"verdicts": verdicts, "rows": values},
+                 [f"**{name[0].upper() + name[1:]}** (paired, Holm-adjusted):", *lines])
+
+
+def disagreement(faithful: Finding, plausible: Finding, a: str = "Grad-CAM++",
+                 name: str = "faithfulness vs plausibility") -> Finding:
+    """Do faithfulness and plausibility agree on ``a``? Two comparison findings, read together.
+
+    ``faithful`` and ``plausible``: :func:`comparison` or :func:`comparisons` findings of ``a``
+    against the same rival on a faithfulness score (Average Drop, deletion) and on a
+    plausibility score (energy or pointing on the lesion). **Rule**: they disagree when ``a``
+    beats its rival on one kind of score and loses to it on the other (each by its own paired,
+    Holm-adjusted rule); they agree when it wins, or loses, on both; otherwise one of them has
+    no winner and the question stays open.
+    """
+    def side(finding: Finding) -> set[str]:
+        text = finding.verdict
+        return {w for w in ("beats", "loses to") if f"{a} {w}" in text}
+
+    faith, plaus = side(faithful), side(plausible)
+    rule = (f"faithfulness and plausibility disagree when {a} beats its rival on one and loses "
+            "to it on the other, each by its paired Holm-adjusted rule")
+    if (faith == {"beats"} and "loses to" in plaus) or (faith == {"loses to"} and "beats" in plaus):
+        verdict = "they disagree"
+        other = "loses to" if faith == {"beats"} else "beats"
+        text = (f"**Faithfulness and plausibility disagree** about {a}: on faithfulness it "
+                f"{next(iter(faith))} its rival, on plausibility it {other} it.")
+    elif faith and faith == plaus:
+        verdict = "they agree"
+        text = (f"**Faithfulness and plausibility agree** about {a}: it {next(iter(faith))} "
+                "its rival on both.")
+    else:
+        verdict = "open"
+        text = (f"**Open**: on faithfulness {a} {('/'.join(faith) or 'has no winner')}, on "
+                f"plausibility {('/'.join(plaus) or 'has no winner')}; a score without a winner "
+                "decides nothing.")
+    return _emit(name, rule, verdict, {"faithfulness": sorted(faith),
+                                       "plausibility": sorted(plaus)}, [text])
 
 
 # ----------------------------------------------------------------------------------------------

@@ -300,3 +300,55 @@ def test_data_randomisation_names_its_test_in_the_rule() -> None:
                                  name="data randomisation", test="data-randomisation")
     assert out.verdict == "CAM: passes at shuffled labels"
     assert "data-randomisation test" in out.rule and out.text.startswith("**Data randomisation")
+
+
+def paired_rows(**rows: tuple) -> pd.DataFrame:
+    return pd.DataFrame({k: row(*v) for k, v in rows.items()}).T
+
+
+def test_comparisons_are_holm_adjusted_and_judge_only_the_named_rows() -> None:
+    paired = paired_rows(**{"drop %": (-4.0, -5.0, -3.0, 226, 0.0001),
+                            "energy (lesion)": (-0.05, -0.06, -0.04, 226, 0.0001),
+                            "pointing (lesion)": (-0.05, -0.09, -0.01, 226, 0.03),
+                            "increase %": (0.0, -2.0, 2.0, 226, 1.0)})
+    out = findings.comparisons(paired, "Grad-CAM++", "Grad-CAM",
+                               {"drop %": "lower", "energy (lesion)": "higher",
+                                "pointing (lesion)": "higher"}, name="quality")
+    verdicts = out.values["verdicts"]
+    assert verdicts["drop %"] == "Grad-CAM++ beats Grad-CAM"
+    assert verdicts["energy (lesion)"] == "Grad-CAM++ loses to Grad-CAM"
+    assert verdicts["pointing (lesion)"] == "Grad-CAM++ loses to Grad-CAM"  # 3 x 0.03 < 0.05
+    assert "increase %" not in verdicts and "Holm-adjusted over the 3" in out.rule
+    four = paired_rows(**{f"s{k}": (0.1, 0.05, 0.15, 50, 0.02) for k in range(4)})
+    held = findings.comparisons(four, "A", "B", dict.fromkeys(four.index, "higher"), name="x")
+    assert set(held.values["verdicts"].values()) == {"no winner"}  # 4 x 0.02 > 0.05
+    empty = findings.comparisons(four, "A", "B", {}, name="none")
+    assert empty.verdict == "nothing compared"
+
+
+def faith_plaus(drop: tuple, energy: tuple) -> findings.Finding:
+    faithful = findings.comparison(row(*drop), "Grad-CAM++", "Grad-CAM", "drop %", "lower")
+    plausible = findings.comparison(row(*energy), "Grad-CAM++", "Grad-CAM", "energy", "higher")
+    return findings.disagreement(faithful, plausible)
+
+
+@pytest.mark.parametrize("drop, energy, verdict", [
+    ((-4, -5, -3), (-0.05, -0.06, -0.04), "they disagree"),  # wins on drop, loses on energy
+    ((4, 3, 5), (0.05, 0.04, 0.06), "they disagree"),  # loses on drop, wins on energy
+    ((-4, -5, -3), (0.05, 0.04, 0.06), "they agree"),
+    ((-4, -5, -3), (0.0, -0.01, 0.01), "open"),
+    ((NAN, NAN, NAN, 0), (0.05, 0.04, 0.06), "open"),
+])
+def test_disagreement_branches(drop: tuple, energy: tuple, verdict: str) -> None:
+    assert faith_plaus(drop, energy).verdict == verdict
+
+
+def test_comparisons_of_several_pairs_name_each_pair() -> None:
+    index = pd.MultiIndex.from_tuples([("CAM", "centre Gaussian", "pointing"),
+                                       ("Grad-CAM++", "centre Gaussian", "pointing")])
+    table_ = pd.DataFrame([row(-0.07, -0.1, -0.04, 226, 0.0001), row(0.0, -0.03, 0.03, 226, 1)],
+                          index=index)
+    out = findings.comparisons(table_, "", "", {"pointing": "higher"}, name="against a blob")
+    assert out.values["verdicts"] == {"CAM vs centre Gaussian, pointing":
+                                      "CAM loses to centre Gaussian",
+                                      "Grad-CAM++ vs centre Gaussian, pointing": "no winner"}
