@@ -496,7 +496,8 @@ def class_sensitivity(mean: float, low: float, high: float, floor: float, n: int
 
 
 def threshold(value: float, bound: float, what: str, then: str, otherwise: str,
-              at: Literal["least", "most"] = "least", name: str | None = None) -> Finding:
+              at: Literal["least", "most"] = "least", name: str | None = None,
+              values: Mapping[str, float] | None = None) -> Finding:
     """A condition read from one measured value: ``value >= bound`` (or ``<=`` with
     ``at="most"``).
 
@@ -504,7 +505,7 @@ def threshold(value: float, bound: float, what: str, then: str, otherwise: str,
     other side, or NaN, ``otherwise`` holds; a tie meets the bound. For a condition a later
     result rests on, e.g. "the shuffled-label model memorised its labels" before its maps are
     compared (Adebayo et al. 2018, sec. 3.2), or an identity checked to rounding ("CAM equals
-    Grad-CAM").
+    Grad-CAM"). ``values``: further numbers measured with it, recorded beside it.
     """
     if at not in ("least", "most"):
         raise ValueError(f"at must be 'least' or 'most', got {at!r}")
@@ -517,4 +518,4 @@ def threshold(value: float, bound: float, what: str, then: str, otherwise: str,
     other = "below" if at == "least" else "above"
     text = (f"{what[0].upper() + what[1:]}: {shown}, "
             f"{f'at {at}' if met else other} {bound:g}: **{verdict}**.")
-    return _emit(name, rule, verdict, {"value": value, "bound": bound}, [text])
+    return _emit(name, rule, verdict, {**(values or {}), "value": value, "bound": bound}, [text])

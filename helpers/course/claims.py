@@ -1,4 +1,11 @@
-"""Claims: what a notebook asserts about a trained model, checked and recorded.
+"""Claims: what the demo must show about a trained model, checked against the run record.
+
+The notebooks render their findings with :mod:`helpers.findings`, which records each one (name,
+rule, verdict, values) in ``<outputs>/findings/<notebook>.jsonl``. :data:`EXPECTED` lists what
+the demo must show, read from those records by :func:`expected_findings`;
+``tests/test_run_record_findings.py`` checks it after the notebooks ran, and
+``benchmarks/bench_robustness.py`` tabulates it over seeds and thread counts. :func:`claim`
+below is the older, inline form, kept for code outside the notebooks.
 
 A number that a trained model produces changes with the seed and with the machine's
 floating-point kernels (another CPU, another thread count). A notebook therefore asserts such a
@@ -93,6 +100,24 @@ def _value(key: str) -> Callable[[dict], float]:
 # verdict is checked with op "is" (bound: the verdicts allowed); each numeric bound holds for
 # seeds 0-2 and 1 or 2 threads with a margin (benchmarks/bench_robustness.py prints them).
 EXPECTED: list[tuple[str, str, str, Callable[[dict], object], str, object]] = [
+    ("02", "above the majority baseline", "balanced accuracy above the majority baseline's",
+     _value("value"), ">", 0.4),
+    ("02", "above the majority baseline", "demo model: test balanced accuracy",
+     _value("balanced_accuracy"), ">=", 0.7),
+    ("02", "demo ceiling", "demo model: balanced accuracy minus the ceiling",
+     _value("value"), "<", 0.02),
+    ("02", "calibration", "demo model: fitted temperature", _value("value"), "<", 1.0),
+    ("02", "calibration", "demo model: ECE lost by temperature scaling",
+     lambda e: _value("ece_before")(e) - _value("ece_after")(e), ">", 0.0),
+    ("02", "linear probe", "linear probe balanced accuracy", _value("value"), ">", 0.5),
+    ("03", "Grad-CAM++ rescaling at layer4", "median w * mean(A), positive weights, layer4",
+     _value("value"), "<", 0.5),
+    ("03", "Grad-CAM++ = LayerCAM", "Spearman Grad-CAM++ vs LayerCAM at layer4",
+     _value("value"), ">", 0.97),
+    ("03", "Grad-CAM++ = LayerCAM", "Spearman Grad-CAM++ vs LayerCAM, layer4 minus layer3",
+     lambda e: _value("value")(e) - _value("layer3")(e), ">", 0.0),
+    ("03", "flattened head", "Spearman Grad-CAM++ vs LayerCAM, GAP head minus flattened head",
+     _value("value"), ">", 0.0),
     ("05", "shuffled labels memorised", "the shuffled-label model fits its labels",
      _value("value"), ">", 0.6),
     ("05", "model randomisation", "Grad-CAM's Spearman after layer4 is random",
