@@ -352,3 +352,30 @@ def test_comparisons_of_several_pairs_name_each_pair() -> None:
     assert out.values["verdicts"] == {"CAM vs centre Gaussian, pointing":
                                       "CAM loses to centre Gaussian",
                                       "Grad-CAM++ vs centre Gaussian, pointing": "no winner"}
+
+
+def test_floors_of_fully_random_models_leave_the_model_untouched() -> None:
+    from torch import nn
+
+    from helpers.cam import GradCAM
+
+    torch.manual_seed(0)
+    model = nn.Sequential()
+    model.add_module("conv", nn.Conv2d(3, 4, 3, padding=1))
+    model.add_module("relu", nn.ReLU())
+    model.add_module("layer4", nn.Conv2d(4, 4, 3, padding=1))
+    model.add_module("pool", nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten()))
+    model.add_module("fc", nn.Linear(4, 3))
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    x = torch.rand(5, 3, 12, 12)
+    methods = {"Grad-CAM": lambda m: GradCAM(m, "layer4")}
+    trained = sanity.maps_by_method(model, x, methods, [0] * 5)
+    a, b = (sanity.fully_random_maps(model, x, methods, [0] * 5, seed=s) for s in (1, 2))
+    again = sanity.fully_random_maps(model, x, methods, [0] * 5, seed=1)
+    assert torch.equal(a["Grad-CAM"], again["Grad-CAM"])  # seeded
+    assert not torch.equal(a["Grad-CAM"], b["Grad-CAM"])
+    assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
+    floors = sanity.similarity_floors(trained, a, b)
+    assert list(floors.columns) == ["different images, trained model",
+                                    "two random models, same images", "floor (the higher)"]
+    assert floors.at["Grad-CAM", "floor (the higher)"] == floors.loc["Grad-CAM"].iloc[:2].max()
