@@ -5,9 +5,10 @@ disturbs the arithmetic the same way on one machine: it executes the notebooks t
 models or measure them (02: the demo model; 03: its Grad-CAM++ weights; 05: the sanity checks,
 and the biased and clean models of the shortcut test) under
 ``TUTORIAL_SEED`` = 0, 1, 2 and 1 or 2 threads (``OMP_NUM_THREADS``), each run in a folder of
-its own (its own checkpoints), collects every ``helpers.course.claims.claim`` the notebooks make,
-and
-prints each claim's minimum, median and maximum beside its bound, with the worst-case margin.
+its own (its own checkpoints), reads the findings the notebooks recorded (``helpers.findings``,
+``<run>/outputs/findings/NN.jsonl``), checks ``helpers.course.claims.EXPECTED`` against each run
+and prints each expectation's minimum, median and maximum beside its bound, with the worst-case
+margin (a verdict: whether it held in every run).
 It also prints the demo model's test balanced accuracy and confusion matrix per run.
 
     python benchmarks/bench_robustness.py                          # 6 runs of notebooks 02-05
@@ -38,7 +39,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from helpers.config import default_cache_dir  # noqa: E402
-from helpers.course.claims import CLAIMS_ENV, MODE_ENV, read_claims  # noqa: E402
+from helpers.course.claims import FINDINGS_ENV, expected_findings, read_record  # noqa: E402
 from helpers.data import CLASSES  # noqa: E402
 from helpers.models import load_checkpoint  # noqa: E402
 
@@ -56,15 +57,13 @@ def execute(notebooks: list[Path], folder: Path, seed: int, threads: int) -> flo
     # stays shared (it does not depend on the seed).
     env = {**os.environ, "TUTORIAL_SEED": str(seed), "OMP_NUM_THREADS": str(threads),
            "MKL_NUM_THREADS": str(threads), "TUTORIAL_PROFILE": "demo", "MPLBACKEND": "Agg",
-           MODE_ENV: "record", "TUTORIAL_HOME": str(folder.resolve()),
+           "TUTORIAL_HOME": str(folder.resolve()),
            "TUTORIAL_CACHE": str(default_cache_dir()),
            "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
     env.pop("HAM10000_DIR", None)
+    env.pop(FINDINGS_ENV, None)  # each run records under its own outputs/findings
     start = time.perf_counter()
     for notebook in notebooks:
-        log = folder / f"claims-{notebook.name[:2]}.jsonl"  # a rerun replaces its own claims
-        log.unlink(missing_ok=True)
-        env[CLAIMS_ENV] = str(log)
         copy = folder / notebook.name  # its outputs/ lands in folder (TUTORIAL_HOME)
         shutil.copy(notebook, copy)
         done = subprocess.run(
@@ -79,14 +78,20 @@ def execute(notebooks: list[Path], folder: Path, seed: int, threads: int) -> flo
 def claims_table(folders: list[Path]) -> pd.DataFrame:
     """One row per claim: bound, min / median / max over the runs, and the worst-case margin."""
     rows = [{**entry, "run": folder.name}
-            for folder in folders for log in sorted(folder.glob("claims-*.jsonl"))
-            for entry in read_claims(log)]
+            for folder in folders
+            for log in sorted((folder / "outputs" / "findings").glob("[0-9][0-9].jsonl"))
+            for entry in expected_findings(log.stem, read_record(log.stem, log.parent))]
     frame = pd.DataFrame(rows)
     if frame.empty:
         return frame
     out = []
     for name, group in frame.groupby("name", sort=False):
-        op, bound, values = group["op"].iloc[0], group["bound"].iloc[0], group["value"]
+        op, bound = group["op"].iloc[0], group["bound"].iloc[0]
+        if op == "is":  # a verdict: only whether it held
+            out.append({"claim": name, "bound": f"one of {bound}", "runs": len(group),
+                        "holds in all": bool(group["holds"].all())})
+            continue
+        values = pd.to_numeric(group["value"], errors="coerce")
         worst = values.min() if op.startswith(">") else values.max()
         out.append({"claim": name, "bound": f"{op} {bound:g}", "runs": len(values),
                     "min": values.min(), "median": values.median(), "max": values.max(),
@@ -121,7 +126,8 @@ def main() -> None:
     parser.add_argument("--report", type=Path, help="only print the tables of a finished --out")
     args = parser.parse_args()
     if args.report:
-        folders = sorted(p for p in args.report.iterdir() if any(p.glob("claims-*.jsonl")))
+        folders = sorted(p for p in args.report.iterdir()
+                         if any((p / "outputs" / "findings").glob("*.jsonl")))
     else:
         snapshot = args.out / "notebooks"  # frozen now: edits during the runs don't leak in
         snapshot.mkdir(parents=True, exist_ok=True)

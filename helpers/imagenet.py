@@ -197,7 +197,11 @@ def _choose_resnet(prefer: str, download: bool, timeout: float) -> tuple[Path | 
                      "cache and downloading is off"
     try:
         _download(RESNET50_URL, path, timeout)
-    except Exception as err:  # offline, firewalled, DNS, timeout, a bad file: all fall back
+    except OSError:  # offline, firewalled, DNS, timeout: all mean "fall back"; the student
+        # reads one plain line, not the network library's exception
+        return None, (f"ResNet-50's ImageNet weights are not in the torch hub cache and could not "
+                      f"be downloaded within {timeout:g} s")
+    except Exception as err:  # a file that is not the weights (its hash): fall back, saying why
         return None, (f"ResNet-50's ImageNet weights are not in the torch hub cache and could not "
                       f"be downloaded ({type(err).__name__}: {err})")
     return path, "downloaded ResNet-50's ImageNet weights into the torch hub cache"

@@ -22,6 +22,7 @@ from torch import Tensor, nn
 from .agreement import rank_correlation, ssim
 from .cam import resolve_class_idx
 from .metrics import ClassIndex
+from .stats import grouped_bootstrap_ci
 from .train import predict_probs
 
 __all__ = [
@@ -30,6 +31,9 @@ __all__ = [
     "maps_by_method",
     "cascade_maps",
     "cascade_similarity",
+    "fully_random_maps",
+    "similarity_floors",
+    "similarity_intervals",
 ]
 
 
@@ -143,4 +147,74 @@ def cascade_similarity(steps: Mapping[str, Mapping[str, Tensor]]) -> pd.DataFram
              ssim=ssim(reference[method], maps).mean().item())
         for k, step in enumerate(names) for method, maps in steps[step].items()
     ]
+    return pd.DataFrame(rows)
+
+
+# ----------------------------------------------------------------------------------------------
+# Floors and intervals: what a similarity means, and how sure it is (notebooks 05 and 07)
+# ----------------------------------------------------------------------------------------------
+
+
+def fully_random_maps(model: nn.Module, x: Tensor,
+                      methods: Mapping[str, Callable[[nn.Module], Callable]],
+                      class_idx: ClassIndex, seed: int = 0) -> dict[str, Tensor]:
+    """Each method's maps of ``x`` for a copy of ``model`` with *every* top block re-initialised
+    (:func:`randomized_copy` with the seed ``seed``): a network that learned nothing."""
+    blocks = [name for name, child in model.named_children()
+              if any(True for _ in child.parameters())]
+    return maps_by_method(randomized_copy(model, blocks, seed=seed), x, methods, class_idx)
+
+
+def similarity_floors(trained: Mapping[str, Tensor], random_a: Mapping[str, Tensor],
+                      random_b: Mapping[str, Tensor]) -> pd.DataFrame:
+    r"""The two floors of a map similarity, per method (one row each), and the higher.
+
+    ``different images, trained model``: the mean Spearman correlation of image :math:`i`'s
+    map with image :math:`i+1`'s (cyclically), what two maps of unrelated lesions share;
+    ``two random models, same images``: of the same image's maps for two fully random networks
+    (:func:`fully_random_maps` with two seeds), what the image alone puts into a map.
+    ``floor (the higher)``: a similarity under it says the map has lost what was specific to
+    the trained model.
+    """
+    floors = pd.DataFrame({
+        "different images, trained model": {
+            name: rank_correlation(m, m.roll(1, dims=0)).mean().item()
+            for name, m in trained.items()},
+        "two random models, same images": {
+            name: rank_correlation(random_a[name], random_b[name]).mean().item()
+            for name in trained},
+    })
+    floors["floor (the higher)"] = floors.max(axis=1)
+    return floors
+
+
+def similarity_intervals(steps: Mapping[str, Mapping[str, Tensor]], floors: Mapping[str, float],
+                         groups: Sequence[object] | None = None, level: float = 0.95,
+                         n_boot: int = 10_000, seed: int = 0) -> pd.DataFrame:
+    r"""Per step and method, the mean Spearman to the reference maps, its interval, the floor.
+
+    ``steps``: :func:`cascade_maps`' dict (the first entry is the reference), or any dict of
+    the same shape (``{"trained": ..., "shuffled labels": ...}``). ``floors``: per method, the
+    floor (:func:`similarity_floors`' last column). ``groups``: one group per image (its
+    ``lesion_id``, or its source photograph), resampled as a whole by
+    :func:`helpers.stats.grouped_bootstrap_ci`; default one group per image. Columns ``step``,
+    ``method``, ``mean``, ``low``, ``high``, ``floor``, ``n`` (the number of groups); the
+    reference step is left out. :func:`helpers.findings.randomisation` reads it.
+    """
+    names = list(steps)
+    reference = steps[names[0]]
+    rows = []
+    for step in names[1:]:
+        for method, maps in steps[step].items():
+            rho = rank_correlation(reference[method], maps)
+            labels = list(range(len(rho))) if groups is None else list(groups)
+            kept = [g for g, r in zip(labels, rho.tolist(), strict=True) if r == r]
+            if len(set(kept)) >= 2:
+                mean, low, high = grouped_bootstrap_ci(rho, labels, level, n_boot, seed)
+            elif kept:
+                mean = low = high = float(rho[~rho.isnan()].mean())
+            else:
+                mean = low = high = float("nan")
+            rows.append(dict(step=step, method=method, mean=mean, low=low, high=high,
+                             floor=float(floors[method]), n=len(set(kept))))
     return pd.DataFrame(rows)

@@ -55,7 +55,9 @@ __all__ = [
     "paired_difference",
     "paired_scores",
     "difference_of_differences",
+    "paired_table",
     "verdict",
+    "holm",
     "summarize_with_intervals",
     "ratio_of_means_ci",
     "sensitivity_at_specificity",
@@ -374,6 +376,27 @@ def verdict(row: Mapping[str, float], better: Literal["higher", "lower"],
     return f"{size} [{low:.3g}, {high:.3g}], {format_p(p)}: {outcome}"
 
 
+def holm(p_values: Sequence[float]) -> list[float]:
+    r"""Holm's step-down adjustment of several p-values (Holm 1979, Scand. J. Statist. 6:65).
+
+    Sort the :math:`m` p-values, :math:`p_{(1)} \le \dots \le p_{(m)}`; the adjusted value of
+    the :math:`i`-th is :math:`\max_{j \le i} \min(1, (m - j + 1)\, p_{(j)})`, returned in the
+    input order. Rejecting where the adjusted p is below :math:`\alpha` keeps the chance of
+    any false "beats" in the table at most :math:`\alpha`. NaN stays NaN and does not count
+    in :math:`m`.
+    """
+    values = [float(p) for p in p_values]
+    if any(not (math.isnan(p) or 0 <= p <= 1) for p in values):
+        raise ValueError(f"p_values must be probabilities in [0, 1], got {values}")
+    finite = sorted((p, i) for i, p in enumerate(values) if not math.isnan(p))
+    adjusted = list(values)
+    running, m = 0.0, len(finite)
+    for rank, (p, i) in enumerate(finite):
+        running = max(running, min(1.0, (m - rank) * p))
+        adjusted[i] = running
+    return adjusted
+
+
 def _groups_of_images(groups: Sequence[object] | None, images: pd.Index | pd.Series,
                       ) -> list[object] | None:
     """The lesion of each image number in ``images``: ``groups[image]`` (positional)."""
@@ -458,6 +481,23 @@ def difference_of_differences(first: pd.DataFrame, second: pd.DataFrame, a: str,
         column: paired_difference(gaps[0][column].to_numpy(), gaps[1][column].to_numpy(),
                                   level, n_boot, seed, groups=lesions)
         for column in columns}).T
+def paired_table(a: Mapping[str, Sequence[float] | Tensor],
+                 b: Mapping[str, Sequence[float] | Tensor], groups: Sequence[object] | None = None,
+                 level: float = 0.95, n_boot: int = 10_000, seed: int = 0) -> pd.DataFrame:
+    """:func:`paired_difference` of ``a[key]`` minus ``b[key]`` for every key of ``a``, one row
+    each (``mean``, ``low``, ``high``, ``p``, ``n``): e.g. per measure, a biased model's
+    per-image scores against a clean model's on the same images. A key whose pairs are all NaN
+    (or that has no pair) gets a row of NaN with ``n`` 0."""
+    rows = {}
+    for key, first in a.items():
+        try:
+            rows[key] = paired_difference(first, b[key], level, n_boot, seed, groups)
+        except ValueError as err:
+            if "no value that is not NaN" not in str(err) and "is empty" not in str(err):
+                raise
+            rows[key] = {"mean": math.nan, "low": math.nan, "high": math.nan, "p": math.nan,
+                         "n": 0}
+    return pd.DataFrame(rows).T
 
 
 def summarize_with_intervals(scores: pd.DataFrame, level: float = 0.95, n_boot: int = 10_000,

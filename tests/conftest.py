@@ -33,8 +33,18 @@ class _StrictNotebookChecks:
             os.environ.pop(STRICT_ENV, None)
 
 
+class _RecordTestsLast:
+    """Tests marked ``after_notebooks`` read what the notebooks recorded (helpers.findings): they
+    run after every notebook of the session, whatever the order on the command line."""
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
+        items.sort(key=lambda item: item.get_closest_marker("after_notebooks") is not None)
+
+
 def pytest_configure(config: pytest.Config) -> None:
     config.pluginmanager.register(_StrictNotebookChecks(), "strict-notebook-checks")
+    config.pluginmanager.register(_RecordTestsLast(), "record-tests-last")
 
 
 def _settings() -> dict[str, str]:
