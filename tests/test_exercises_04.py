@@ -1,4 +1,7 @@
-"""The checks of notebooks 04-06 accept the right answers, refuse wrong ones, never raise."""
+"""The checks of notebook 04's exercises (helpers.exercises): the answers a solution
+computes pass, wrong ones get a message that says what is off, junk never raises."""
+
+from __future__ import annotations
 
 import numpy as np
 import pandas as pd
@@ -6,7 +9,7 @@ import pytest
 import torch
 
 from helpers import exercises as ex
-from helpers.cam import CAM, ContrastiveGradCAM, LayerCAM
+from helpers.cam import CAM, LayerCAM
 
 
 def test_layercam_check_on_a_real_layercam():
@@ -23,22 +26,6 @@ def test_layercam_check_on_a_real_layercam():
     assert ex.check_04_layercam_is_positive_cam(diff)
     assert not ex.check_04_layercam_is_positive_cam(0.3)
     assert not ex.check_04_layercam_is_positive_cam(-1e-5)
-
-
-def test_contrastive_is_cam_check_on_real_maps():
-    torch.manual_seed(1)
-    from torchvision.models import resnet18
-
-    model = resnet18(num_classes=3).eval()
-    x = torch.rand(1, 3, 64, 64)
-    head = CAM(model, "layer4")
-    head.fc = torch.nn.Linear(model.fc.in_features, 1)
-    head.fc.weight.data = (model.fc.weight[0] - model.fc.weight[1]).detach()[None]
-    as_cam = head(x, 0)
-    contrastive = ContrastiveGradCAM(model, "layer4", contrast_idx=1)(x, 0)
-    assert ex.check_06_contrastive_is_cam(as_cam, contrastive)
-    assert not ex.check_06_contrastive_is_cam(as_cam, 1 - contrastive)
-    assert not ex.check_06_contrastive_is_cam(as_cam, contrastive[..., :-1])
 
 
 @pytest.mark.parametrize(("speedup", "rho", "ok"), [
@@ -61,6 +48,8 @@ def _paired(rows: dict[str, tuple[float, float, float]]) -> pd.DataFrame:
 # "excludes 0" to "includes 0", "pointing (lesion)" stays below 0 at both
 PAIRED4 = _paired({"drop %": (-4.0, -5.0, -3.0), "energy (lesion)": (-0.05, -0.06, -0.04),
                    "pointing (lesion)": (-0.05, -0.09, -0.01)})
+
+
 PAIRED3 = _paired({"drop %": (2.0, 1.0, 3.0), "energy (lesion)": (0.01, -0.01, 0.02),
                    "pointing (lesion)": (-0.04, -0.08, -0.01)})
 
@@ -115,11 +104,6 @@ def test_layer3_ranking_on_real_paired_tables():
     three = stats.paired_scores(scores(0.1), "Grad-CAM++", "Grad-CAM", groups=lesions)
     assert ex.check_04_layer3_ranking(["energy (lesion)"], four, three)
     assert not ex.check_04_layer3_ranking(["drop %"], four, three)
-
-
-@pytest.mark.parametrize(("value", "ok"), [(0.08, True), (0.9, False), (1.5, False)])
-def test_contrast_overlap(value, ok):
-    assert bool(ex.check_06_contrast_overlap(value)) is ok
 
 
 @pytest.mark.parametrize("check", [getattr(ex, n) for n in ex.__all__
