@@ -226,11 +226,11 @@ def test_class_idx_forms(resnet, x):
 @pytest.mark.parametrize(
     "bad,message",
     [
-        (7, r"\[7, 7\] out of range: the model has 7 classes, valid indices are 0..6"),
+        (7, r"out of range.*0\.\.6"),
         (-1, "out of range"),
-        ([1, 2, 3], "3 entries but the batch has 2 images"),
-        ([1.5, 2.0], "give None, an int or one int per image"),
-        ("mel", "give None, an int or one int per image"),
+        ([1, 2, 3], r"3 entries.*2"),
+        ([1.5, 2.0], r"one int per image"),
+        ("mel", r"one int per image"),
     ],
 )
 def test_class_idx_errors(resnet, x, bad, message):
@@ -243,7 +243,7 @@ def test_layer_lookup(resnet):
     assert find_layer(resnet, "layer4.1.conv2") is resnet.layer4[1].conv2
     assert find_layer(resnet, "layer4[-1]") is resnet.layer4[-1]
     assert GradCAM(resnet, resnet.layer3).target_layer is resnet.layer3
-    with pytest.raises(ValueError, match=r"no layer named 'layer5'.*layer4.*layer4\.1"):
+    with pytest.raises(ValueError, match=r"layer5.*layer4\.1"):
         GradCAM(resnet, "layer5")
     with pytest.raises(ValueError, match="not a submodule"):
         GradCAM(resnet, nn.Conv2d(1, 1, 1))
@@ -289,7 +289,7 @@ def test_maps_are_of_the_layers_own_output_despite_inplace_relu():
 )
 def test_cam_explains_when_the_head_does_not_fit(build, layer):
     model = build(weights=None, num_classes=4).eval()
-    with pytest.raises(ValueError, match="global-average-pool \\+ linear head directly after"):
+    with pytest.raises(ValueError, match="linear head"):
         CAM(model, layer)(torch.randn(1, 3, 64, 64))
     assert not find_layer(model, layer)._forward_hooks
 
@@ -472,7 +472,7 @@ def test_runner_up_and_errors():
     assert runner_up(logits, torch.tensor([1, 0])).tolist() == [2, 2]
     assert runner_up(logits, torch.tensor([2, 2])).tolist() == [1, 0]  # a non-predicted class
     cam = ContrastiveGradCAM(_gap_linear_by_hand(), "feat", contrast_idx=1)
-    with pytest.raises(ValueError, match="equals the target"):
+    with pytest.raises(ValueError, match="target"):
         cam(A, class_idx=1)
     with pytest.raises(ValueError, match="out of range"):
         ContrastiveGradCAM(_gap_linear_by_hand(), "feat", contrast_idx=7)(A, class_idx=0)
@@ -530,20 +530,20 @@ def _with_inf() -> torch.Tensor:
     return x
 
 
-BAD_CALLS = [  # model, input, class_idx, error type, phrases
-    (_tiny_cnn, _with_nan, None, ValueError, ["the input holds NaN or inf", "index 1"]),
-    (_tiny_cnn, _with_inf, None, ValueError, ["the input holds NaN or inf", "index 0"]),
+BAD_CALLS = [  # model, input, class_idx, error type, pattern of the message
+    (_tiny_cnn, _with_nan, None, ValueError, r"input.*NaN.*index 1"),
+    (_tiny_cnn, _with_inf, None, ValueError, r"input.*NaN.*index 0"),
     (_tiny_cnn, lambda: (_x() * 50).to(torch.uint8), None, TypeError,
-     ["expected a float input", "eval_transform"]),
-    (_tiny_cnn, lambda: _x().numpy(), None, TypeError, ["torch.Tensor", "ndarray"]),
-    (_tiny_cnn, lambda: _x()[0, 0], None, ValueError, ["(B, C, H, W)"]),
-    (_tiny_cnn, _x, 3.7, ValueError, ["class_idx=3.7", "one int per image"]),
-    (_tiny_cnn, _x, np.float64(2.0), ValueError, ["give None, an int"]),
-    (_tiny_cnn, _x, True, ValueError, ["give None, an int"]),
-    (_tiny_cnn, _x, 7, ValueError, ["out of range", "0..6"]),
-    (_tiny_cnn, _x, [1, 2, 3], ValueError, ["3 entries but the batch has 2"]),
-    (TupleModel, _x, None, TypeError, ["returned a tuple", "self.model(x)[0]"]),
-    (NaNModel, _x, None, ValueError, ["the model's output (logits) holds NaN", "retrain"]),
+     r"float.*eval_transform"),
+    (_tiny_cnn, lambda: _x().numpy(), None, TypeError, r"torch\.Tensor.*ndarray"),
+    (_tiny_cnn, lambda: _x()[0, 0], None, ValueError, r"\(B, C, H, W\)"),
+    (_tiny_cnn, _x, 3.7, ValueError, r"class_idx=3\.7.*one int per image"),
+    (_tiny_cnn, _x, np.float64(2.0), ValueError, r"class_idx.*int"),
+    (_tiny_cnn, _x, True, ValueError, r"class_idx.*int"),
+    (_tiny_cnn, _x, 7, ValueError, r"out of range.*0\.\.6"),
+    (_tiny_cnn, _x, [1, 2, 3], ValueError, r"3 entries.*2"),
+    (TupleModel, _x, None, TypeError, r"tuple.*self\.model\(x\)\[0\]"),
+    (NaNModel, _x, None, ValueError, r"logits.*NaN.*retrain"),
 ]
 
 
@@ -557,18 +557,16 @@ def _state(model: nn.Module) -> tuple:
 
 
 @pytest.mark.parametrize("method", ["Grad-CAM", "Grad-CAM++", "CAM"])
-@pytest.mark.parametrize(("make_model", "make_x", "class_idx", "error", "phrases"), BAD_CALLS,
+@pytest.mark.parametrize(("make_model", "make_x", "class_idx", "error", "pattern"), BAD_CALLS,
                          ids=[f"{m.__name__}-{getattr(x, '__name__', 'x')}-{c}"
                               for m, x, c, _, _ in BAD_CALLS])
 def test_bad_call_is_refused_and_leaves_the_model(method, make_model, make_x, class_idx, error,
-                                                  phrases) -> None:
+                                                  pattern) -> None:
     model = make_model().train()
     layer = "net.conv2" if hasattr(model, "net") else "conv2"
     before = _state(model)
-    with pytest.raises(error) as info:
+    with pytest.raises(error, match=pattern):
         C.METHODS[method](model, layer)(make_x(), class_idx=class_idx)
-    for phrase in phrases:
-        assert phrase in str(info.value)
     weights, modes, grads, hooks = _state(model)
     assert modes == before[1] and hooks == before[3] and all(g is None for g in grads)
     assert all(torch.equal(weights[k], v) for k, v in before[0].items())
@@ -593,7 +591,7 @@ def test_inside_inference_mode_the_map_is_the_same(method) -> None:
 def test_a_model_made_in_inference_mode_gets_a_clear_error() -> None:
     with torch.inference_mode():
         model = _tiny_cnn().eval()
-        with pytest.raises(RuntimeError, match="outside inference_mode"):
+        with pytest.raises(RuntimeError, match="inference_mode"):
             C.GradCAM(model, "conv2")(_x())
 
 
@@ -654,7 +652,7 @@ def test_cam_refuses_a_layer_that_is_not_just_before_the_head(layer) -> None:
     torch.manual_seed(0)
     model = build_model("resnet18").eval()
     before = _state(model)
-    with pytest.raises(ValueError, match="global-average-pool \\+ linear head directly after"):
+    with pytest.raises(ValueError, match="linear head"):
         C.CAM(model, layer)(torch.randn(1, 3, 64, 64))
     assert [len(m._forward_hooks) + len(m._forward_pre_hooks) for m in model.modules()] == \
         [0] * len(before[3])
@@ -673,12 +671,12 @@ def test_cam_on_layer4_equals_the_fc_weighted_sum() -> None:
 
 
 @pytest.mark.parametrize("kwargs, error, phrase", [
-    ({"top_k": 0}, ValueError, "top_k=0: expected a whole number >= 1"),
-    ({"top_k": -1}, ValueError, "top_k=None scores them all"),
+    ({"top_k": 0}, ValueError, r"top_k=0.*>= 1"),
+    ({"top_k": -1}, ValueError, r"top_k=-1.*top_k=None"),
     ({"top_k": 2.5}, TypeError, "top_k=2.5"),
-    ({"batch_size": 0}, ValueError, "batch_size=0: expected a whole number >= 1"),
+    ({"batch_size": 0}, ValueError, r"batch_size=0.*>= 1"),
     ({"batch_size": "8"}, TypeError, "batch_size='8'"),
-    ({"progress": "yes"}, TypeError, "progress='yes': expected True or False"),
+    ({"progress": "yes"}, TypeError, r"progress='yes'.*True or False"),
 ], ids=["top_k-0", "top_k--1", "top_k-float", "batch-0", "batch-str", "progress-str"])
 def test_scorecam_refuses_bad_settings(kwargs, error, phrase) -> None:
     with pytest.raises(error, match=phrase):
@@ -698,7 +696,7 @@ class DictModel(nn.Module):
 
 def test_a_dict_model_gets_a_hint_that_works() -> None:
     model = DictModel().eval()
-    with pytest.raises(TypeError, match=r"returned a dict.*self.model\(x\)\['out'\].*'aux'") as e:
+    with pytest.raises(TypeError, match=r"dict.*\['out'\].*'aux'") as e:
         C.GradCAM(model, "net.conv2")(_x())
     assert "[0]" not in str(e.value)
 
@@ -714,9 +712,9 @@ def test_a_dict_model_gets_a_hint_that_works() -> None:
 
 
 def test_a_model_that_is_not_a_module_and_a_1_channel_input_are_explained() -> None:
-    with pytest.raises(TypeError, match="expected a torch nn.Module"):
+    with pytest.raises(TypeError, match="nn.Module"):
         C.GradCAM("resnet50", "layer4")
     model = _tiny_cnn().eval()
-    with pytest.raises(RuntimeError, match=r"shape \(1, 1, 8, 8\).*3 for RGB"):
+    with pytest.raises(RuntimeError, match=r"\(1, 1, 8, 8\).*RGB"):
         C.GradCAM(model, "conv2")(torch.randn(1, 1, 8, 8))
     assert all(not m._forward_hooks for m in model.modules())

@@ -95,7 +95,7 @@ def test_seed_env_var_and_override(monkeypatch) -> None:
 
 def test_seed_env_var_must_be_an_integer(monkeypatch) -> None:
     monkeypatch.setenv("TUTORIAL_SEED", "one")
-    with pytest.raises(ValueError, match="TUTORIAL_SEED='one' is not an integer"):
+    with pytest.raises(ValueError, match=r"TUTORIAL_SEED.*'one'"):
         load_config()
 
 
@@ -118,32 +118,32 @@ def test_tutorial_home_holds_the_cache_outputs_and_checkpoints(tmp_path, clean_e
 GPUS = torch.cuda.device_count() if torch.cuda.is_available() else 0
 
 
-BAD_SETTINGS = [  # overrides, error type, phrase in the message
-    (dict(profile=""), ValueError, "Unknown profile ''"),
+BAD_SETTINGS = [  # overrides, error type, pattern of the message
+    (dict(profile=""), ValueError, r"profile ''"),
     (dict(profile="Smoke"), ValueError, "smoke, demo, full"),
-    (dict(image_size=0), ValueError, "image_size=0: expected a whole number >= 32"),
+    (dict(image_size=0), ValueError, r"image_size=0.*>= 32"),
     (dict(image_size=-224), ValueError, "image_size=-224"),
-    (dict(image_size=16), ValueError, "1/32 of the input"),
-    (dict(image_size="224"), TypeError, "image_size='224': expected a whole number"),
-    (dict(image_size=224.0), TypeError, "image_size=224.0"),
+    (dict(image_size=16), ValueError, r"1/32"),
+    (dict(image_size="224"), TypeError, r"image_size='224'.*whole number"),
+    (dict(image_size=224.0), TypeError, r"image_size=224\.0"),
     (dict(batch_size=0), ValueError, "batch_size=0"),
     (dict(batch_size=True), TypeError, "batch_size=True"),
     (dict(epochs=0), ValueError, "epochs=0"),
-    (dict(epochs=2.5), TypeError, "epochs=2.5"),
-    (dict(lr=0), ValueError, "lr=0: expected a finite number > 0"),
-    (dict(lr=-1e-3), ValueError, "lr=-0.001"),
+    (dict(epochs=2.5), TypeError, r"epochs=2\.5"),
+    (dict(lr=0), ValueError, r"lr=0.*> 0"),
+    (dict(lr=-1e-3), ValueError, r"lr=-0\.001"),
     (dict(lr=float("nan")), ValueError, "lr=nan"),
     (dict(lr="1e-3"), TypeError, "lr='1e-3'"),
-    (dict(device="gpu"), ValueError, "device='gpu': expected 'cpu', 'cuda', 'cuda:N' or 'mps'"),
+    (dict(device="gpu"), ValueError, r"device='gpu'.*'cpu'"),
     (dict(device="CUDA"), ValueError, "device='CUDA'"),
-    (dict(device=f"cuda:{GPUS}"), ValueError, f"this machine has {GPUS} CUDA GPU"),
-    (dict(arch="resnet5"), ValueError, "arch='resnet5': expected one of resnet18, resnet34"),
+    (dict(device=f"cuda:{GPUS}"), ValueError, rf"{GPUS} CUDA GPU"),
+    (dict(arch="resnet5"), ValueError, r"arch='resnet5'.*resnet18"),
     (dict(arch="ResNet50"), ValueError, "arch='ResNet50'"),
     (dict(seed=-1), ValueError, "seed=-1"),
     (dict(num_workers=-1), ValueError, "num_workers=-1"),
     (dict(n_demo_images=-5), ValueError, "n_demo_images=-5"),
-    (dict(pretrained="yes"), TypeError, "pretrained='yes': expected True or False"),
-    (dict(dataset="HAM10000"), ValueError, "Valid datasets"),
+    (dict(pretrained="yes"), TypeError, r"pretrained='yes'.*True or False"),
+    (dict(dataset="HAM10000"), ValueError, r"(?i)valid datasets"),
 ]
 
 
@@ -151,10 +151,9 @@ BAD_SETTINGS = [  # overrides, error type, phrase in the message
                          ids=[next(iter(o)) + "=" + repr(next(iter(o.values())))
                               for o, _, _ in BAD_SETTINGS])
 def test_bad_setting_is_named(overrides, error, phrase) -> None:
-    with pytest.raises(error) as info:
+    with pytest.raises(error, match=phrase):
         load_config(profile="smoke", **overrides) if "profile" not in overrides else (
             load_config(**overrides))
-    assert phrase in str(info.value)
 
 
 GOOD_SETTINGS = [  # overrides that are right, and what the config then holds
@@ -179,5 +178,5 @@ def test_the_arch_names_in_config_are_the_ones_models_can_build() -> None:
 
 def test_a_bad_profile_in_the_environment_is_named(monkeypatch) -> None:
     monkeypatch.setenv("TUTORIAL_PROFILE", "fast")
-    with pytest.raises(ValueError, match="Unknown profile 'fast'"):
+    with pytest.raises(ValueError, match=r"profile.*'fast'"):
         load_config()

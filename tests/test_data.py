@@ -371,7 +371,7 @@ def test_the_final_split_check_catches_an_image_in_two_splits(small_demo_meta) -
     splits = D.lesion_split(small_demo_meta, seed=0)
     leaked = splits["test"].iloc[[0]].assign(lesion_id="HAM_9999999")
     splits["train"] = pd.concat([splits["train"], leaked], ignore_index=True)
-    with pytest.raises(ValueError, match="Images in both train and test"):
+    with pytest.raises(ValueError, match=r"train.*test"):
         D._check_splits(splits)
 
 
@@ -421,7 +421,7 @@ def test_masks_of_a_split_image_dataset_stay_aligned(small_demo_meta) -> None:
 
 def test_json_marker_error_is_clear_for_any_generated_folder(tmp_path) -> None:
     (tmp_path / "m.json").write_text("{")
-    with pytest.raises(ValueError, match=f"delete the folder {tmp_path}"):
+    with pytest.raises(ValueError, match=rf"(?i)delete.*{tmp_path}"):
         D.has_marker(tmp_path, "m.json", {"a": 1}, lambda found: json.dumps(found))
 
 
@@ -451,11 +451,11 @@ def test_a_mask_of_another_shape_is_refused(demo_copy) -> None:
         size = img.size
     assert size[0] != size[1]  # demo images are not square, so a square mask cannot fit
     row = _with_mask(demo_copy, meta, Image.new("L", (10, 10), 255))
-    with pytest.raises(ValueError, match=rf"is 10x10 but its image .* is {size[0]}x{size[1]}"):
+    with pytest.raises(ValueError, match=rf"10x10.*{size[0]}x{size[1]}"):
         D.LesionDataset(row, mask_size=16)[0]
     from helpers.explore import masks_for
 
-    with pytest.raises(ValueError, match="would move the lesion"):
+    with pytest.raises(ValueError, match="lesion"):
         masks_for(row, 16)
 
 
@@ -474,7 +474,7 @@ def test_a_scaled_mask_is_accepted_and_thresholded_at_128(demo_copy) -> None:
 
 def test_lesion_split_on_a_small_table_says_what_came_in_and_what_to_do(small_demo_meta) -> None:
     small = small_demo_meta[small_demo_meta["dx"] != "akiec"].head(12)
-    with pytest.raises(ValueError, match="Class 'akiec' has 0 lesion") as err:
+    with pytest.raises(ValueError, match=r"'akiec'.*0 lesion") as err:
         D.lesion_split(small)
     message = str(err.value)
     assert f"{len(small)} images" in message and "akiec 0/0" in message
@@ -486,11 +486,11 @@ def test_atomic_writes_name_the_real_target_not_the_temporary_file(tmp_path) -> 
 
     folder = tmp_path / "best.pt"
     folder.mkdir()
-    with pytest.raises(IsADirectoryError, match=r"best.pt is a folder; expected a file") as err:
+    with pytest.raises(IsADirectoryError, match=r"best\.pt.*folder") as err:
         save_checkpoint(torch.nn.Linear(2, 2), folder, arch="resnet18")
     assert ".tmp" not in str(err.value)
     (tmp_path / "afile").write_text("x")
-    with pytest.raises(NotADirectoryError, match=r"afile is a file, not a folder") as err:
+    with pytest.raises(NotADirectoryError, match=r"afile.*not a folder") as err:
         D.write_file_atomically(tmp_path / "afile" / "sub" / "x.bin", lambda t: t.write_bytes(b""))
     assert ".tmp" not in str(err.value)
     written = D.write_file_atomically(tmp_path / "new" / "x.bin", lambda t: t.write_bytes(b"1"))

@@ -54,9 +54,9 @@ def test_strict_checks_raise_on_a_wrong_solution_but_never_on_times(monkeypatch)
 
     assert not ex.check_01_leakage([3, 2, 1])  # a student's session: feedback, no error
     monkeypatch.setenv(STRICT_ENV, "1")
-    with pytest.raises(AssertionError, match="01, exercise 2.*grow with the test fraction"):
+    with pytest.raises(AssertionError, match=r"01, exercise 2"):
         ex.check_01_leakage([3, 2, 1])
-    with pytest.raises(AssertionError, match="expected three counts"):
+    with pytest.raises(AssertionError, match=r"three counts"):
         ex.check_01_leakage("three")
     assert ex.check_01_leakage([1, 2, 3])
     assert not ex.check_06_exact_score_cam(10, 100)  # timed: wrong, but never raised

@@ -253,7 +253,7 @@ def test_per_image_scores_and_summary_match_the_table_metrics() -> None:
         assert set(rows["win % vs top"]) <= {0.0, 50.0, 100.0}
         assert rows["win % vs top"].mean() == pytest.approx(table.at[name, "Win % vs top"])
     assert with_win.loc[with_win["method"] == "same", "win % vs top"].eq(50.0).all()
-    with pytest.raises(ValueError, match="reference='CAM' is not one of the methods"):
+    with pytest.raises(ValueError, match=r"reference='CAM'"):
         metrics.per_image_scores(model, x, maps, class_idx=0, reference="CAM")
     summary = stats.summarize_with_intervals(scores, n_boot=500)
     assert summary.at["top", "energy (lesion)"] == "1.00 [1.00, 1.00]"
@@ -327,7 +327,7 @@ def test_class_probabilities_refuses_a_bad_class(class_idx, error, phrase) -> No
 def test_class_probabilities_refuses_a_non_finite_input(bad) -> None:
     x = torch.randn(2, 2, 4, 4)
     x[1, 0, 2, 2] = bad
-    with pytest.raises(ValueError, match="x holds NaN or inf .*index 1"):
+    with pytest.raises(ValueError, match=r"x.*NaN.*index 1"):
         M.class_probabilities(_classifier(), x, 0)
 
 
@@ -362,7 +362,7 @@ def test_pointing_game_leaves_out_images_without_a_lesion() -> None:
 @pytest.mark.parametrize("game", [M.pointing_game, M.energy_pointing_game])
 def test_a_game_without_any_lesion_is_nan_with_a_warning(game) -> None:
     maps, _ = _perfect_maps_and_masks()
-    with pytest.warns(RuntimeWarning, match="no image has a non-empty mask"):
+    with pytest.warns(RuntimeWarning, match="mask"):
         assert math.isnan(game(maps, torch.zeros(3, 4, 4)))
 
 
@@ -387,7 +387,7 @@ def test_a_nan_map_is_refused_not_scored(metric) -> None:
 
 @pytest.mark.parametrize("metric", [M.pointing_game, M.energy_pointing_game])
 def test_a_map_that_is_not_a_tensor_is_named(metric) -> None:
-    with pytest.raises(TypeError, match="heatmaps must be a torch.Tensor"):
+    with pytest.raises(TypeError, match=r"heatmaps.*Tensor"):
         metric([[0.0, 1.0]], torch.ones(1, 1, 2))
 
 
@@ -400,7 +400,7 @@ def test_energy_share_refuses_negative_maps() -> None:
     maps = torch.rand(2, 6, 6)
     masks = torch.zeros(2, 6, 6)
     masks[:, 2:4, 2:4] = 1
-    with pytest.raises(ValueError, match=r"heatmaps has negative values \(min -0\.[45].*clamp_min"):
+    with pytest.raises(ValueError, match=r"heatmaps.*negative.*clamp_min"):
         M.energy_share(maps - 0.5, masks)
     with pytest.raises(ValueError, match="negative values"):
         M.energy_pointing_game(maps - 0.5, masks)
@@ -408,7 +408,7 @@ def test_energy_share_refuses_negative_maps() -> None:
 
 
 def test_relative_drop_refuses_a_zero_full_image_probability() -> None:
-    with pytest.raises(ValueError, match=r"p_orig is 0 for image\(s\) \[1\].*class_idx=None"):
+    with pytest.raises(ValueError, match=r"p_orig.*\[1\].*class_idx=None"):
         M.relative_drop([0.5, 0.0], [0.4, 0.1])
     with pytest.raises(ValueError, match="p_orig is 0"):
         M.average_drop([0.0], [0.1])
@@ -418,17 +418,17 @@ def test_relative_drop_refuses_a_zero_full_image_probability() -> None:
 @pytest.mark.parametrize("tolerance", [-3, 2.5, True, "2"])
 def test_pointing_game_refuses_a_bad_tolerance(tolerance) -> None:
     maps, masks = torch.rand(2, 8, 8), torch.ones(2, 8, 8)
-    with pytest.raises(ValueError, match=r"tolerance must be an int >= 0.*round\(15 \* height"):
+    with pytest.raises(ValueError, match=r"tolerance.*>= 0"):
         M.pointing_game(maps, masks, tolerance=tolerance)
-    with pytest.raises(ValueError, match="tolerance must be"):
+    with pytest.raises(ValueError, match="tolerance"):
         M.pointing_hits(maps, masks, tolerance=tolerance)
 
 
 def test_counts_and_shares_are_checked() -> None:
     maps = torch.rand(2, 4, 4)
-    with pytest.raises(ValueError, match=r"fraction must be in \(0, 1\], got 20"):
+    with pytest.raises(ValueError, match=r"fraction.*20"):
         A.top_region_iou(maps, maps, fraction=20)
-    with pytest.raises(ValueError, match="steps must be an int >= 1, got 2.5"):
+    with pytest.raises(ValueError, match=r"steps.*2\.5"):
         M.deletion_auc(_classifier(), torch.rand(2, 2, 4, 4), maps, 0, steps=2.5)
 
 

@@ -137,19 +137,19 @@ class _Payload:
 def test_refuses_pickled_objects(tmp_path):
     path = tmp_path / "evil.pt"
     torch.save({"state_dict": {}, "meta": {"classes": list(CLASSES)}, "x": _Payload()}, path)
-    with pytest.raises(ValueError, match="pickled Python objects"):
+    with pytest.raises(ValueError, match="pickled"):
         load_checkpoint(path)
 
 
 def test_wrong_arch_classes_and_missing_file_are_clear(tmp_path):
     path = tmp_path / "m.pt"
     save_checkpoint(_tiny_model(), path, arch="resnet18")
-    with pytest.raises(ValueError, match="resnet18 model, not the resnet50"):
+    with pytest.raises(ValueError, match=r"resnet18.*resnet50"):
         load_checkpoint(path, arch="resnet50")
     other = tmp_path / "other.pt"
     save_checkpoint(build_model("resnet18", num_classes=2), other, arch="resnet18",
                     classes=("benign", "malignant"))
-    with pytest.raises(ValueError, match="trained for the classes"):
+    with pytest.raises(ValueError, match="classes"):
         load_checkpoint(other)
     with pytest.raises(FileNotFoundError, match="notebook 02"):
         load_checkpoint(tmp_path / "missing.pt")
@@ -250,7 +250,7 @@ def test_variant_trains_only_the_named_layers_and_gives_them_back(tmp_path, monk
     # a run that trains everything is another variant: not reused
     models.load_or_train_variant(cfg, {}, "ink", 2, start=start)
     assert trainable[1] == names
-    with pytest.raises(ValueError, match=r"train_only names no parameter.*layer5\.") as err:
+    with pytest.raises(ValueError, match=r"train_only.*layer5") as err:
         models.load_or_train_variant(cfg, {}, "ink", 2, start=start, train_only=("layer5.",))
     assert "layer4" in str(err.value)
 
@@ -424,7 +424,7 @@ def test_unstorable_meta_leaves_the_good_checkpoint(good, tmp_path, disk_snapsho
     target = tmp_path / "good.pt"
     target.write_bytes(good.read_bytes())
     before = disk_snapshot(tmp_path)
-    with pytest.raises(TypeError, match=r"Cannot store object in checkpoint metadata \(meta\['x'"):
+    with pytest.raises(TypeError, match=r"meta\['x'"):
         save_checkpoint(_tiny_resnet(), target, arch="resnet18", x={"y": object()})
     assert disk_snapshot(tmp_path) == before
 

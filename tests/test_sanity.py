@@ -158,12 +158,12 @@ def _net() -> nn.Module:
 @pytest.mark.parametrize("blocks", ["", [], ["fc", ""], [None]])
 def test_randomized_copy_refuses_an_empty_block_name(blocks) -> None:
     net = _net()
-    with pytest.raises(ValueError, match=r"whole model.*\['layer1', 'fc'\]"):
+    with pytest.raises(ValueError, match=r"whole model.*layer1"):
         sanity.randomized_copy(net, blocks)
 
 
 def test_randomized_copy_names_the_blocks_when_one_is_missing() -> None:
-    with pytest.raises(AttributeError, match=r"no submodule 'layer9'.*\['layer1', 'fc'\]"):
+    with pytest.raises(AttributeError, match=r"layer9.*layer1"):
         sanity.randomized_copy(_net(), ["fc", "layer9"])
 
 

@@ -37,7 +37,7 @@ def test_bootstrap_ci_skips_nan_and_is_seeded() -> None:
     assert stats.bootstrap_ci(values, seed=3) == stats.bootstrap_ci(values, seed=3)
     assert stats.bootstrap_ci(values)[0] == pytest.approx(2.5)
     assert stats.bootstrap_ci([5.0, 5.0, 5.0]) == (5.0, 5.0, 5.0)
-    with pytest.raises(ValueError, match="no value that is not NaN"):
+    with pytest.raises(ValueError, match="NaN"):
         stats.bootstrap_ci([float("nan")])
     with pytest.raises(ValueError, match="infinite"):
         stats.bootstrap_ci([1.0, float("inf")])
@@ -79,7 +79,7 @@ def test_paired_difference_hand_cases() -> None:
     assert clear["mean"] == 1 and clear["p"] < 0.01
     nan_pair = stats.paired_difference([1.0, float("nan"), 3.0], [0.0, 1.0, 1.0])
     assert nan_pair["n"] == 2 and nan_pair["mean"] == pytest.approx(1.5)
-    with pytest.raises(ValueError, match="pair them by image"):
+    with pytest.raises(ValueError, match="pair"):
         stats.paired_difference([1.0, 2.0], [1.0])
 
 
@@ -126,13 +126,13 @@ def test_grouped_bootstrap_is_deterministic_per_seed_and_skips_nan() -> None:
 
 
 def test_grouped_bootstrap_refuses_bad_input() -> None:
-    with pytest.raises(ValueError, match="groups has 2 entries, values 3"):
+    with pytest.raises(ValueError, match=r"groups.*2.*3"):
         stats.grouped_bootstrap_ci([1.0, 2.0, 3.0], ["a", "b"])
     with pytest.raises(ValueError, match="missing value"):
         stats.grouped_bootstrap_ci([1.0, 2.0], ["a", None])
-    with pytest.raises(ValueError, match="level must be in"):
+    with pytest.raises(ValueError, match="level"):
         stats.grouped_bootstrap_ci([1.0, 2.0], ["a", "b"], level=95)
-    with pytest.raises(ValueError, match="n_boot must be a positive int"):
+    with pytest.raises(ValueError, match=r"n_boot.*positive"):
         stats.grouped_bootstrap_ci([1.0, 2.0], ["a", "b"], n_boot=0)
     with pytest.raises(ValueError, match="not NaN"):
         stats.grouped_bootstrap_ci([float("nan")], ["a"])
@@ -158,9 +158,9 @@ def test_wilson_interval_matches_scipy(k: int, n: int, level: float) -> None:
 
 
 def test_wilson_interval_refuses_bad_counts() -> None:
-    with pytest.raises(TypeError, match="successes must be an int"):
+    with pytest.raises(TypeError, match=r"successes.*int"):
         stats.wilson_interval(0.5, 10)  # type: ignore[arg-type]
-    with pytest.raises(ValueError, match="successes=11, n=10"):
+    with pytest.raises(ValueError, match=r"successes=11.*n=10"):
         stats.wilson_interval(11, 10)
     with pytest.raises(ValueError, match="n=0"):
         stats.wilson_interval(0, 0)
@@ -257,7 +257,7 @@ def test_grouped_bootstrap_hands_the_statistic_the_drawn_groups() -> None:
     assert drawn.min() >= 0 and drawn.max() <= 2  # 3 lesions drawn with replacement
     assert len(torch.unique(drawn, dim=0)) > 10  # the resamples differ
     assert 0 <= low <= 1 <= high <= 2
-    with pytest.raises(ValueError, match="groups is empty"):
+    with pytest.raises(ValueError, match=r"groups.*empty"):
         stats.grouped_bootstrap(record, [])
 
 
@@ -330,7 +330,7 @@ def test_summarize_with_intervals_by_lesion() -> None:
     assert a_lesion[0] == a_image[0] == pytest.approx(0.5)
     assert a_lesion[2] - a_lesion[1] > a_image[2] - a_image[1]
     assert by_lesion.loc["A", "energy (lesion)"].startswith("0.50 [")
-    with pytest.raises(ValueError, match="one lesion id per image"):
+    with pytest.raises(ValueError, match=r"groups|lesion"):
         stats.summarize_with_intervals(scores, groups=lesions[:4])
 
 
@@ -435,7 +435,7 @@ def test_paired_scores_refuses_unknown_methods_and_unpaired_images() -> None:
     scores = pd.DataFrame({"method": ["A", "A", "B"], "image": [0, 1, 0], "x": [1.0, 2.0, 3.0]})
     with pytest.raises(ValueError, match="'C'"):
         stats.paired_scores(scores, "A", "C")
-    with pytest.raises(ValueError, match="same images"):
+    with pytest.raises(ValueError, match="images"):
         stats.paired_scores(scores, "A", "B")
 
 
@@ -454,5 +454,5 @@ def test_paired_scores_with_groups_resamples_the_lesions() -> None:
     assert table.loc["drop %"].to_dict() == pytest.approx(expected)
     assert table.loc["drop %"].to_dict() != pytest.approx(
         stats.paired_scores(scores, "A", "B", seed=3).loc["drop %"].to_dict())
-    with pytest.raises(ValueError, match="one lesion id per image"):
+    with pytest.raises(ValueError, match=r"groups|lesion"):
         stats.paired_scores(scores, "A", "B", groups=["x", "x", "y"])

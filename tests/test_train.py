@@ -172,14 +172,14 @@ def test_predict_at_a_size_equals_predicting_shrunk_images():
 def test_low_res_settings_are_checked():
     from helpers.config import load_config
 
-    with pytest.raises(ValueError, match="leave none of the 2 epochs at full size"):
+    with pytest.raises(ValueError, match=r"low_res.*2 epochs.*full size"):
         fit(_small_cnn(), _learnable_loaders(size=64), epochs=2, low_res=(32, 2),
             progress=False)
 
     assert load_config(profile="demo").low_res_epochs < load_config(profile="demo").epochs
     with pytest.raises(ValueError, match="low_res_epochs=5"):
         load_config(profile="smoke", epochs=5, low_res_epochs=5, low_res_size=32)
-    with pytest.raises(ValueError, match="at most image_size=64"):
+    with pytest.raises(ValueError, match=r"image_size=64"):
         load_config(profile="smoke", epochs=5, low_res_epochs=2, low_res_size=96)
 
 

@@ -85,7 +85,7 @@ def test_gif_refuses_to_overwrite_unless_asked(tmp_path):
     viz.save_gif(frames[:1], path, overwrite=True)
     with Image.open(path) as gif:
         assert gif.n_frames == 1
-    with pytest.raises(ValueError, match="at least one frame"):
+    with pytest.raises(ValueError, match="frame"):
         viz.save_gif([], tmp_path / "empty.gif")
 
 
@@ -228,7 +228,7 @@ def test_overwrite_replaces_and_refusal_keeps(tmp_path, disk_snapshot) -> None:
 
 def test_a_different_aspect_without_fit_warns_and_names_both_choices() -> None:
     photo, heat = _photo_and_square_map()
-    with pytest.warns(UserWarning, match=r"square.*40x30.*Resize\(\(224, 224\)\).*fit='crop'"):
+    with pytest.warns(UserWarning, match=r"40x30.*fit='crop'"):
         out = viz.overlay(photo, heat)
     assert out.shape == (30, 40, 3)
     with pytest.warns(UserWarning, match="fit='crop'"):
@@ -242,7 +242,7 @@ def test_a_different_aspect_without_fit_warns_and_names_both_choices() -> None:
     (lambda: viz.overlay(np.zeros((8, 8, 3)), np.zeros((8, 8)), fit="pad"), ValueError, "'crop'"),
     (lambda: viz.overlay(np.zeros((8, 8, 3)), np.zeros(8)), ValueError, "shape"),
     (lambda: viz.malignancy_display(np.zeros((8, 8, 3)), np.zeros((8, 8)), "mel", 87),
-     ValueError, "0.87, not 87"),
+     ValueError, r"0\.87.*87"),
     (lambda: viz.malignancy_display(np.zeros((8, 8, 3)), np.zeros((8, 8)), -1, 0.5),
      ValueError, "0..6"),
     (lambda: viz.malignancy_display(np.zeros((8, 8, 3)), np.zeros((8, 8)), 4.7, 0.5),
@@ -268,10 +268,10 @@ def test_save_gif_refuses(frames, name, error, phrase, tmp_path) -> None:
 def test_save_gif_to_a_folder_or_under_a_file_names_the_target(tmp_path) -> None:
     folder = tmp_path / "out.gif"
     folder.mkdir()
-    with pytest.raises(IsADirectoryError, match="out.gif is a folder"):
+    with pytest.raises(IsADirectoryError, match=r"out\.gif.*folder"):
         viz.save_gif(_frames(0), folder)
     (tmp_path / "f").write_text("x")
-    with pytest.raises(OSError, match=r"f is a file, not a folder") as err:
+    with pytest.raises(OSError, match=r"f.*not a folder") as err:
         viz.save_gif(_frames(0), tmp_path / "f" / "a.gif")
     assert ".tmp" not in str(err.value)
 
@@ -319,7 +319,7 @@ def test_save_figure_under_a_file_names_the_file(tmp_path) -> None:
     import matplotlib.pyplot as plt
 
     (tmp_path / "out").write_text("x")
-    with pytest.raises(NotADirectoryError, match="out is a file, not a folder"):
+    with pytest.raises(NotADirectoryError, match=r"out.*not a folder"):
         viz.save_figure(plt.figure(), "a", tmp_path / "out")
     plt.close("all")
     with pytest.raises(ValueError, match="dpi=0"):

@@ -22,7 +22,7 @@ def test_use_data_sets_the_course_folder(tmp_path, clean_env, capsys) -> None:
 
 def test_a_drive_folder_outside_colab_says_what_to_do(tmp_path, clean_env) -> None:
     clean_env.setitem(sys.modules, "google.colab", None)  # not in Colab: the import fails
-    with pytest.raises(RuntimeError, match="Google Drive.*only inside Colab"):
+    with pytest.raises(RuntimeError, match=r"Drive.*Colab"):
         C.use_data("demo", course_folder="/content/drive/MyDrive/gradcam-course")
     assert "TUTORIAL_HOME" not in os.environ
 
@@ -47,7 +47,7 @@ def test_a_drive_folder_in_colab_mounts_drive(tmp_path, clean_env, capsys) -> No
 def test_colab_url_refuses_a_name_that_is_not_a_notebook_of_the_series(notebook) -> None:
     from helpers.course import colab
 
-    with pytest.raises(ValueError, match="expected a notebook's file name.*02_finetune_resnet50"):
+    with pytest.raises(ValueError, match=r"notebook.*02_finetune_resnet50"):
         colab.colab_url(notebook)
     assert colab.colab_url("02_finetune_resnet50.ipynb").endswith(
         "/notebooks/02_finetune_resnet50.ipynb")
@@ -56,5 +56,5 @@ def test_colab_url_refuses_a_name_that_is_not_a_notebook_of_the_series(notebook)
 def test_sync_notebook_names_a_missing_notebook(tmp_path) -> None:
     from helpers.course import colab
 
-    with pytest.raises(FileNotFoundError, match="No notebook at .*02_x.ipynb.*colab"):
+    with pytest.raises(FileNotFoundError, match=r"02_x\.ipynb"):
         colab.sync_notebook(tmp_path / "02_x.ipynb")

@@ -96,7 +96,7 @@ def test_an_unfinished_copy_is_not_data_and_is_finished_by_the_next_run(original
 
 def test_a_copy_smaller_than_the_run_is_refused(original, tmp_path) -> None:
     copy = resized.resized_copy(original, 32, tmp_path / "cache", progress=False)
-    with pytest.raises(ValueError, match="resized to 32 px; a 40 px run needs the original"):
+    with pytest.raises(ValueError, match=r"32 px.*40 px"):
         resized.resized_copy(copy, 40, tmp_path / "cache")
 
 

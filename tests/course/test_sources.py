@@ -88,9 +88,9 @@ def test_the_intact_zip_extracts(demo_zip, tmp_path) -> None:
 
 
 @pytest.mark.parametrize("make, error, phrase", [
-    (lambda tmp: tmp / "missing.zip", FileNotFoundError, "missing.zip does not exist"),
+    (lambda tmp: tmp / "missing.zip", FileNotFoundError, r"missing\.zip.*not exist"),
     (lambda tmp: (tmp / "folder.zip").mkdir() or tmp / "folder.zip", IsADirectoryError,
-     "is a folder; expected the downloaded zip"),
+     r"folder.*zip"),
 ], ids=["missing", "folder"])
 def test_a_zip_path_that_is_not_a_file_is_refused(make, error, phrase, tmp_path) -> None:
     with pytest.raises(error, match=phrase):
@@ -101,5 +101,5 @@ def test_a_zip_path_that_is_not_a_file_is_refused(make, error, phrase, tmp_path)
 def test_file_sha1_of_a_folder_says_so(tmp_path) -> None:
     from helpers.course.sources import file_sha1
 
-    with pytest.raises(FileNotFoundError, match="is a folder; expected a file"):
+    with pytest.raises(FileNotFoundError, match="folder"):
         file_sha1(tmp_path)

@@ -87,7 +87,7 @@ def test_demo_returns_existing_and_refuses_foreign_folders(tmp_path: Path, demo_
     real = tmp_path / "real"
     real.mkdir()
     (real / D.METADATA_FILE).write_text("lesion_id\n")
-    with pytest.raises(FileExistsError, match="holds HAM10000 data"):
+    with pytest.raises(FileExistsError, match="HAM10000"):
         DM.make_demo_dataset(real / "demo", 30, 32)
     busy = tmp_path / "busy"
     busy.mkdir()
@@ -316,7 +316,7 @@ def test_artefact_same_seed_same_bytes_and_subset(tmp_path: Path,
             full.at[row["image_id"], "mask_path"]).read_bytes()
     with pytest.raises(FileExistsError, match="another demo set"):
         DM.make_demo_dataset(part, N, SIZE, seed=0, artefact=SPEC)  # the full set, same folder
-    with pytest.raises(ValueError, match="not in this demo set"):
+    with pytest.raises(ValueError, match=r"HAM_9999999|not in"):
         DM.make_demo_dataset(tmp_path / "bad", N, SIZE, seed=0, lesion_ids=["HAM_9999999"])
 
 
@@ -471,9 +471,9 @@ def test_multi_lesion_same_bytes_per_seed(tmp_path: Path, folders: dict[str, Pat
 
 
 def test_multi_lesion_bad_arguments(tmp_path: Path, folders: dict[str, Path]) -> None:
-    with pytest.raises(ValueError, match="n_images must be >= 7"):
+    with pytest.raises(ValueError, match=r"n_images.*>= 7"):
         DM.make_multi_lesion_set(tmp_path / "few", 6, SIZE)
-    with pytest.raises(ValueError, match=r"n_images must be in \[7, 511\]"):
+    with pytest.raises(ValueError, match=r"n_images.*511"):
         DM.make_multi_lesion_set(tmp_path / "many", 512, SIZE)
     with pytest.raises(ValueError, match="image_size"):
         DM.make_multi_lesion_set(tmp_path / "small", 14, 16)
@@ -485,7 +485,7 @@ def test_multi_lesion_bad_arguments(tmp_path: Path, folders: dict[str, Path]) ->
     real = tmp_path / "real"
     real.mkdir()
     (real / D.METADATA_FILE).write_text("lesion_id\n")
-    with pytest.raises(FileExistsError, match="holds HAM10000 data"):
+    with pytest.raises(FileExistsError, match="HAM10000"):
         DM.make_multi_lesion_set(real / "multi", 14, SIZE)
 
 
@@ -522,12 +522,12 @@ SMALL = dict(n_images=21, image_size=32)
 
 
 @pytest.mark.parametrize(("kwargs", "error", "phrase"), [
-    (dict(image_size=64.5), TypeError, r"image_size must be an int, got 64\.5"),
-    (dict(image_size=0), ValueError, "image_size must be >= 16, got 0"),
-    (dict(n_images="21"), TypeError, r"n_images must be an int, got '21' \(str\)"),
-    (dict(n_images=True), TypeError, "n_images must be an int"),
-    (dict(n_images=5), ValueError, "n_images must be >= 21, got 5"),
-    (dict(seed=0.5), TypeError, "seed must be an int"),
+    (dict(image_size=64.5), TypeError, r"image_size.*64\.5"),
+    (dict(image_size=0), ValueError, r"image_size.*>= 16"),
+    (dict(n_images="21"), TypeError, r"n_images.*'21'"),
+    (dict(n_images=True), TypeError, r"n_images.*int"),
+    (dict(n_images=5), ValueError, r"n_images.*>= 21"),
+    (dict(seed=0.5), TypeError, r"seed.*int"),
 ])
 def test_make_demo_dataset_refuses_bad_arguments_first(tmp_path: Path, kwargs, error,
                                                        phrase) -> None:
@@ -537,7 +537,7 @@ def test_make_demo_dataset_refuses_bad_arguments_first(tmp_path: Path, kwargs, e
 
 
 def test_multi_lesion_set_refuses_a_float_size(tmp_path: Path) -> None:
-    with pytest.raises(TypeError, match="image_size must be an int"):
+    with pytest.raises(TypeError, match=r"image_size.*int"):
         DM.make_multi_lesion_set(tmp_path / "multi", n_images=7, image_size=64.5)
 
 
@@ -547,7 +547,7 @@ def test_a_root_that_is_a_file_is_refused_before_rendering(tmp_path: Path,
     monkeypatch.setattr(DM, "_write_demo_files", lambda *a, **k: rendered.append(a))
     for root in (tmp_path / "file", tmp_path / "file" / "below"):
         (tmp_path / "file").write_text("not a folder")
-        with pytest.raises(NotADirectoryError, match=r"is a file, not a folder.*another path"):
+        with pytest.raises(NotADirectoryError, match=r"not a folder.*another path"):
             DM.make_demo_dataset(root, **SMALL)
     assert rendered == []
 
@@ -557,7 +557,7 @@ def test_a_set_missing_an_image_is_not_returned_as_complete(tmp_path: Path) -> N
     assert DM.make_demo_dataset(root, **SMALL) == root  # complete: returned untouched
     image = sorted(root.rglob("*.jpg"))[0]
     os.remove(image)
-    with pytest.raises(FileNotFoundError, match=rf"damaged: 1 of \d+ images.*{image.stem}.*"
-                                                r"Delete that folder") as info:
+    with pytest.raises(FileNotFoundError,
+                       match=rf"(?i)1 of \d+ images.*{image.stem}.*delete") as info:
         DM.make_demo_dataset(root, **SMALL)
     assert "Dataverse" not in str(info.value)
