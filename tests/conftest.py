@@ -74,3 +74,47 @@ def file_hashes(root: Path) -> dict[str, str]:
 def disk_snapshot() -> Callable[[Path], dict[str, str]]:
     """``disk_snapshot(folder)``: the files below ``folder`` and their hashes, to compare."""
     return file_hashes
+
+
+@pytest.fixture
+def clean_env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
+    """No data folder, profile, course folder or cache set; monkeypatch puts them back."""
+    for name in ("HAM10000_DIR", "TUTORIAL_PROFILE", "TUTORIAL_HOME", "TUTORIAL_CACHE"):
+        monkeypatch.setitem(os.environ, name, "")
+        monkeypatch.delenv(name)
+    return monkeypatch
+
+
+# --- data the tests write (tests/test_data.py, tests/demo/, tests/course/) -----------------------
+
+
+@pytest.fixture(scope="module")
+def packaged_meta():
+    """HAM10000's metadata table as the package ships it (10,015 rows)."""
+    from helpers.data import packaged_metadata
+
+    return packaged_metadata()
+
+
+@pytest.fixture(scope="module")
+def demo_set(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A demo set of 60 images, 64 x 48 px, seed 0."""
+    from helpers.demo.sets import make_demo_dataset
+
+    return make_demo_dataset(tmp_path_factory.mktemp("demo") / "demo", 60, 48, seed=0)
+
+
+@pytest.fixture(scope="module")
+def demo_set_meta(demo_set: Path):
+    """The metadata table of :func:`demo_set`."""
+    from helpers.data import load_metadata
+
+    return load_metadata(demo_set)
+
+
+@pytest.fixture(scope="module")
+def demo_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A smaller demo set (40 images, 32 px high, seed 0) for the bad-input cases to damage."""
+    from helpers.demo.sets import make_demo_dataset
+
+    return make_demo_dataset(tmp_path_factory.mktemp("bad-data") / "demo", 40, 32, seed=0)

@@ -51,11 +51,11 @@ def test_temperature_keeps_predictions_and_matches_scipy() -> None:
 @pytest.mark.parametrize(("probs", "labels", "phrase"), [
     (np.array([[2.0, -1.0]]), np.array([0]), "not logits"),
     (np.array([0.5, 0.5]), np.array([0]), r"\(N, K\)"),
-    (np.array([[0.5, 0.5]]), np.array([2]), "labels must be integers in"),
+    (np.array([[0.5, 0.5]]), np.array([2]), r"labels.*integers"),
     (np.array([[np.nan, 0.5]]), np.array([0]), "probabilities"),
 ])
 def test_bad_inputs_are_refused(probs: np.ndarray, labels: np.ndarray, phrase: str) -> None:
     with pytest.raises(ValueError, match=phrase):
         expected_calibration_error(probs, labels)
-    with pytest.raises(ValueError, match="temperature must be > 0"):
+    with pytest.raises(ValueError, match=r"temperature.*> 0"):
         scale_temperature(np.array([[0.5, 0.5]]), 0.0)

@@ -1,10 +1,12 @@
-"""Tests for helpers.data, on files the tests write (no network, no real images)."""
+"""helpers.data: the packaged metadata, load_metadata, the splits, the datasets and
+to_tensors, on files the tests write (no network, no real images); bad inputs name the
+file or the argument and what to do, and leave the disk as it was."""
 
 from __future__ import annotations
 
 import hashlib
-import sys
-import types
+import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -15,9 +17,8 @@ from PIL import Image
 
 from helpers import data as D
 from helpers.config import load_config
-from helpers.course import prepare as DS
-from helpers.course import sources as S
-from helpers.demo import sets as DM
+from helpers.course.prepare import prepare_metadata
+from helpers.data import lesion_split, to_tensors
 
 README_COUNTS = {  # images, lesions per class: /work/shared/data/README.md
     "nv": (6705, 5403), "mel": (1113, 614), "bkl": (1099, 727), "bcc": (514, 327),
@@ -28,21 +29,6 @@ SHA256 = "3acc8553b04222669907b3bf2bcd73c5e59bbe549e12158f033a7c9ad0b60542"
 
 def sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-@pytest.fixture(scope="module")
-def meta() -> pd.DataFrame:
-    return D.packaged_metadata()
-
-
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return DM.make_demo_dataset(tmp_path_factory.mktemp("demo") / "demo", 60, 48, seed=0)
-
-
-@pytest.fixture(scope="module")
-def demo_meta(demo: Path) -> pd.DataFrame:
-    return D.load_metadata(demo)
 
 
 def write_layout(root: Path, rows: pd.DataFrame, folders: tuple[str, ...]) -> None:
@@ -58,15 +44,15 @@ def write_layout(root: Path, rows: pd.DataFrame, folders: tuple[str, ...]) -> No
 # --------------------------------------------------------------------------- packaged metadata
 
 
-def test_packaged_metadata_facts(meta: pd.DataFrame) -> None:
+def test_packaged_metadata_facts(packaged_meta: pd.DataFrame) -> None:
     resource = Path(D.__file__).parent / "resources" / D.METADATA_FILE
     assert sha256(resource) == SHA256
-    assert len(meta) == 10_015 and meta["lesion_id"].nunique() == 7_470
-    assert tuple(meta.columns) == D.METADATA_COLUMNS
+    assert len(packaged_meta) == 10_015 and packaged_meta["lesion_id"].nunique() == 7_470
+    assert tuple(packaged_meta.columns) == D.METADATA_COLUMNS
     for dx, (images, lesions) in README_COUNTS.items():
-        rows = meta[meta["dx"] == dx]
+        rows = packaged_meta[packaged_meta["dx"] == dx]
         assert (len(rows), rows["lesion_id"].nunique()) == (images, lesions), dx
-    assert meta["age"].isna().sum() == 57
+    assert packaged_meta["age"].isna().sum() == 57
     assert set(D.CLASSES) == set(D.CLASS_NAMES) == set(README_COUNTS)
     assert list(D.CLASSES) == sorted(D.CLASSES) and D.MALIGNANT == {"akiec", "bcc", "mel"}
 
@@ -81,9 +67,9 @@ def test_packaged_metadata_facts(meta: pd.DataFrame) -> None:
     (".",),
 ])
 def test_load_metadata_layouts(
-    tmp_path: Path, meta: pd.DataFrame, folders: tuple[str, ...]
+    tmp_path: Path, packaged_meta: pd.DataFrame, folders: tuple[str, ...]
 ) -> None:
-    rows = meta.head(12)
+    rows = packaged_meta.head(12)
     write_layout(tmp_path, rows, folders)
     out = D.load_metadata(tmp_path)
     assert list(out["image_id"]) == list(rows["image_id"])
@@ -93,8 +79,8 @@ def test_load_metadata_layouts(
     assert out["mask_path"].isna().all()
 
 
-def test_load_metadata_masks_and_dataverse_csv(tmp_path: Path, meta: pd.DataFrame) -> None:
-    rows = meta.head(4)
+def test_load_metadata_masks_and_dataverse_csv(tmp_path: Path, packaged_meta: pd.DataFrame) -> None:
+    rows = packaged_meta.head(4)
     write_layout(tmp_path, rows, ("HAM10000_images_part_1",))
     (tmp_path / D.METADATA_FILE).rename(tmp_path / "HAM10000_metadata")  # Dataverse: no .csv
     masks = tmp_path / "HAM10000_segmentations_lesion_tschandl"
@@ -106,14 +92,14 @@ def test_load_metadata_masks_and_dataverse_csv(tmp_path: Path, meta: pd.DataFram
     assert out["mask_path"].iloc[1:].isna().all()
 
 
-def test_load_metadata_keeps_missing_age(tmp_path: Path, meta: pd.DataFrame) -> None:
-    rows = pd.concat([meta[meta["age"].isna()].head(2), meta.head(2)])
+def test_load_metadata_keeps_missing_age(tmp_path: Path, packaged_meta: pd.DataFrame) -> None:
+    rows = pd.concat([packaged_meta[packaged_meta["age"].isna()].head(2), packaged_meta.head(2)])
     write_layout(tmp_path, rows, ("images",))
     assert D.load_metadata(tmp_path)["age"].isna().sum() == 2
 
 
-def test_load_metadata_names_missing_images(tmp_path: Path, meta: pd.DataFrame) -> None:
-    rows = meta.head(10)
+def test_load_metadata_names_missing_images(tmp_path: Path, packaged_meta: pd.DataFrame) -> None:
+    rows = packaged_meta.head(10)
     write_layout(tmp_path, rows, ("HAM10000_images_part_1",))
     for image_id in rows["image_id"].iloc[:7]:
         (tmp_path / "HAM10000_images_part_1" / f"{image_id}.jpg").unlink()
@@ -124,15 +110,16 @@ def test_load_metadata_names_missing_images(tmp_path: Path, meta: pd.DataFrame) 
     assert "10.7910/DVN/DBW86T" in text and D.KAGGLE_HANDLE in text
 
 
-def test_load_metadata_missing_folder_csv_column(tmp_path: Path, meta: pd.DataFrame) -> None:
+def test_load_metadata_missing_folder_csv_column(tmp_path: Path,
+                                                 packaged_meta: pd.DataFrame) -> None:
     with pytest.raises(FileNotFoundError, match="does not exist"):
         D.load_metadata(tmp_path / "nowhere")
     with pytest.raises(FileNotFoundError, match="HAM10000_metadata.csv"):
         D.load_metadata(tmp_path)
-    write_layout(tmp_path, meta.head(3).drop(columns=["dx_type"]), ("images",))
+    write_layout(tmp_path, packaged_meta.head(3).drop(columns=["dx_type"]), ("images",))
     with pytest.raises(ValueError, match="dx_type"):
         D.load_metadata(tmp_path)
-    write_layout(tmp_path, meta.head(3).assign(dx="xyz"), ("images",))
+    write_layout(tmp_path, packaged_meta.head(3).assign(dx="xyz"), ("images",))
     with pytest.raises(ValueError, match="xyz"):
         D.load_metadata(tmp_path)
 
@@ -140,142 +127,54 @@ def test_load_metadata_missing_folder_csv_column(tmp_path: Path, meta: pd.DataFr
 # --------------------------------------------------------------------------- splits
 
 
-def test_lesion_split_real_metadata(meta: pd.DataFrame) -> None:
-    splits = D.lesion_split(meta, val=0.15, test=0.15, seed=0)
+def test_lesion_split_real_metadata(packaged_meta: pd.DataFrame) -> None:
+    splits = D.lesion_split(packaged_meta, val=0.15, test=0.15, seed=0)
     assert set(splits) == {"train", "val", "test"}
-    assert sum(len(s) for s in splits.values()) == len(meta)
+    assert sum(len(s) for s in splits.values()) == len(packaged_meta)
     ids = [set(s["lesion_id"]) for s in splits.values()]
     assert not (ids[0] & ids[1] or ids[0] & ids[2] or ids[1] & ids[2])
     for name, part in splits.items():
         assert set(part["dx"]) == set(D.CLASSES), name
         assert list(part.index) == list(range(len(part)))
-    assert abs(len(splits["test"]) / len(meta) - 0.15) < 0.01
-    again = D.lesion_split(meta, seed=0)
+    assert abs(len(splits["test"]) / len(packaged_meta) - 0.15) < 0.01
+    again = D.lesion_split(packaged_meta, seed=0)
     assert all(again[k].equals(splits[k]) for k in splits)
-    other = D.lesion_split(meta, seed=1)
+    other = D.lesion_split(packaged_meta, seed=1)
     assert set(other["test"]["image_id"]) != set(splits["test"]["image_id"])
 
 
-def test_lesion_split_refuses_leak_and_tiny_class(meta: pd.DataFrame) -> None:
-    splits = D.lesion_split(meta)
+def test_lesion_split_refuses_leak_and_tiny_class(packaged_meta: pd.DataFrame) -> None:
+    splits = D.lesion_split(packaged_meta)
     leaky = dict(splits, test=pd.concat([splits["test"], splits["train"].head(1)]))
     with pytest.raises(ValueError, match="Lesions in both"):
         D._check_splits(leaky)
-    df_lesions = meta.loc[meta["dx"] == "df", "lesion_id"].unique()[:2]
-    two_df_lesions = meta[meta["lesion_id"].isin(df_lesions)]
+    df_lesions = packaged_meta.loc[packaged_meta["dx"] == "df", "lesion_id"].unique()[:2]
+    two_df_lesions = packaged_meta[packaged_meta["lesion_id"].isin(df_lesions)]
     with pytest.raises(ValueError, match="'df'"):
-        D.lesion_split(pd.concat([meta[meta["dx"] != "df"], two_df_lesions]))
+        D.lesion_split(pd.concat([packaged_meta[packaged_meta["dx"] != "df"], two_df_lesions]))
 
 
-def test_random_split_leaks_and_lesion_split_does_not(meta: pd.DataFrame) -> None:
-    naive = D.random_image_split(meta, val=0.15, test=0.15, seed=0)
-    assert sum(len(s) for s in naive.values()) == len(meta)
+def test_random_split_leaks_and_lesion_split_does_not(packaged_meta: pd.DataFrame) -> None:
+    naive = D.random_image_split(packaged_meta, val=0.15, test=0.15, seed=0)
+    assert sum(len(s) for s in naive.values()) == len(packaged_meta)
     assert D.shared_lesion_count(naive["train"], naive["test"]) > 100
-    safe = D.lesion_split(meta, seed=0)
+    safe = D.lesion_split(packaged_meta, seed=0)
     assert D.shared_lesion_count(safe["train"], safe["test"]) == 0
-
-
-# --------------------------------------------------------------------------- demo set
-
-
-def test_demo_layout_and_masks(demo: Path, demo_meta: pd.DataFrame) -> None:
-    assert len(demo_meta) == 60 and set(demo_meta["dx"]) == set(D.CLASSES)
-    assert (demo / "HAM10000_images_part_1").is_dir() and (demo / "HAM10000_images_part_2").is_dir()
-    assert not [p for p in demo.parent.iterdir() if p.name.startswith(".")]  # temp folder gone
-    for _, row in demo_meta.iterrows():
-        number = int(row["image_id"][5:])
-        assert Path(row["path"]).parent.name == DM._demo_part(row["image_id"])
-        assert (number <= 29305) == Path(row["path"]).parent.name.endswith("1")
-        assert Image.open(row["path"]).size == (64, 48)
-    masks = [np.asarray(Image.open(p)) for p in demo_meta["mask_path"]]
-    assert all(m.shape == (48, 64) and m.dtype == np.uint8 for m in masks)
-    assert set(np.unique(np.concatenate([m.ravel() for m in masks]))) == {0, 255}
-    assert all(0.02 < (m > 0).mean() < 0.9 for m in masks)
-
-
-def test_demo_rows_are_whole_real_lesions(demo_meta: pd.DataFrame, meta: pd.DataFrame) -> None:
-    real = meta.set_index("image_id")
-    for column in ("lesion_id", "dx", "age", "localization"):
-        assert demo_meta[column].equals(
-            real.loc[demo_meta["image_id"], column].reset_index(drop=True)), column
-    chosen = meta[meta["lesion_id"].isin(demo_meta["lesion_id"])]
-    assert sorted(chosen["image_id"]) == sorted(demo_meta["image_id"])
-    assert demo_meta.groupby("lesion_id")["dx"].nunique().max() == 1
-    assert demo_meta.groupby("dx")["lesion_id"].nunique().min() >= 3
-
-
-def test_demo_same_seed_same_bytes(tmp_path: Path, demo: Path) -> None:
-    again = DM.make_demo_dataset(tmp_path / "again", 60, 48, seed=0)
-
-    def digest(root: Path) -> dict[str, str]:
-        return {str(p.relative_to(root)): sha256(p) for p in sorted(root.rglob("*")) if p.is_file()}
-
-    assert digest(again) == digest(demo)
-    other = DM.make_demo_dataset(tmp_path / "other", 60, 48, seed=1)
-    assert digest(other) != digest(demo)
-
-
-def test_demo_classes_differ_in_lesion_colour(demo_meta: pd.DataFrame) -> None:
-    """A nearest-centroid rule on the mean lesion colour already tells most classes apart."""
-    def lesion_colour(row: pd.Series) -> np.ndarray:
-        img = np.asarray(Image.open(row["path"]), dtype=float)
-        return img[np.asarray(Image.open(row["mask_path"])) > 0].mean(axis=0)
-
-    colours = np.stack([lesion_colour(row) for _, row in demo_meta.iterrows()])
-    labels = demo_meta["label"].to_numpy()
-    centres = np.stack([colours[labels == k].mean(axis=0) for k in range(len(D.CLASSES))])
-    nearest = np.linalg.norm(colours[:, None] - centres[None], axis=2).argmin(axis=1)
-    assert (nearest == labels).mean() > 0.8
-
-
-def test_demo_returns_existing_and_refuses_foreign_folders(tmp_path: Path, demo: Path) -> None:
-    stamp = (demo / D.DEMO_MARKER).stat().st_mtime_ns
-    assert DM.make_demo_dataset(demo, 60, 48, seed=0) == demo
-    assert (demo / D.DEMO_MARKER).stat().st_mtime_ns == stamp
-    with pytest.raises(FileExistsError, match="another demo set"):
-        DM.make_demo_dataset(demo, 61, 48, seed=0)
-    real = tmp_path / "real"
-    real.mkdir()
-    (real / D.METADATA_FILE).write_text("lesion_id\n")
-    with pytest.raises(FileExistsError, match="holds HAM10000 data"):
-        DM.make_demo_dataset(real / "demo", 30, 32)
-    busy = tmp_path / "busy"
-    busy.mkdir()
-    (busy / "notes.txt").write_text("mine")
-    with pytest.raises(FileExistsError, match="not empty"):
-        DM.make_demo_dataset(busy, 30, 32)
-    with pytest.raises(ValueError, match="n_images"):
-        DM.make_demo_dataset(tmp_path / "tiny", 10, 32)
-
-
-def test_demo_split_has_every_class_everywhere(tmp_path: Path) -> None:
-    cfg = load_config(profile="smoke", cache_dir=tmp_path, num_workers=0)
-    df = DS.prepare_metadata(cfg)
-    assert DM.demo_dataset_dir(cfg).is_dir() and len(df) == cfg.n_demo_images
-    for part in D.lesion_split(df, seed=cfg.seed).values():
-        assert set(part["dx"]) == set(D.CLASSES)
-
-
-def test_prepare_metadata_other_datasets(tmp_path: Path) -> None:
-    with pytest.raises(FileNotFoundError, match="data_dir"):
-        DS.prepare_metadata(load_config(profile="full", dataset="ham10000", data_dir=None))
-    with pytest.raises(NotImplementedError, match="load_dermamnist"):
-        DS.prepare_metadata(load_config(profile="smoke", dataset="dermamnist"))
 
 
 # --------------------------------------------------------------------------- torch side
 
 
-def test_dataset_transforms_and_masks(demo_meta: pd.DataFrame) -> None:
-    plain = D.LesionDataset(demo_meta)
+def test_dataset_transforms_and_masks(demo_set_meta: pd.DataFrame) -> None:
+    plain = D.LesionDataset(demo_set_meta)
     x, y = plain[0]
-    assert x.shape == (3, 48, 64) and y == demo_meta["label"].iloc[0]
+    assert x.shape == (3, 48, 64) and y == demo_set_meta["label"].iloc[0]
     assert plain.load_image(0).size == (64, 48)
-    with_masks = D.LesionDataset(demo_meta, D.eval_transform(32), mask_size=32)
+    with_masks = D.LesionDataset(demo_set_meta, D.eval_transform(32), mask_size=32)
     x, y, m = with_masks[0]
     assert x.shape == (3, 32, 32) and m.shape == (32, 32) and m.dtype == torch.float32
     assert set(m.unique().tolist()) <= {0.0, 1.0} and m.sum() > 0
-    no_masks = D.LesionDataset(demo_meta.assign(mask_path=None), mask_size=32)
+    no_masks = D.LesionDataset(demo_set_meta.assign(mask_path=None), mask_size=32)
     assert no_masks[0][2].sum() == 0
     t = D.train_transform(40)(plain.load_image(0))
     assert t.shape == (3, 40, 40)
@@ -294,9 +193,9 @@ def test_mask_alignment_with_eval_transform() -> None:
     assert torch.equal(x > 0.5, m > 0.5)
 
 
-def test_make_loaders(demo_meta: pd.DataFrame) -> None:
+def test_make_loaders(demo_set_meta: pd.DataFrame) -> None:
     cfg = load_config(profile="smoke", image_size=32, batch_size=8, num_workers=0)
-    splits = D.lesion_split(demo_meta)
+    splits = D.lesion_split(demo_set_meta)
     loaders = D.make_loaders(splits, cfg, masks=True)
     xb, yb = next(iter(loaders["train"]))
     assert xb.shape == (8, 3, 32, 32) and yb.dtype == torch.int64
@@ -330,36 +229,301 @@ def test_load_dermamnist(tmp_path: Path) -> None:
         D.load_dermamnist(tmp_path / "missing.npz")
 
 
-# --------------------------------------------------------------------------- download
+# --------------------------------------------------------------------------- to_tensors
 
 
-def test_download_with_fake_kagglehub(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    fetched = tmp_path / "kaggle-cache"
-    fetched.mkdir()
-    (fetched / D.METADATA_FILE).write_text("lesion_id\n")
-    calls = []
+def test_to_tensors_matches_the_split_and_its_masks(tmp_path: Path) -> None:
+    cfg = load_config(profile="smoke", cache_dir=str(tmp_path), dataset="demo")
+    expected = lesion_split(prepare_metadata(cfg), seed=cfg.seed)["test"]
+    test = to_tensors(expected, cfg.image_size, max_images=10, seed=cfg.seed)
+    assert len(test.df) == min(10, len(expected)) and set(test.df.index) <= set(expected.index)
+    assert list(test.df.index) == sorted(test.df.index)
+    n, size = len(test.df), cfg.image_size
+    assert test.x.shape == (n, 3, size, size) and test.y.tolist() == test.df["label"].tolist()
+    assert set(test.masks) == {"lesion", "evidence"}
+    for mask in test.masks.values():
+        assert mask.shape == (n, size, size) and set(mask.unique().tolist()) <= {0.0, 1.0}
+    # evidence lies inside the lesion, up to resampling at the border
+    outside = (test.masks["evidence"] > 0) & (test.masks["lesion"] == 0)
+    assert outside.float().mean() < 0.01
+    assert torch.all((test.shown >= -1e-6) & (test.shown <= 1 + 1e-6))
+    again = to_tensors(expected, cfg.image_size, max_images=10, seed=cfg.seed)
+    assert torch.equal(again.x, test.x)  # seeded draw
+    with pytest.raises(ValueError, match="max_images"):
+        to_tensors(expected, cfg.image_size, max_images=0)
+    with pytest.raises(ValueError, match="df"):
+        to_tensors(pd.DataFrame(), cfg.image_size)
 
-    def dataset_download(handle: str) -> str:
-        calls.append(handle)
-        return str(fetched)
 
-    monkeypatch.setitem(sys.modules, "kagglehub", types.SimpleNamespace(
-        dataset_download=dataset_download))
-    assert S.download_ham10000() == fetched
-    dest = S.download_ham10000(tmp_path / "data" / "HAM10000")
-    assert dest.resolve() == fetched.resolve() and calls == [D.KAGGLE_HANDLE] * 2
-    assert S.download_ham10000(dest) == dest
+# --- bad inputs ----------------------------------------------------------------------------------
+# Each case asserts the outcome (an error of a given type whose message names the
+# file or the argument and what to do, or the correct result) and that nothing on disk
+# changed that should not.
 
 
-def test_download_failures(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(sys.modules, "kagglehub", None)  # import fails
-    with pytest.raises(RuntimeError, match="10.7910/DVN/DBW86T"):
-        S.download_ham10000(tmp_path)
+@pytest.fixture(scope="module")
+def small_demo_meta(demo_root: Path) -> pd.DataFrame:
+    return D.load_metadata(demo_root)
 
-    def refuse(handle: str) -> str:
-        raise PermissionError("401 unauthorised")
 
-    monkeypatch.setitem(sys.modules, "kagglehub", types.SimpleNamespace(dataset_download=refuse))
-    with pytest.raises(RuntimeError, match="401 unauthorised") as err:
-        S.download_ham10000(tmp_path)
-    assert D.KAGGLE_HANDLE in str(err.value) and "HAM10000_images_part_1" in str(err.value)
+@pytest.fixture
+def demo_copy(demo_root: Path, tmp_path: Path) -> Path:
+    """A copy of the demo set that a case may damage."""
+    return Path(shutil.copytree(demo_root, tmp_path / "copy"))
+
+
+# --------------------------------------------------------------------------- the data root
+
+
+def _a_file(tmp: Path, demo: Path) -> Path:
+    path = tmp / "HAM10000.zip"
+    path.write_bytes(b"PK\x03\x04 not really a zip")
+    return path
+
+
+def _missing(tmp: Path, demo: Path) -> Path:
+    return tmp / "nowhere"
+
+
+def _no_csv(tmp: Path, demo: Path) -> Path:
+    (tmp / "empty").mkdir()
+    return tmp / "empty"
+
+
+def _duplicate_ids(tmp: Path, demo: Path) -> Path:
+    root = Path(shutil.copytree(demo, tmp / "dup"))
+    rows = pd.read_csv(root / D.METADATA_FILE)
+    twin = rows.iloc[[0]].assign(lesion_id="HAM_9999999")  # one image under a second lesion id
+    pd.concat([rows, twin]).to_csv(root / D.METADATA_FILE, index=False)
+    return root
+
+
+def _unknown_dx(tmp: Path, demo: Path) -> Path:
+    root = Path(shutil.copytree(demo, tmp / "dx"))
+    rows = pd.read_csv(root / D.METADATA_FILE)
+    rows.loc[0, "dx"] = "melanoma"
+    rows.to_csv(root / D.METADATA_FILE, index=False)
+    return root
+
+
+def _image_missing(tmp: Path, demo: Path) -> Path:
+    root = Path(shutil.copytree(demo, tmp / "gone"))
+    next(root.glob("HAM10000_images_part_*/*.jpg")).unlink()
+    return root
+
+
+BAD_ROOTS = [  # make the root, error type, phrases in the message
+    (_a_file, NotADirectoryError, ["HAM10000.zip is a file; expected a folder", "unzip"]),
+    (_missing, FileNotFoundError, ["nowhere does not exist", "Dataverse"]),
+    (_no_csv, FileNotFoundError, ["No HAM10000_metadata.csv"]),
+    (_duplicate_ids, ValueError, ["listed more than once", "drop_duplicates"]),
+    (_unknown_dx, ValueError, ["unknown dx value(s) ['melanoma']"]),
+    (_image_missing, FileNotFoundError, ["1 of 40 images", "were not found"]),
+]
+
+
+@pytest.mark.parametrize(("make", "error", "phrases"), BAD_ROOTS,
+                         ids=[m.__name__.strip("_") for m, _, _ in BAD_ROOTS])
+def test_load_metadata_names_what_is_wrong(make, error, phrases, demo_root, tmp_path,
+                                           disk_snapshot) -> None:
+    root = make(tmp_path, demo_root)
+    before = disk_snapshot(tmp_path)
+    with pytest.raises(error) as info:
+        D.load_metadata(root)
+    for phrase in phrases:
+        assert phrase in str(info.value)
+    assert disk_snapshot(tmp_path) == before
+
+
+# --------------------------------------------------------------------------- splits
+
+
+def _twin_image(df: pd.DataFrame) -> pd.DataFrame:
+    return pd.concat([df, df.iloc[[0]].assign(lesion_id="HAM_9999999")], ignore_index=True)
+
+
+BAD_SPLITS = [  # split function, how to change the table, keyword arguments, error, phrase
+    (D.lesion_split, None, dict(val=0.6, test=0.6), ValueError, "leaves no images to train"),
+    (D.lesion_split, None, dict(val=0.5, test=0.5), ValueError, "leaves no images to train"),
+    (D.lesion_split, None, dict(val=0.0), ValueError, "val=0.0: expected a share strictly"),
+    (D.lesion_split, None, dict(test=1.5), ValueError, "test=1.5"),
+    (D.lesion_split, None, dict(test=-0.1), ValueError, "test=-0.1"),
+    (D.lesion_split, None, dict(val="0.2"), TypeError, "val='0.2'"),
+    (D.lesion_split, _twin_image, {}, ValueError, "listed more than once"),
+    (D.lesion_split, lambda df: df.drop(columns="lesion_id"), {}, ValueError,
+     "lacks column(s) ['lesion_id']"),
+    (D.lesion_split, lambda df: df["dx"], {}, TypeError, "expected the metadata DataFrame"),
+    (D.random_image_split, None, dict(val=0.6, test=0.6), ValueError,
+     "leaves no images to train"),
+    (D.random_image_split, _twin_image, {}, ValueError, "listed more than once"),
+]
+
+
+@pytest.mark.parametrize(("split", "change", "kwargs", "error", "phrase"), BAD_SPLITS)
+def test_split_refuses(split, change, kwargs, error, phrase, small_demo_meta) -> None:
+    df = small_demo_meta if change is None else change(small_demo_meta)
+    with pytest.raises(error) as info:
+        split(df, **kwargs)
+    assert phrase in str(info.value)
+
+
+def test_the_final_split_check_catches_an_image_in_two_splits(small_demo_meta) -> None:
+    splits = D.lesion_split(small_demo_meta, seed=0)
+    leaked = splits["test"].iloc[[0]].assign(lesion_id="HAM_9999999")
+    splits["train"] = pd.concat([splits["train"], leaked], ignore_index=True)
+    with pytest.raises(ValueError, match=r"train.*test"):
+        D._check_splits(splits)
+
+
+# --------------------------------------------------------------------------- damaged files
+
+
+def _truncate(path: Path) -> None:
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 3])
+
+
+def _with_truncated_copy(meta: pd.DataFrame, row: int, broken: Path) -> pd.DataFrame:
+    """The first rows of ``meta`` with row ``row`` pointing at a truncated copy at ``broken``."""
+    rows = meta.head(3).copy()
+    broken.parent.mkdir(parents=True)
+    shutil.copy(rows.at[row, "path"], broken)
+    _truncate(broken)
+    rows.loc[row, "path"] = str(broken)
+    return rows
+
+
+def test_truncated_jpeg_names_the_file_and_the_fix(small_demo_meta, tmp_path) -> None:
+    broken = tmp_path / "real" / "ISIC_broken.jpg"
+    rows = _with_truncated_copy(small_demo_meta, 1, broken)
+    dataset = D.LesionDataset(rows, D.eval_transform(32))
+    assert dataset[0][0].shape == (3, 32, 32)
+    with pytest.raises(OSError) as info:
+        dataset[1]
+    message = str(info.value)
+    assert str(broken) in message and "damaged or incomplete" in message
+    assert "Download or extract the data again" in message
+
+
+def test_truncated_jpeg_in_the_demo_set_says_delete_the_folder(demo_copy) -> None:
+    rows = D.load_metadata(demo_copy)
+    _truncate(Path(rows.at[2, "path"]))
+    with pytest.raises(OSError) as info:
+        D.LesionDataset(rows, D.eval_transform(32))[2]
+    assert f"cached demo set {demo_copy}: delete that folder" in str(info.value)
+
+
+def test_masks_of_a_split_image_dataset_stay_aligned(small_demo_meta) -> None:
+    """A correct-result row: masks still load through the shared image opener."""
+    dataset = D.LesionDataset(small_demo_meta.head(2), D.eval_transform(32), mask_size=32)
+    _, _, mask = dataset[0]
+    assert mask.shape == (32, 32) and set(torch.unique(mask).tolist()) <= {0.0, 1.0}
+
+
+def test_json_marker_error_is_clear_for_any_generated_folder(tmp_path) -> None:
+    (tmp_path / "m.json").write_text("{")
+    with pytest.raises(ValueError, match=rf"(?i)delete.*{tmp_path}"):
+        D.has_marker(tmp_path, "m.json", {"a": 1}, lambda found: json.dumps(found))
+
+
+# --------------------------------------------------------------------------- issue 26: data
+
+
+def test_an_image_in_both_parts_is_refused_naming_both_files(demo_copy) -> None:
+    first = sorted((demo_copy / D.IMAGE_FOLDERS[0]).glob("*.jpg"))[0]
+    twin = demo_copy / D.IMAGE_FOLDERS[1] / first.name
+    shutil.copy(first, twin)
+    with pytest.raises(ValueError, match="more than one file") as err:
+        D.load_metadata(demo_copy)
+    assert str(first) in str(err.value) and str(twin) in str(err.value)
+
+
+def _with_mask(demo_copy: Path, meta: pd.DataFrame, mask: Image.Image) -> pd.DataFrame:
+    row = meta.iloc[[0]].reset_index(drop=True).copy()
+    path = demo_copy / "odd_mask.png"
+    mask.save(path)
+    row["mask_path"] = str(path)
+    return row
+
+
+def test_a_mask_of_another_shape_is_refused(demo_copy) -> None:
+    meta = D.load_metadata(demo_copy)
+    with Image.open(meta.at[0, "path"]) as img:
+        size = img.size
+    assert size[0] != size[1]  # demo images are not square, so a square mask cannot fit
+    row = _with_mask(demo_copy, meta, Image.new("L", (10, 10), 255))
+    with pytest.raises(ValueError, match=rf"10x10.*{size[0]}x{size[1]}"):
+        D.LesionDataset(row, mask_size=16)[0]
+    from helpers.explore import masks_for
+
+    with pytest.raises(ValueError, match="lesion"):
+        masks_for(row, 16)
+
+
+def test_a_scaled_mask_is_accepted_and_thresholded_at_128(demo_copy) -> None:
+    meta = D.load_metadata(demo_copy)
+    with Image.open(meta.at[0, "path"]) as img:
+        w, h = img.size
+    grey = Image.new("L", (2 * w, 2 * h), 0)  # a scaled copy: left half 127, right half 128
+    grey.paste(127, (0, 0, w, 2 * h))
+    grey.paste(128, (w, 0, 2 * w, 2 * h))
+    row = _with_mask(demo_copy, meta, grey)
+    _, _, mask = D.LesionDataset(row, mask_size=16)[0]
+    assert 0 < mask.mean() < 1  # 127 is background, 128 lesion
+    assert mask[:, :4].sum() == 0 and mask[:, -4:].min() == 1
+
+
+def test_lesion_split_on_a_small_table_says_what_came_in_and_what_to_do(small_demo_meta) -> None:
+    small = small_demo_meta[small_demo_meta["dx"] != "akiec"].head(12)
+    with pytest.raises(ValueError, match=r"'akiec'.*0 lesion") as err:
+        D.lesion_split(small)
+    message = str(err.value)
+    assert f"{len(small)} images" in message and "akiec 0/0" in message
+    assert "random_image_split" in message and "load_metadata(root)" in message
+
+
+def test_atomic_writes_name_the_real_target_not_the_temporary_file(tmp_path) -> None:
+    from helpers.models import save_checkpoint
+
+    folder = tmp_path / "best.pt"
+    folder.mkdir()
+    with pytest.raises(IsADirectoryError, match=r"best\.pt.*folder") as err:
+        save_checkpoint(torch.nn.Linear(2, 2), folder, arch="resnet18")
+    assert ".tmp" not in str(err.value)
+    (tmp_path / "afile").write_text("x")
+    with pytest.raises(NotADirectoryError, match=r"afile.*not a folder") as err:
+        D.write_file_atomically(tmp_path / "afile" / "sub" / "x.bin", lambda t: t.write_bytes(b""))
+    assert ".tmp" not in str(err.value)
+    written = D.write_file_atomically(tmp_path / "new" / "x.bin", lambda t: t.write_bytes(b"1"))
+    assert written.read_bytes() == b"1"  # missing parents are created
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["afile", "best.pt", "new"]
+
+
+# ------------------------------------------------------------ the parameter walk: data, sources
+
+DATA_WALK = [  # call, error type, phrase of the message
+    (lambda tmp: D.eval_transform(0), ValueError, "image_size=0"),
+    (lambda tmp: D.eval_transform(64.5), TypeError, "image_size=64.5"),
+    (lambda tmp: D.train_transform(-1), ValueError, "image_size=-1"),
+    (lambda tmp: D.mask_transform(0), ValueError, "size=0"),
+    (lambda tmp: D.denormalize(torch.zeros(2, 8, 8)), ValueError, "(3, H, W)"),
+    (lambda tmp: D.open_image(tmp), IsADirectoryError, "is a folder"),
+    (lambda tmp: D.to_tensors(pd.DataFrame({"path": [], "image_id": []}), 32),
+     ValueError, "non-empty metadata table"),
+    (lambda tmp: D.LesionDataset(pd.DataFrame({"x": [1]})), ValueError, "path column"),
+    (lambda tmp: D.LesionDataset(pd.DataFrame({"path": ["a"], "dx": ["mel"]}), mask_size=0),
+     ValueError, "mask_size=0"),
+    (lambda tmp: D.shared_lesion_count(pd.DataFrame({"a": [1]}), pd.DataFrame({"a": [1]})),
+     ValueError, "lesion_id column"),
+    (lambda tmp: D.random_image_split(pd.DataFrame({"dx": ["mel"] * 3}), seed="x"),
+     TypeError, "seed='x'"),
+    (lambda tmp: D.lesion_split(pd.DataFrame({"dx": ["mel"], "lesion_id": ["a"]}), seed=-1),
+     ValueError, "seed=-1"),
+]
+
+
+@pytest.mark.parametrize("call, error, phrase", DATA_WALK,
+                         ids=[str(i) for i in range(len(DATA_WALK))])
+def test_the_parameter_walk_cases_are_refused(call, error, phrase, tmp_path) -> None:
+    with pytest.raises(error) as err:
+        call(tmp_path)
+    assert phrase in str(err.value)

@@ -1,12 +1,20 @@
-"""helpers.metrics against hand-computed small cases and scipy / scikit-image references."""
+"""helpers.metrics against hand-computed small cases and scipy / scikit-image references;
+then the bad inputs: a NaN, a logit where a probability belongs, a matrix where one
+value per image belongs, a float class index, each refused with a message that names
+the argument and the fix, never turned into a plausible number."""
 
 from __future__ import annotations
 
+import math
+
+import numpy as np
 import pytest
 import torch
 from torch import nn
 
-from helpers import agreement, metrics
+from helpers import agreement as A
+from helpers import baselines, metrics, stats
+from helpers import metrics as M
 
 # ---------------------------------------------------------------------------------------------
 # A toy model whose class-0 probability is the mean pixel value: softmax(log p) = p.
@@ -167,104 +175,6 @@ def test_energy_share_by_hand():
 
 
 # ---------------------------------------------------------------------------------------------
-# Agreement and similarity
-# ---------------------------------------------------------------------------------------------
-
-
-def test_rank_correlation_matches_scipy_with_ties():
-    stats = pytest.importorskip("scipy.stats")
-    torch.manual_seed(2)
-    a = torch.randint(0, 4, (3, 5, 5)).float()  # many ties
-    b = a + 0.7 * torch.randn(3, 5, 5)
-    got = agreement.rank_correlation(a, b)
-    for i in range(3):
-        want = stats.spearmanr(a[i].flatten().numpy(), b[i].flatten().numpy()).statistic
-        assert got[i].item() == pytest.approx(want, abs=1e-12)
-
-
-def test_rank_correlation_hand_cases():
-    a = torch.arange(9.0).view(1, 3, 3)
-    assert agreement.rank_correlation(a, a * 3 + 1).item() == pytest.approx(1.0)
-    assert agreement.rank_correlation(a, -a).item() == pytest.approx(-1.0)
-    assert agreement.rank_correlation(a, torch.zeros_like(a)).item() == 0.0  # constant: 0
-
-
-def test_top_region_iou_by_hand():
-    a = torch.arange(10.0).view(1, 2, 5)  # top 20 % = pixels 9, 8
-    b = a.clone()
-    b[0, 1, 3] = -1  # b's top two: 9, 7
-    assert agreement.top_region_iou(a, b).item() == pytest.approx(1 / 3)  # {9} / {9, 8, 7}
-    assert agreement.top_region_iou(a, a).item() == 1.0
-    assert agreement.top_region_iou(a, -a).item() == 0.0
-    assert agreement.top_region_iou(a, b, fraction=0.5).item() == pytest.approx(4 / 6)
-
-
-def test_ssim_hand_cases():
-    torch.manual_seed(3)
-    a = torch.rand(2, 16, 16)
-    assert agreement.ssim(a, a).tolist() == pytest.approx([1.0, 1.0])
-    assert (agreement.ssim(a, torch.rand(2, 16, 16)) < 0.5).all()
-    const = torch.full((1, 12, 12), 0.3)
-    assert agreement.ssim(const, const).item() == pytest.approx(1.0)
-    with pytest.raises(ValueError):
-        agreement.ssim(torch.rand(1, 8, 8), torch.rand(1, 8, 8))
-
-
-def test_ssim_matches_scikit_image():
-    skm = pytest.importorskip("skimage.metrics")
-    torch.manual_seed(4)
-    a = torch.rand(3, 20, 24)
-    b = (a + 0.2 * torch.randn(3, 20, 24)).clamp(0, 1)
-    got = agreement.ssim(a, b)
-    for i in range(3):
-        want = skm.structural_similarity(
-            a[i].double().numpy(),
-            b[i].double().numpy(),
-            data_range=1.0,
-            gaussian_weights=True,
-            sigma=1.5,
-            use_sample_covariance=False,
-        )
-        assert got[i].item() == pytest.approx(want, abs=1e-10)
-
-
-def maps_three_methods() -> dict[str, torch.Tensor]:
-    torch.manual_seed(5)
-    base = torch.rand(4, 12, 12)
-    noisy = base.clone()
-    noisy[3] = torch.rand(12, 12)  # image 3: one method says something else
-    return {"A": base, "B": base * 2, "C": noisy}
-
-
-@pytest.mark.parametrize("metric", ["spearman", "iou", "ssim"])
-def test_agreement_matrix_symmetric_with_unit_diagonal(metric):
-    maps = maps_three_methods()
-    table = agreement.agreement_matrix(maps, metric=metric)
-    assert list(table.index) == list(table.columns) == ["A", "B", "C"]
-    assert (table.values == table.values.T).all()
-    assert (table.values.diagonal() == 1.0).all()
-    if metric != "ssim":  # scaling changes SSIM, not ranks
-        assert table.loc["A", "B"] == pytest.approx(1.0)
-    one_pair = {"spearman": agreement.rank_correlation, "iou": agreement.top_region_iou,
-                "ssim": agreement.ssim}[metric]  # the table = the pair's own metric, averaged
-    assert table.loc["A", "C"] == pytest.approx(one_pair(maps["A"], maps["C"]).mean().item())
-    with pytest.raises(ValueError, match="maps differ in shape"):
-        agreement.agreement_matrix({**maps, "D": torch.rand(4, 12, 13)}, metric=metric)
-
-
-def test_consensus_and_disagreeing_images():
-    maps = maps_three_methods()
-    scores = agreement.consensus_scores(maps)
-    assert scores.shape == (4,)
-    assert scores[:3].tolist() == pytest.approx([1.0, 1.0, 1.0])
-    assert scores[3] < 0.9  # (1 + two random correlations) / 3
-    assert agreement.disagreeing_images(maps, k=1).tolist() == [3]
-    assert agreement.disagreeing_images(maps, threshold=0.99).tolist() == [3]
-    with pytest.raises(ValueError):
-        agreement.agreement_matrix(maps, metric="pearson")
-
-
-# ---------------------------------------------------------------------------------------------
 # One table for many methods
 # ---------------------------------------------------------------------------------------------
 
@@ -299,3 +209,241 @@ def test_method_table_defaults_to_the_predicted_class_and_skips_what_it_lacks():
     assert table["Average Drop %"].tolist() == pytest.approx([0.0, 50.0])
     empty = metrics.method_table(MeanModel(), x, maps, 0, torch.zeros_like(x[:, 0]))
     assert empty["pointing game"].isna().all() and empty.attrs["n_with_mask"] == 0
+
+
+class _Tiny(nn.Module):
+    """Logits from the mean brightness of the top half vs the bottom half."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = x.shape[-2] // 2
+        return torch.stack([x[..., :h, :].mean((1, 2, 3)), x[..., h:, :].mean((1, 2, 3))], 1) * 4
+
+
+def test_per_image_scores_and_summary_match_the_table_metrics() -> None:
+    torch.manual_seed(0)
+    x = torch.rand(6, 3, 8, 8)
+    masks = torch.zeros(6, 8, 8)
+    masks[:5, :4] = 1  # image 5 has no mask
+    maps = {"top": torch.zeros(6, 8, 8), "random": baselines.random_maps(6, 8, 8)}
+    maps["top"][:, :4] = 1
+    model = _Tiny()
+    scores = metrics.per_image_scores(model, x, maps, class_idx=0, masks=masks)
+    assert len(scores) == 12 and scores["image"].tolist() == list(range(6)) * 2
+    table = metrics.method_table(model, x, maps, class_idx=0, masks=masks, reference=None)
+    for name in maps:
+        rows = scores[scores["method"] == name]
+        assert rows["drop %"].mean() == pytest.approx(table.at[name, "Average Drop %"])
+        assert rows["increase %"].mean() == pytest.approx(
+            table.at[name, "Increase in Confidence %"])
+        assert rows["pointing (lesion)"].mean() == pytest.approx(table.at[name, "pointing game"])
+        assert np.isnan(rows["energy (lesion)"].iloc[5])  # no mask: not scored
+    assert scores.loc[scores["method"] == "top", "energy (lesion)"].iloc[:5].eq(1.0).all()
+    with_auc = metrics.per_image_scores(model, x, maps, class_idx=0, steps=4)
+    table = metrics.method_table(model, x, maps, class_idx=0, reference=None, steps=4)
+    for name in maps:
+        rows = with_auc[with_auc["method"] == name]
+        assert rows["deletion AUC"].mean() == pytest.approx(table.at[name, "deletion AUC"])
+        assert rows["insertion AUC"].mean() == pytest.approx(table.at[name, "insertion AUC"])
+    with_win = metrics.per_image_scores(model, x, {**maps, "same": maps["top"].clone()},
+                                        class_idx=0, reference="top")
+    table = metrics.method_table(model, x, {**maps, "same": maps["top"].clone()}, class_idx=0,
+                                 reference="top")
+    for name in (*maps, "same"):
+        rows = with_win[with_win["method"] == name]
+        assert set(rows["win % vs top"]) <= {0.0, 50.0, 100.0}
+        assert rows["win % vs top"].mean() == pytest.approx(table.at[name, "Win % vs top"])
+    assert with_win.loc[with_win["method"] == "same", "win % vs top"].eq(50.0).all()
+    with pytest.raises(ValueError, match=r"reference='CAM'"):
+        metrics.per_image_scores(model, x, maps, class_idx=0, reference="CAM")
+    summary = stats.summarize_with_intervals(scores, n_boot=500)
+    assert summary.at["top", "energy (lesion)"] == "1.00 [1.00, 1.00]"
+    mean, low, high = summary.attrs["numeric"][("random", "drop %")]
+    assert low <= mean <= high
+
+
+# --- bad inputs ----------------------------------------------------------------------------------
+
+
+NAN, INF = float("nan"), float("inf")
+
+
+BAD_PROBABILITIES = [  # p_orig, p_expl, error type, phrase
+    ([3.0], [-2.0], ValueError, "outside [0, 1]"),
+    ([0.5, 1.2], [0.5, 0.5], ValueError, "not logits"),
+    ([0.5, NAN], [0.5, 0.5], ValueError, "p_orig holds NaN or inf"),
+    ([0.5, 0.5], [INF, 0.5], ValueError, "p_expl holds NaN or inf"),
+    (torch.full((2, 7), 1 / 7), torch.full((2, 7), 1 / 7), ValueError,
+     "take the target class's column"),
+    (torch.full((2, 1), 0.5), [0.5, 0.5], ValueError, "shape (2, 1)"),
+    ([0.5, 0.5, 0.5], [0.5, 0.5], ValueError, "3 original vs 2 explanation"),
+    (["a"], [0.5], TypeError, "one probability per image"),
+]
+
+
+@pytest.mark.parametrize("metric", [M.average_drop, M.increase_in_confidence, M.relative_drop,
+                                    lambda y, o: M.win_rate(y, o, o)],
+                         ids=["average_drop", "increase_in_confidence", "relative_drop",
+                              "win_rate"])
+@pytest.mark.parametrize(("p_orig", "p_expl", "error", "phrase"), BAD_PROBABILITIES,
+                         ids=[str(i) for i in range(len(BAD_PROBABILITIES))])
+def test_faithfulness_refuses_what_is_not_probabilities(metric, p_orig, p_expl, error,
+                                                        phrase) -> None:
+    with pytest.raises(error) as info:
+        metric(p_orig, p_expl)
+    assert phrase in str(info.value)
+
+
+def test_one_probability_each_still_works() -> None:
+    assert M.average_drop(0.8, 0.4) == pytest.approx(50.0)
+    assert M.average_drop(torch.tensor([0.8, 0.5]), [0.4, 0.5]) == pytest.approx(25.0)
+
+
+def _classifier() -> nn.Module:
+    """A 7-class classifier of (B, 2, H, W) inputs."""
+    return nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(2, 7))
+
+
+BAD_CLASSES = [  # class_idx, error type, phrase
+    (3.7, ValueError, "class_idx=3.7: give None, an int or one int per image"),
+    ([1.0, 2.0], ValueError, "give None, an int"),
+    (True, ValueError, "give None, an int"),
+    ("mel", ValueError, "give None, an int"),
+    ([1, 2, 3], ValueError, "3 entries but the batch has 2"),
+    (9, ValueError, "out of range: the model has 7 classes"),
+    (-1, ValueError, "out of range"),
+]
+
+
+@pytest.mark.parametrize(("class_idx", "error", "phrase"), BAD_CLASSES,
+                         ids=[repr(c) for c, _, _ in BAD_CLASSES])
+def test_class_probabilities_refuses_a_bad_class(class_idx, error, phrase) -> None:
+    x = torch.randn(2, 2, 4, 4)
+    with pytest.raises(error) as info:
+        M.class_probabilities(_classifier(), x, class_idx)
+    assert phrase in str(info.value)
+
+
+@pytest.mark.parametrize("bad", [NAN, INF], ids=["nan", "inf"])
+def test_class_probabilities_refuses_a_non_finite_input(bad) -> None:
+    x = torch.randn(2, 2, 4, 4)
+    x[1, 0, 2, 2] = bad
+    with pytest.raises(ValueError, match=r"x.*NaN.*index 1"):
+        M.class_probabilities(_classifier(), x, 0)
+
+
+def test_class_probabilities_takes_ints_and_tensors() -> None:
+    x, model = torch.randn(2, 2, 4, 4), _classifier()
+    a = M.class_probabilities(model, x, 3)
+    torch.testing.assert_close(M.class_probabilities(model, x, torch.tensor([3, 3])), a)
+    torch.testing.assert_close(M.class_probabilities(model, x, torch.tensor([3])), a)
+
+
+# --------------------------------------------------------------------------- localisation
+
+
+def _perfect_maps_and_masks() -> tuple[torch.Tensor, torch.Tensor]:
+    """Three images; each map peaks inside its lesion; image 1 has no lesion mask."""
+    maps = torch.zeros(3, 4, 4)
+    masks = torch.zeros(3, 4, 4)
+    for i in range(3):
+        maps[i, i, i] = 1.0
+        masks[i, i, i] = 1
+    masks[1] = 0
+    return maps, masks
+
+
+def test_pointing_game_leaves_out_images_without_a_lesion() -> None:
+    maps, masks = _perfect_maps_and_masks()
+    assert M.pointing_game(maps, masks) == 1.0  # was 2/3: the unmasked image counted as a miss
+    assert M.energy_pointing_game(maps, masks) == 1.0
+    assert M.pointing_hits(maps, masks).tolist() == [True, False, True]  # per image: as before
+
+
+@pytest.mark.parametrize("game", [M.pointing_game, M.energy_pointing_game])
+def test_a_game_without_any_lesion_is_nan_with_a_warning(game) -> None:
+    maps, _ = _perfect_maps_and_masks()
+    with pytest.warns(RuntimeWarning, match="mask"):
+        assert math.isnan(game(maps, torch.zeros(3, 4, 4)))
+
+
+def _nan_map(maps: torch.Tensor) -> torch.Tensor:
+    maps = maps.clone()
+    maps[2] = NAN
+    return maps
+
+
+LOCALISATION = [M.pointing_hits, M.pointing_game, M.energy_share, M.energy_pointing_game,
+                A.rank_correlation, A.top_region_iou]
+
+
+@pytest.mark.parametrize("metric", LOCALISATION, ids=[f.__name__ for f in LOCALISATION])
+def test_a_nan_map_is_refused_not_scored(metric) -> None:
+    maps, masks = _perfect_maps_and_masks()
+    second = masks if metric not in (A.rank_correlation, A.top_region_iou) else maps
+    with pytest.raises(ValueError, match=r"heatmaps|map_a") as info:
+        metric(_nan_map(maps), second)
+    assert "NaN or inf" in str(info.value) and "index 2" in str(info.value)
+
+
+@pytest.mark.parametrize("metric", [M.pointing_game, M.energy_pointing_game])
+def test_a_map_that_is_not_a_tensor_is_named(metric) -> None:
+    with pytest.raises(TypeError, match=r"heatmaps.*Tensor"):
+        metric([[0.0, 1.0]], torch.ones(1, 1, 2))
+
+
+# ---------------------------------------------------------------------------------------------
+# Issue 26: values that used to come out as plausible numbers
+# ---------------------------------------------------------------------------------------------
+
+
+def test_energy_share_refuses_negative_maps() -> None:
+    maps = torch.rand(2, 6, 6)
+    masks = torch.zeros(2, 6, 6)
+    masks[:, 2:4, 2:4] = 1
+    with pytest.raises(ValueError, match=r"heatmaps.*negative.*clamp_min"):
+        M.energy_share(maps - 0.5, masks)
+    with pytest.raises(ValueError, match="negative values"):
+        M.energy_pointing_game(maps - 0.5, masks)
+    assert M.energy_share(maps.clamp_min(0), masks).min() >= 0  # the fix it names works
+
+
+def test_relative_drop_refuses_a_zero_full_image_probability() -> None:
+    with pytest.raises(ValueError, match=r"p_orig.*\[1\].*class_idx=None"):
+        M.relative_drop([0.5, 0.0], [0.4, 0.1])
+    with pytest.raises(ValueError, match="p_orig is 0"):
+        M.average_drop([0.0], [0.1])
+    assert M.relative_drop([1e-6], [0.0]).item() == pytest.approx(1.0)  # tiny is still fine
+
+
+@pytest.mark.parametrize("tolerance", [-3, 2.5, True, "2"])
+def test_pointing_game_refuses_a_bad_tolerance(tolerance) -> None:
+    maps, masks = torch.rand(2, 8, 8), torch.ones(2, 8, 8)
+    with pytest.raises(ValueError, match=r"tolerance.*>= 0"):
+        M.pointing_game(maps, masks, tolerance=tolerance)
+    with pytest.raises(ValueError, match="tolerance"):
+        M.pointing_hits(maps, masks, tolerance=tolerance)
+
+
+def test_counts_and_shares_are_checked() -> None:
+    maps = torch.rand(2, 4, 4)
+    with pytest.raises(ValueError, match=r"fraction.*20"):
+        A.top_region_iou(maps, maps, fraction=20)
+    with pytest.raises(ValueError, match=r"steps.*2\.5"):
+        M.deletion_auc(_classifier(), torch.rand(2, 2, 4, 4), maps, 0, steps=2.5)
+
+
+def test_a_soft_mask_border_is_cut_at_one_half_not_at_zero() -> None:
+    """A mask resized bilinearly has a soft border: only values >= 0.5 count as lesion."""
+    import torch.nn.functional as F
+
+    from helpers.metrics import energy_share
+
+    hard = torch.zeros(1, 64, 64)
+    hard[:, 16:48, 16:48] = 1
+    soft = F.interpolate(F.interpolate(hard[None], size=10, mode="bilinear"), size=64,
+                         mode="bilinear")[0]
+    assert ((soft > 0) & (soft < 1)).any()  # the border is soft
+    uniform = torch.ones(1, 64, 64)
+    share = float(energy_share(uniform, soft)[0])
+    assert abs(share - float((soft >= 0.5).float().mean())) < 1e-6
+    assert share < float((soft > 0).float().mean()) - 0.05  # not every pixel above 0

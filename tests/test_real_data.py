@@ -171,7 +171,7 @@ def test_dermamnist_folder_refusals(tmp_path: Path) -> None:
     with pytest.raises(FileExistsError, match="not empty"):
         S.dermamnist_to_folder(tmp_path / "d.npz", busy)
     assert [p.name for p in busy.iterdir()] == ["notes.txt"]
-    with pytest.raises(FileNotFoundError, match="pip install medmnist"):
+    with pytest.raises(FileNotFoundError, match="medmnist"):
         S.dermamnist_to_folder(tmp_path / "missing.npz", tmp_path / "out")
     with np.load(tmp_path / "d.npz") as npz:
         gray = {k: npz[k][..., 0] if k.endswith("images") else npz[k] for k in npz.files}
@@ -198,7 +198,7 @@ def test_download_dermamnist_with_fake_medmnist(
 
 def test_download_dermamnist_failures(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "medmnist", None)  # import fails
-    with pytest.raises(RuntimeError, match="pip install medmnist"):
+    with pytest.raises(RuntimeError, match="medmnist"):
         S.download_dermamnist(tmp_path)
     monkeypatch.setitem(sys.modules, "medmnist", fake_medmnist([], fail=True))
     with pytest.raises(RuntimeError, match="went wrong") as err:
@@ -221,7 +221,7 @@ def test_use_data_demo_leaves_the_environment_alone(
 
 
 def test_use_data_unknown_source() -> None:
-    with pytest.raises(ValueError, match="Unknown data source 'ham'") as err:
+    with pytest.raises(ValueError, match=r"source.*'ham'") as err:
         C.use_data("ham")
     assert all(source in str(err.value) for source in C.DATA_SOURCES)
     assert "HAM10000_DIR" not in os.environ
@@ -248,7 +248,7 @@ def test_download_ham10000_failures_point_to_the_other_routes(
 ) -> None:
     """A failed download never tells the student to call download_ham10000 again."""
     monkeypatch.setitem(sys.modules, "kagglehub", None)  # import fails
-    with pytest.raises(RuntimeError, match="pip install kagglehub") as missing:
+    with pytest.raises(RuntimeError, match="kagglehub") as missing:
         S.download_ham10000(tmp_path / "HAM10000")
 
     def offline(handle: str) -> str:
@@ -294,7 +294,7 @@ def test_use_data_zip_refuses_unsafe_members(tmp_path: Path, member: str) -> Non
     write_kaggle_zip(tmp_path / "HAM10000.zip", sample_rows())
     with zipfile.ZipFile(tmp_path / "HAM10000.zip", "a") as archive:
         archive.writestr(member, "outside")
-    with pytest.raises(ValueError, match="outside the target") as err:
+    with pytest.raises(ValueError, match="outside") as err:
         C.use_data("ham10000-zip")
     assert member in str(err.value)
     assert not (tmp_path.parent / "evil.txt").exists() and not (tmp_path / "evil.txt").exists()
@@ -303,12 +303,12 @@ def test_use_data_zip_refuses_unsafe_members(tmp_path: Path, member: str) -> Non
 
 def test_use_data_zip_refuses_incomplete_zip(tmp_path: Path) -> None:
     write_kaggle_zip(tmp_path / "HAM10000.zip", sample_rows(), lower_copies=False, skip_images=1)
-    with pytest.raises(FileNotFoundError, match="1 of 6 images"):
+    with pytest.raises(FileNotFoundError, match=r"1 of 6"):
         C.use_data("ham10000-zip")
     assert not (tmp_path / "data" / "HAM10000").exists()
     assert not hidden_leftovers(tmp_path / "data") and "HAM10000_DIR" not in os.environ
     (tmp_path / "HAM10000.zip").write_text("not a zip")
-    with pytest.raises(ValueError, match="not a zip file"):
+    with pytest.raises(ValueError, match="not a zip"):
         C.use_data("ham10000-zip")
 
 

@@ -1,13 +1,15 @@
-"""helpers.stats: the grouped (cluster) bootstrap, the Wilson interval and the p-value text.
+"""helpers.stats: bootstrap intervals (plain and grouped by lesion), paired comparisons,
+the Wilson interval, the p-value text and the one-sentence verdict.
 
-Checked against hand-computed values, scipy where it has the same quantity, a slow loop over
-the resamples, numbers pinned from the implementation before the shared resampler, and cases
-in which grouping by lesion must change the interval (and one where it must not).
-"""
+Checked against scipy (bootstrap, permutation test, binomial test), hand-computed values,
+a slow loop over the resamples, numbers pinned from the implementation before the shared
+resampler, and cases in which grouping by lesion must change the interval (and one where
+it must not)."""
 
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -16,6 +18,69 @@ import torch
 from scipy import stats as scipy_stats
 
 from helpers import stats
+
+
+def test_bootstrap_ci_agrees_with_scipy() -> None:
+    values = np.random.default_rng(1).normal(0.4, 0.2, 150)
+    mean, low, high = stats.bootstrap_ci(values, n_boot=20_000, seed=0)
+    ref = scipy_stats.bootstrap((values,), np.mean, n_resamples=20_000, method="percentile",
+                                random_state=0).confidence_interval
+    assert mean == pytest.approx(values.mean())
+    assert low == pytest.approx(ref.low, abs=0.006) and high == pytest.approx(ref.high, abs=0.006)
+    # the interval is about mean +- 1.96 standard errors for normal data
+    se = values.std(ddof=1) / np.sqrt(len(values))
+    assert (high - low) == pytest.approx(2 * 1.96 * se, rel=0.1)
+
+
+def test_bootstrap_ci_skips_nan_and_is_seeded() -> None:
+    values = [1.0, 2.0, float("nan"), 3.0, 4.0]
+    assert stats.bootstrap_ci(values, seed=3) == stats.bootstrap_ci(values, seed=3)
+    assert stats.bootstrap_ci(values)[0] == pytest.approx(2.5)
+    assert stats.bootstrap_ci([5.0, 5.0, 5.0]) == (5.0, 5.0, 5.0)
+    with pytest.raises(ValueError, match="NaN"):
+        stats.bootstrap_ci([float("nan")])
+    with pytest.raises(ValueError, match="infinite"):
+        stats.bootstrap_ci([1.0, float("inf")])
+    with pytest.raises(ValueError, match="level"):
+        stats.bootstrap_ci([1.0, 2.0], level=95)
+
+
+def test_read_only_arrays_and_tensors_are_taken_without_a_warning() -> None:
+    # pandas hands out read-only arrays (Series.to_numpy); torch warns on those unless copied
+    values = np.array([1.0, 2.0, 4.0])
+    values.flags.writeable = False
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        from_array = stats.bootstrap_ci(values, seed=1)
+        from_tensor = stats.bootstrap_ci(torch.tensor(values, requires_grad=True), seed=1)
+        paired = stats.paired_difference(values, values[::-1], seed=1)
+    assert from_array == from_tensor and from_array[0] == pytest.approx(7 / 3)
+    assert paired["mean"] == pytest.approx(0.0)
+
+
+def test_paired_difference_agrees_with_scipy_permutation_test() -> None:
+    rng = np.random.default_rng(2)
+    a = rng.normal(0.5, 0.1, 40)
+    b = a - 0.02 + rng.normal(0, 0.05, 40)
+    ours = stats.paired_difference(a, b, n_boot=20_000)
+    ref = scipy_stats.permutation_test((a, b), lambda x, y: np.mean(x - y),
+                                       permutation_type="samples", n_resamples=20_000,
+                                       random_state=0)
+    assert ours["mean"] == pytest.approx(np.mean(a - b)) and ours["n"] == 40
+    assert ours["p"] == pytest.approx(ref.pvalue, abs=0.02)
+    assert ours["low"] < ours["mean"] < ours["high"]
+
+
+def test_paired_difference_hand_cases() -> None:
+    same = stats.paired_difference([0.1, 0.5, 0.9], [0.1, 0.5, 0.9])
+    assert same["mean"] == 0 and same["p"] == 1.0 and same["low"] == same["high"] == 0
+    # every one of 12 images better by 1: the sign-flip test finds p ~ 2 / 2^12, floored by n_boot
+    clear = stats.paired_difference(np.ones(12), np.zeros(12), n_boot=5000)
+    assert clear["mean"] == 1 and clear["p"] < 0.01
+    nan_pair = stats.paired_difference([1.0, float("nan"), 3.0], [0.0, 1.0, 1.0])
+    assert nan_pair["n"] == 2 and nan_pair["mean"] == pytest.approx(1.5)
+    with pytest.raises(ValueError, match="pair"):
+        stats.paired_difference([1.0, 2.0], [1.0])
 
 
 def test_grouped_bootstrap_with_equal_groups_is_the_bootstrap_of_the_group_means() -> None:
@@ -61,13 +126,13 @@ def test_grouped_bootstrap_is_deterministic_per_seed_and_skips_nan() -> None:
 
 
 def test_grouped_bootstrap_refuses_bad_input() -> None:
-    with pytest.raises(ValueError, match="groups has 2 entries, values 3"):
+    with pytest.raises(ValueError, match=r"groups.*2.*3"):
         stats.grouped_bootstrap_ci([1.0, 2.0, 3.0], ["a", "b"])
     with pytest.raises(ValueError, match="missing value"):
         stats.grouped_bootstrap_ci([1.0, 2.0], ["a", None])
-    with pytest.raises(ValueError, match="level must be in"):
+    with pytest.raises(ValueError, match="level"):
         stats.grouped_bootstrap_ci([1.0, 2.0], ["a", "b"], level=95)
-    with pytest.raises(ValueError, match="n_boot must be a positive int"):
+    with pytest.raises(ValueError, match=r"n_boot.*positive"):
         stats.grouped_bootstrap_ci([1.0, 2.0], ["a", "b"], n_boot=0)
     with pytest.raises(ValueError, match="not NaN"):
         stats.grouped_bootstrap_ci([float("nan")], ["a"])
@@ -93,9 +158,9 @@ def test_wilson_interval_matches_scipy(k: int, n: int, level: float) -> None:
 
 
 def test_wilson_interval_refuses_bad_counts() -> None:
-    with pytest.raises(TypeError, match="successes must be an int"):
+    with pytest.raises(TypeError, match=r"successes.*int"):
         stats.wilson_interval(0.5, 10)  # type: ignore[arg-type]
-    with pytest.raises(ValueError, match="successes=11, n=10"):
+    with pytest.raises(ValueError, match=r"successes=11.*n=10"):
         stats.wilson_interval(11, 10)
     with pytest.raises(ValueError, match="n=0"):
         stats.wilson_interval(0, 0)
@@ -128,7 +193,7 @@ def test_verdict_takes_no_alpha() -> None:
         stats.verdict(row, "higher", alpha=0.05)  # type: ignore[call-arg]
 
 
-# --- one resampler for every grouped statistic ---------------------------------------------
+# --- one resampler for every grouped statistic ---------------------------------------------------
 
 # 40 values (one NaN) in 15 lesions, drawn once with numpy's default_rng(7)
 PINNED_VALUES = [
@@ -136,6 +201,8 @@ PINNED_VALUES = [
     0.445, 0.505, 0.553, 0.996, 0.793, 0.622, 0.989, 0.215, 0.16, 0.613, 0.044, 0.036, 0.515,
     0.466, 0.917, 0.629, 0.514, 0.497, 0.248, 0.012, 0.192, 0.692, 0.201, 0.37, 0.004, 0.83,
     0.154]
+
+
 PINNED_GROUPS = [8, 4, 14, 13, 2, 7, 14, 12, 10, 9, 0, 11, 7, 1, 3, 8, 10, 7, 9, 13, 10, 5, 9,
                  8, 1, 0, 9, 5, 8, 4, 3, 2, 5, 12, 6, 5, 8, 14, 5, 8]
 
@@ -190,7 +257,7 @@ def test_grouped_bootstrap_hands_the_statistic_the_drawn_groups() -> None:
     assert drawn.min() >= 0 and drawn.max() <= 2  # 3 lesions drawn with replacement
     assert len(torch.unique(drawn, dim=0)) > 10  # the resamples differ
     assert 0 <= low <= 1 <= high <= 2
-    with pytest.raises(ValueError, match="groups is empty"):
+    with pytest.raises(ValueError, match=r"groups.*empty"):
         stats.grouped_bootstrap(record, [])
 
 
@@ -214,7 +281,7 @@ def test_balanced_accuracy_interval_uses_the_shared_resampler() -> None:
     assert got == pytest.approx(expected, abs=1e-12)
 
 
-# --- paired comparisons by lesion ------------------------------------------------------------
+# --- paired comparisons by lesion ----------------------------------------------------------------
 
 
 def test_paired_difference_with_one_image_per_group_is_the_ungrouped_one() -> None:
@@ -261,5 +328,129 @@ def test_summarize_with_intervals_by_lesion() -> None:
     assert a_lesion[0] == a_image[0] == pytest.approx(0.5)
     assert a_lesion[2] - a_lesion[1] > a_image[2] - a_image[1]
     assert by_lesion.loc["A", "energy (lesion)"].startswith("0.50 [")
-    with pytest.raises(ValueError, match="one lesion id per image"):
+    with pytest.raises(ValueError, match=r"groups|lesion"):
         stats.summarize_with_intervals(scores, groups=lesions[:4])
+
+
+# --- verdict and paired_scores -------------------------------------------------------------------
+# Hand cases: a clear win, a clear loss, an interval that includes 0 (whatever p is), no
+# difference at all; that no sentence calls a difference "real"; and paired_scores
+# against paired_difference called column by column, with and without lesion groups.
+
+
+def row(mean: float, low: float, high: float, p: float) -> dict[str, float]:
+    return {"mean": mean, "low": low, "high": high, "p": p, "n": 20}
+
+
+def test_a_clear_win_for_a_higher_is_better_score() -> None:
+    text = stats.verdict(row(0.12, 0.05, 0.19, 0.001), better="higher")
+    assert text == ("higher by 0.12 [0.05, 0.19], p = 0.001: "
+                    "the interval excludes 0, in Grad-CAM++'s favour")
+
+
+def test_a_lower_score_wins_when_lower_is_better() -> None:
+    text = stats.verdict(row(-2.5, -4.0, -1.0, 0.004), better="lower", name="LayerCAM")
+    assert text == ("lower by 2.5 [-4, -1], p = 0.004: the interval excludes 0, in LayerCAM's "
+                    "favour")
+
+
+def test_a_clear_loss() -> None:
+    higher = stats.verdict(row(-0.3, -0.4, -0.2, 0.0001), better="higher")
+    assert higher.endswith("the interval excludes 0, against Grad-CAM++")
+    assert higher.startswith("lower by 0.3 ")
+    lower = stats.verdict(row(3.0, 1.0, 5.0, 0.01), better="lower", name="Grad-CAM")
+    assert lower.endswith("the interval excludes 0, against Grad-CAM")
+
+
+@pytest.mark.parametrize("case", [
+    row(0.02, -0.01, 0.05, 0.30),   # large p, interval straddles 0
+    row(0.02, -0.001, 0.05, 0.04),  # small p, but the interval still holds 0
+])
+def test_an_interval_that_includes_0_has_no_winner(case: dict[str, float]) -> None:
+    for better in ("higher", "lower"):
+        text = stats.verdict(case, better=better)
+        assert text.endswith("the interval includes 0, no winner at this sample size")
+        assert text.startswith("higher by 0.02 [")
+
+
+def test_the_sentence_reads_the_interval_and_reports_p_without_judging_it() -> None:
+    # the interval excludes 0 although p = 0.06: the sentence says what the interval says and
+    # prints p beside it; it never calls the difference "real"
+    text = stats.verdict(row(0.02, 0.001, 0.05, 0.06), "higher")
+    assert text == ("higher by 0.02 [0.001, 0.05], p = 0.060: the interval excludes 0, in "
+                    "Grad-CAM++'s favour")
+    for case in (row(0.12, 0.05, 0.19, 0.001), row(0.02, -0.01, 0.05, 0.3)):
+        for better in ("higher", "lower"):
+            assert "real" not in stats.verdict(case, better)
+
+
+def test_no_difference_at_all_is_equal_on_average() -> None:
+    same = stats.paired_difference([0.1, 0.5, 0.9], [0.1, 0.5, 0.9])
+    assert stats.verdict(same, better="higher") == (
+        "equal on average [0, 0], p = 1.000: the interval includes 0, no winner at this "
+        "sample size")
+
+
+def test_verdict_reads_a_row_of_a_frame_and_refuses_bad_input() -> None:
+    frame = pd.DataFrame({"energy": row(0.12, 0.05, 0.19, 0.001)}).T
+    assert stats.verdict(frame.loc["energy"], "higher").endswith("in Grad-CAM++'s favour")
+    with pytest.raises(ValueError, match="better"):
+        stats.verdict(row(0.1, 0.0, 0.2, 0.5), better="up")  # type: ignore[arg-type]
+    with pytest.raises(KeyError, match="paired_difference"):
+        stats.verdict({"mean": 0.1, "p": 0.5}, better="higher")
+
+
+def test_verdict_of_a_real_paired_difference() -> None:
+    rng = np.random.default_rng(0)
+    base = rng.uniform(0, 1, 30)
+    win = stats.paired_difference(base + 0.2, base, seed=0)
+    assert stats.verdict(win, "higher").endswith("in Grad-CAM++'s favour")
+    assert stats.verdict(win, "lower").endswith("against Grad-CAM++")
+    noise = stats.paired_difference(base + rng.normal(0, 0.1, 30), base, seed=0)
+    assert noise["low"] < 0 < noise["high"]  # this seed's noise: the interval includes 0
+    assert stats.verdict(noise, "higher").endswith("no winner at this sample size")
+
+
+def test_paired_scores_matches_paired_difference_column_by_column() -> None:
+    scores = pd.DataFrame({
+        "method": ["A"] * 4 + ["B"] * 4,
+        "image": [0, 1, 2, 3] * 2,
+        "drop %": [10.0, 20.0, 30.0, 40.0, 12.0, 25.0, 31.0, 48.0],
+        "energy (lesion)": [0.5, math.nan, 0.7, 0.9, 0.4, 0.5, 0.6, 0.6],
+    })
+    table = stats.paired_scores(scores, "A", "B", seed=3)
+    assert list(table.index) == ["drop %", "energy (lesion)"]
+    for column in table.index:
+        expected = stats.paired_difference(scores[column][:4].to_numpy(),
+                                             scores[column][4:].to_numpy(), seed=3)
+        assert table.loc[column].to_dict() == pytest.approx(expected)
+    assert table.loc["energy (lesion)", "n"] == 3  # the NaN pair is left out
+    only = stats.paired_scores(scores, "A", "B", columns=["drop %"])
+    assert list(only.index) == ["drop %"]
+
+
+def test_paired_scores_refuses_unknown_methods_and_unpaired_images() -> None:
+    scores = pd.DataFrame({"method": ["A", "A", "B"], "image": [0, 1, 0], "x": [1.0, 2.0, 3.0]})
+    with pytest.raises(ValueError, match="'C'"):
+        stats.paired_scores(scores, "A", "C")
+    with pytest.raises(ValueError, match="images"):
+        stats.paired_scores(scores, "A", "B")
+
+
+def test_paired_scores_with_groups_resamples_the_lesions() -> None:
+    # 4 images, 2 lesions: lesion "x" (images 0, 1) and lesion "y" (images 2, 3)
+    scores = pd.DataFrame({
+        "method": ["A"] * 4 + ["B"] * 4,
+        "image": [0, 1, 2, 3] * 2,
+        "drop %": [10.0, 20.0, 30.0, 40.0, 12.0, 25.0, 31.0, 48.0],
+    })
+    lesions = pd.Series(["x", "x", "y", "y"])
+    table = stats.paired_scores(scores, "A", "B", seed=3, groups=lesions)
+    expected = stats.paired_difference(scores["drop %"][:4].to_numpy(),
+                                       scores["drop %"][4:].to_numpy(), seed=3,
+                                       groups=["x", "x", "y", "y"])
+    assert table.loc["drop %"].to_dict() == pytest.approx(expected)
+    assert table.loc["drop %"].to_dict() != pytest.approx(
+        stats.paired_scores(scores, "A", "B", seed=3).loc["drop %"].to_dict())
+    with pytest.raises(ValueError, match=r"groups|lesion"):
+        stats.paired_scores(scores, "A", "B", groups=["x", "x", "y"])

@@ -52,7 +52,7 @@ def test_time_methods_with_a_real_cam_and_bad_input() -> None:
     assert maps["Grad-CAM"].shape == (2, 8, 8)
     assert cost.loc["Grad-CAM", "images through the network"] == 1
     assert cost.loc["Grad-CAM", "backward pass"]
-    with pytest.raises(ValueError, match="class_idx has 1 entries but x has 2"):
+    with pytest.raises(ValueError, match=r"class_idx.*1.*2"):
         timing.time_methods(model, x, {"f": Batched(model, 1)}, [0])
-    with pytest.raises(ValueError, match="once names"):
+    with pytest.raises(ValueError, match=r"once.*Score-CAM"):
         timing.time_methods(model, x, {"f": Batched(model, 1)}, [0, 1], once=["Score-CAM"])

@@ -1,6 +1,10 @@
-"""helpers.train: evaluate against independent scikit-learn calls; fit learns and is repeatable."""
+"""helpers.train: evaluate against independent scikit-learn calls; fit learns, is
+repeatable, and uses mixed precision and channels-last only on CUDA; bad settings are
+refused by name."""
 
 from __future__ import annotations
+
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -12,7 +16,15 @@ from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
 from helpers.data import CLASSES
-from helpers.train import evaluate, fit, predict, seed_everything, shrink
+from helpers.train import (
+    class_weights,
+    dataset_labels,
+    evaluate,
+    fit,
+    predict,
+    seed_everything,
+    shrink,
+)
 
 MALIGNANT_CODES = {"akiec", "bcc", "mel"}
 
@@ -160,14 +172,14 @@ def test_predict_at_a_size_equals_predicting_shrunk_images():
 def test_low_res_settings_are_checked():
     from helpers.config import load_config
 
-    with pytest.raises(ValueError, match="leave none of the 2 epochs at full size"):
+    with pytest.raises(ValueError, match=r"low_res.*2 epochs.*full size"):
         fit(_small_cnn(), _learnable_loaders(size=64), epochs=2, low_res=(32, 2),
             progress=False)
 
     assert load_config(profile="demo").low_res_epochs < load_config(profile="demo").epochs
     with pytest.raises(ValueError, match="low_res_epochs=5"):
         load_config(profile="smoke", epochs=5, low_res_epochs=5, low_res_size=32)
-    with pytest.raises(ValueError, match="at most image_size=64"):
+    with pytest.raises(ValueError, match=r"image_size=64"):
         load_config(profile="smoke", epochs=5, low_res_epochs=2, low_res_size=96)
 
 
@@ -196,3 +208,169 @@ def test_full_profile_recipe_runs_on_tiny_data(tmp_path):
     model = build_model(cfg.arch, pretrained=cfg.pretrained)
     history = fit(model, loaders, cfg, progress=False)
     assert len(history) == 1 and np.isfinite(history["train_loss"]).all()
+
+
+# --- devices -------------------------------------------------------------------------------------
+# ``fit`` uses mixed precision and channels-last only on CUDA; on the CPU it trains without.
+# The full profile trains in Colab on a GPU but must also run (slowly) on a CPU: there
+# ``torch.autocast`` must stay disabled (CPU autocast would switch to bfloat16) and tensors keep
+# the default memory layout. A spy records every autocast that ``fit`` opens and the memory
+# format of every training batch the model sees.
+
+
+class Spy:
+    """Wraps ``torch.autocast`` and a model's forward to record what ``fit`` did."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, model: nn.Module) -> None:
+        self.autocasts: list[tuple[str, bool]] = []
+        self.channels_last: list[bool] = []
+        real, spy = torch.autocast, self
+
+        class Autocast(real):  # type: ignore[misc, valid-type]
+            def __init__(self, device_type: str, *args: Any, **kwargs: Any) -> None:
+                super().__init__(device_type, *args, **kwargs)
+                asked = kwargs.get("enabled", args[1] if len(args) > 1 else True)  # dtype, enabled
+                spy.autocasts.append((device_type, bool(asked)))
+
+        def record(module: nn.Module, inputs: tuple[torch.Tensor, ...]) -> None:
+            x = inputs[0]
+            if module.training:
+                spy.channels_last.append(
+                    x.is_contiguous(memory_format=torch.channels_last) and not x.is_contiguous())
+
+        monkeypatch.setattr(torch, "autocast", Autocast)
+        model.register_forward_pre_hook(record)
+
+
+def _tiny() -> tuple[nn.Module, dict[str, DataLoader]]:
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Conv2d(3, 4, 3), nn.AdaptiveAvgPool2d(1), nn.Flatten(),
+                          nn.Linear(4, 7))
+    x, y = torch.randn(24, 3, 8, 8), torch.arange(24) % 7
+    data = TensorDataset(x, y)
+    return model, {"train": DataLoader(data, batch_size=8), "val": DataLoader(data, batch_size=8)}
+
+
+def test_fit_on_cpu_uses_neither_autocast_nor_channels_last(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    model, loaders = _tiny()
+    spy = Spy(monkeypatch, model)
+    history = fit(model, loaders, epochs=1, device="cpu", progress=False)
+    assert len(history) == 1 and torch.isfinite(torch.tensor(history["train_loss"].iloc[0]))
+    assert spy.autocasts and all(not enabled for _, enabled in spy.autocasts), spy.autocasts
+    assert spy.channels_last == [False, False, False]
+    assert model[0].weight.is_contiguous()  # not converted to channels_last
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_fit_on_cuda_uses_autocast_and_channels_last(monkeypatch: pytest.MonkeyPatch) -> None:
+    model, loaders = _tiny()
+    spy = Spy(monkeypatch, model)
+    fit(model, loaders, epochs=1, device="cuda", progress=False)
+    assert spy.autocasts and all(d == "cuda" and on for d, on in spy.autocasts), spy.autocasts
+    assert spy.channels_last and all(spy.channels_last)
+
+
+# --- bad inputs ----------------------------------------------------------------------------------
+
+
+# --------------------------------------------------------------------------- evaluate
+
+
+def _probs(n: int = 10) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(0)
+    probs = rng.dirichlet(np.ones(7), size=n)
+    return probs, np.arange(n) % 7
+
+
+def _change(probs=None, labels=None):
+    def make():
+        p, y = _probs()
+        return (p if probs is None else probs(p)), (y if labels is None else labels(y))
+    return make
+
+
+BAD_EVALUATE = [  # make (probs, labels), phrase
+    (_change(probs=lambda p: p[:, 0]), "expected (N, 7) softmax probabilities"),
+    (_change(probs=lambda p: p[:, :2]), "expected (N, 7)"),
+    (_change(probs=lambda p: np.log(p)), "apply softmax to logits"),
+    (_change(probs=lambda p: np.where(p > 0.3, np.nan, p)), "finite probabilities"),
+    (_change(labels=lambda y: y[:-1]), "labels must be 10 integer class indices"),
+    (_change(labels=lambda y: y.astype(float)), "integer class indices"),
+    (_change(labels=lambda y: y + 1), "labels must lie in 0..6"),
+    (lambda: (np.zeros((0, 7)), np.zeros(0, int)), "expected (N, 7)"),
+]
+
+
+@pytest.mark.parametrize(("make", "phrase"), BAD_EVALUATE,
+                         ids=[str(i) for i in range(len(BAD_EVALUATE))])
+def test_evaluate_refuses(make, phrase) -> None:
+    with pytest.raises(ValueError) as info:
+        evaluate(*make())
+    assert phrase in str(info.value)
+
+
+# --------------------------------------------------------------------------- fit
+
+
+class NaNAfterFirstStep(nn.Module):
+    """A classifier whose output turns NaN: training has diverged."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc = nn.Linear(4, 7)
+
+    def forward(self, x):
+        return self.fc(x) * float("nan")
+
+
+def _loaders() -> dict[str, DataLoader]:
+    torch.manual_seed(0)
+    data = TensorDataset(torch.randn(14, 4), torch.arange(14) % 7)
+    return {"train": DataLoader(data, batch_size=7), "val": DataLoader(data, batch_size=7)}
+
+
+BAD_FIT = [  # keyword arguments, error, phrase
+    (dict(epochs=0), ValueError, "epochs=0"),
+    (dict(lr=0.0), ValueError, "lr=0.0"),
+    (dict(lr=float("inf")), ValueError, "lr=inf"),
+    (dict(device="gpu"), ValueError, "device='gpu'"),
+    (dict(loaders="no val"), ValueError, "loaders lacks ['val']"),
+    (dict(model=NaNAfterFirstStep()), FloatingPointError, "Lower the learning rate"),
+]
+
+
+@pytest.mark.parametrize(("kwargs", "error", "phrase"), BAD_FIT,
+                         ids=[next(iter(k)) + "=" + str(next(iter(k.values())))[:12]
+                              for k, _, _ in BAD_FIT])
+def test_fit_refuses(kwargs, error, phrase) -> None:
+    kwargs = dict(kwargs)  # the table's row stays as it is
+    model = kwargs.pop("model", nn.Linear(4, 7))
+    loaders = _loaders()
+    if kwargs.pop("loaders", None):
+        del loaders["val"]
+    with pytest.raises(error) as info:
+        fit(model, loaders, **{"epochs": 1, **kwargs}, progress=False)
+    assert phrase in str(info.value)
+
+
+# ---------------------------------------------------------------- the parameter walk: train
+
+WALK = [  # call, error type, phrase of the message
+    (lambda: seed_everything(-1), ValueError, "seed=-1"),
+    (lambda: seed_everything("1"), TypeError, "seed='1'"),
+    (lambda: class_weights(np.array([0, 9])), ValueError, "0..6"),
+    (lambda: class_weights(np.array([0.5, 1.2])), ValueError, "integer class indices"),
+    (lambda: class_weights(np.array([], int)), ValueError, "non-empty"),
+    (lambda: shrink(torch.zeros(1, 3, 8, 8), 0), ValueError, "size=0"),
+    (lambda: shrink(np.zeros((1, 3, 8, 8)), 4), TypeError, "float tensor"),
+    (lambda: dataset_labels([1, 2]), TypeError, "np.asarray"),
+]
+
+
+@pytest.mark.parametrize("call, error, phrase", WALK, ids=[str(i) for i in range(len(WALK))])
+def test_the_parameter_walk_cases_are_refused(call, error, phrase) -> None:
+    with pytest.raises(error) as err:
+        call()
+    assert phrase in str(err.value)

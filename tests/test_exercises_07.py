@@ -1,6 +1,7 @@
 """Notebook 07's checks: "correct" for the solution's answer, "wrong" for at least three wrong
 answers each, one of them a conceptual mistake (the wrong layer)."""
 
+
 import math
 
 import numpy as np

@@ -1,5 +1,7 @@
-"""Notebook 02's checks: "correct" for the solution's answer, "wrong" for at least three wrong
-answers each, one of them a conceptual mistake (the wrong split, the wrong quantity)."""
+"""The checks of notebook 02's exercises (helpers.exercises): right answers in several
+forms pass, wrong ones get feedback that never gives the answer away."""
+
+from __future__ import annotations
 
 import math
 
@@ -10,6 +12,39 @@ import torch
 from helpers import exercises as ex
 from helpers.data import lesion_split, packaged_metadata, random_image_split, shared_lesion_count
 from helpers.train import evaluate
+
+
+def _val_scores():
+    rng = np.random.default_rng(0)
+    truth = np.r_[np.ones(200, bool), np.zeros(800, bool)]
+    score = np.where(truth, rng.uniform(0.2, 1.0, truth.size), rng.uniform(0.0, 0.6, truth.size))
+    grid = np.linspace(0.05, 0.95, 19)
+    sens = np.array([(score[truth] > g).mean() for g in grid])  # reference, independent loop
+    best = max(g for g, s in zip(grid, sens, strict=True) if s >= 0.95)
+    return score, truth, float(best)
+
+
+def test_threshold_accepts_the_best_grid_value_in_several_forms():
+    score, truth, best = _val_scores()
+    for form in (best, f"{best:.2f}", np.float64(best), torch.tensor(best), [best]):
+        assert ex.check_02_threshold(form, score, truth).ok
+    assert ex.check_02_threshold(best, torch.tensor(score), list(truth)).ok
+
+
+def test_threshold_rejects_too_high_too_low_and_off_grid():
+    score, truth, best = _val_scores()
+    too_high = ex.check_02_threshold(best + 0.1, score, truth)
+    assert not too_high.ok and "smaller t" in too_high.hint
+    assert not ex.check_02_threshold(best - 0.1, score, truth).ok
+    assert not ex.check_02_threshold(best + 0.013, score, truth).ok
+    assert not ex.check_02_threshold(30, score, truth).ok
+    fb = ex.check_02_threshold(best + 0.1, score, truth)
+    assert f"{best:.2f}" not in str(fb)  # the feedback never gives the answer away
+
+
+def test_threshold_without_data_cannot_be_right():  # checks: the data are needed now
+    assert not ex.check_02_threshold(0.3).ok
+    assert not ex.check_02_threshold(1.3).ok
 
 
 def _run(seed: int, labels: np.ndarray, nv_bias: float = 0.0):

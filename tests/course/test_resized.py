@@ -1,6 +1,7 @@
-"""The resized copy of HAM10000 in the course folder (issue 24): made once, known by its
-original's content, and enough on its own, so that a later runtime with no data folder (or a
-student who fetched the teacher's published cache) neither downloads nor resizes nor trains."""
+"""helpers.course.resized: the resized copy of HAM10000 in the course folder (issue 24),
+made once, known by its original's content, and enough on its own, so that a later
+runtime with no data folder (or a student who fetched the teacher's published cache)
+neither downloads nor resizes nor trains."""
 
 from __future__ import annotations
 
@@ -13,8 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
-from test_course import _no_training, _tiny, _Trained  # (tests/test_course.py)
-from test_published import ROUTES, server  # noqa: F401  (the loopback server fixture)
+from standins import Trained, no_training, tiny_for
 
 from helpers import data as D
 from helpers import models
@@ -44,7 +44,7 @@ def env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> pytest.MonkeyPatch:
 
 
 def _no_resizing(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(resized, "_resize_one", lambda *a: (_ for _ in ()).throw(_Trained))
+    monkeypatch.setattr(resized, "_resize_one", lambda *a: (_ for _ in ()).throw(Trained))
 
 
 def test_the_copy_is_a_smaller_ham10000_folder_with_its_originals_identity(original, tmp_path):
@@ -96,7 +96,7 @@ def test_an_unfinished_copy_is_not_data_and_is_finished_by_the_next_run(original
 
 def test_a_copy_smaller_than_the_run_is_refused(original, tmp_path) -> None:
     copy = resized.resized_copy(original, 32, tmp_path / "cache", progress=False)
-    with pytest.raises(ValueError, match="resized to 32 px; a 40 px run needs the original"):
+    with pytest.raises(ValueError, match=r"32 px.*40 px"):
         resized.resized_copy(copy, 40, tmp_path / "cache")
 
 
@@ -119,7 +119,7 @@ def _runtime_one(original: Path, env: pytest.MonkeyPatch, tmp_path: Path) -> Pat
     env.setenv("TUTORIAL_HOME", str(home))
     first = _run(original)
     prepare_metadata(first)  # training's first step: makes the copy in the course cache
-    save_checkpoint(_tiny(first), checkpoint_path(first),
+    save_checkpoint(tiny_for(first), checkpoint_path(first),
                     **checkpoint_meta(first, metrics={"balanced_accuracy": 0.5}))
     return home
 
@@ -131,8 +131,8 @@ def _fresh_runtime(env: pytest.MonkeyPatch, tmp_path: Path, name: str) -> Path:
     env.chdir(fresh)
     env.delenv("HAM10000_DIR", raising=False)
     for how in ("_use_kaggle", "_use_zip", "_use_dermamnist"):
-        env.setattr(C, how, lambda *a, **k: (_ for _ in ()).throw(_Trained))
-    env.setattr(models, "fit", _no_training)
+        env.setattr(C, how, lambda *a, **k: (_ for _ in ()).throw(Trained))
+    env.setattr(models, "fit", no_training)
     _no_resizing(env)
     return fresh
 
@@ -155,12 +155,12 @@ def test_a_runtime_with_no_data_uses_the_course_folder_and_trains_nothing(
 
 
 def test_a_student_with_only_the_published_cache_needs_no_data(original, tmp_path, env,
-                                                               server, capsys) -> None:  # noqa: F811
+                                                               server, routes, capsys) -> None:
     home = _runtime_one(original, env, tmp_path)
     lines = publish.pack_folder(home / "cache", tmp_path / "cache.tar")
     body = (tmp_path / "cache.tar").read_bytes()
     assert hashlib.sha256(body).hexdigest() in lines
-    ROUTES["cache.tar"] = body
+    routes["cache.tar"] = body
     env.setenv("TUTORIAL_CACHE_URL", f"{server}/cache.tar")
     env.setenv("TUTORIAL_CACHE_SHA256", hashlib.sha256(body).hexdigest())
     _fresh_runtime(env, tmp_path, "runtime3")

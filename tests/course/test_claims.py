@@ -26,12 +26,12 @@ def test_holding_claims_return_their_value(value: float, op: str, bound: float) 
     (0.8, ">", 0.8), (0.7, ">=", 0.8), (0.2, "<", 0.2), (float("nan"), "<", 1.0),
 ])
 def test_failing_claims_raise_with_name_and_bound(value: float, op: str, bound: float) -> None:
-    with pytest.raises(AssertionError, match=rf"claim failed: acc: .* is not \{op[0]}"):
+    with pytest.raises(AssertionError, match=rf"acc.*\{op[0]}"):
         claim("acc", value, op, bound)
 
 
 def test_unknown_op_is_refused() -> None:
-    with pytest.raises(ValueError, match="op must be one of"):
+    with pytest.raises(ValueError, match=r"op.*>="):
         claim("x", 1.0, "==", 1.0)
 
 

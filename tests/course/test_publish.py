@@ -1,19 +1,16 @@
-"""The published course checkpoint (issue 24): fetched from a loopback HTTP server by URL and
-SHA-256, kept only when every check passes; every bad download is refused with a clear message,
-the run trains instead, and the course folder is left exactly as it was."""
+"""helpers.course.publish: the published course checkpoint (issue 24), fetched from a
+loopback HTTP server by URL and SHA-256 and kept only when every check passes; every bad
+download is refused with a clear message, the run trains instead, and the course folder
+is left exactly as it was."""
 
 from __future__ import annotations
 
 import hashlib
-import http.server
 import os
-import threading
-import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from test_course import _no_training, _Trained  # (tests/test_course.py)
+from standins import Trained, no_training
 
 from helpers import models
 from helpers.config import load_config
@@ -26,56 +23,9 @@ from helpers.models import (
     save_checkpoint,
 )
 
-ROUTES: dict[str, bytes] = {}  # path -> body, filled per test
-
-
-class _Handler(http.server.BaseHTTPRequestHandler):
-    def log_message(self, *args) -> None:  # quiet
-        pass
-
-    def do_GET(self) -> None:  # noqa: N802 - http.server's name
-        name = self.path.lstrip("/")
-        if name == "page.html":
-            body = b"<!DOCTYPE html><html><body>Sign in to continue</body></html>"
-            self.send_response(200)
-            self.send_header("Content-Type", "text/html; charset=utf-8")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-            return
-        if name not in ROUTES and not name.startswith(("truncated", "stalls")):
-            self.send_error(404, "Not Found")
-            return
-        body = ROUTES.get(name, ROUTES.get("good.pt", b""))
-        self.send_response(200)
-        self.send_header("Content-Type", "application/octet-stream")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        if name.startswith("truncated"):
-            self.wfile.write(body[: len(body) // 2])
-            self.wfile.flush()
-            self.close_connection = True
-        elif name.startswith("stalls"):
-            self.wfile.write(body[:1000])
-            self.wfile.flush()
-            time.sleep(3)
-        else:
-            self.wfile.write(body)
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[str]:
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    httpd.daemon_threads = True
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
-    httpd.server_close()
-
 
 @pytest.fixture
-def course(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+def course(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, routes: dict[str, bytes]):
     for name in ("HAM10000_DIR", "TUTORIAL_PROFILE", "TUTORIAL_HOME", "TUTORIAL_CACHE",
                  "TUTORIAL_CHECKPOINT_URL", "TUTORIAL_CHECKPOINT_SHA256"):
         monkeypatch.setitem(os.environ, name, "")
@@ -83,7 +33,7 @@ def course(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setenv("TUTORIAL_HOME", str(tmp_path / "course"))
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(publish, "DOWNLOAD_TIMEOUT", 1.0)
-    monkeypatch.setattr(models, "prepare_metadata", _no_training)  # training's first step
+    monkeypatch.setattr(models, "prepare_metadata", no_training)  # training's first step
     cfg = load_config(profile="smoke", num_workers=0, seed=0)
     made = tmp_path / "made"
     files = {}
@@ -98,8 +48,8 @@ def course(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
                           dilated_layer4=cfg.dilated_layer4)
         save_checkpoint(net, made / name, **meta)
         files[name] = (made / name).read_bytes()
-    ROUTES.clear()
-    ROUTES.update(files)
+    routes.clear()
+    routes.update(files)
     (tmp_path / "course").mkdir()
     (tmp_path / "course" / "notes.txt").write_text("the teacher's")
     return cfg, monkeypatch, tmp_path / "course"
@@ -114,13 +64,13 @@ def _listing(folder: Path) -> list[str]:
     return sorted(str(p.relative_to(folder)) for p in folder.rglob("*"))
 
 
-def test_a_good_published_checkpoint_is_fetched_checked_and_kept(server, course, capsys):
+def test_a_good_published_checkpoint_is_fetched_checked_and_kept(server, routes, course, capsys):
     cfg, monkeypatch, home = course
-    _point_at(monkeypatch, f"{server}/good.pt", ROUTES["good.pt"])
+    _point_at(monkeypatch, f"{server}/good.pt", routes["good.pt"])
     _, meta = load_or_train(cfg, progress=False)
     said = capsys.readouterr().out
     assert "SHA-256 checked" in said and meta["metrics"]["balanced_accuracy"] == 0.5
-    assert checkpoint_path(cfg).read_bytes() == ROUTES["good.pt"]
+    assert checkpoint_path(cfg).read_bytes() == routes["good.pt"]
     assert not [p for p in home.rglob("*") if p.name.endswith(".part")]
     load_or_train(cfg, progress=False)  # the next runtime: from the course folder, no download
     assert "Fetching" not in capsys.readouterr().out
@@ -140,11 +90,11 @@ BAD = [
 
 @pytest.mark.parametrize(("route", "hash_of", "phrase"), BAD, ids=[b[0] for b in BAD])
 def test_a_bad_download_is_refused_and_leaves_the_course_folder_as_it_was(
-        route, hash_of, phrase, server, course, capsys):
+        route, hash_of, phrase, server, routes, course, capsys):
     cfg, monkeypatch, home = course
     before = _listing(home)
-    _point_at(monkeypatch, f"{server}/{route}", ROUTES[hash_of])
-    with pytest.raises(_Trained):
+    _point_at(monkeypatch, f"{server}/{route}", routes[hash_of])
+    with pytest.raises(Trained):
         load_or_train(cfg, progress=False)
     said = capsys.readouterr().out
     assert "Not using the published checkpoint" in said and "Training instead" in said
@@ -172,7 +122,7 @@ def test_publish_prints_the_lines_to_paste(course, capsys):
 
 
 @pytest.fixture
-def cache_archive(tmp_path: Path, course) -> tuple[Path, bytes]:
+def cache_archive(tmp_path: Path, course, routes) -> tuple[Path, bytes]:
     """A resized-image cache packed by :func:`publish.pack_folder`, served as cache.tar."""
     made = tmp_path / "teacher-cache" / "resized-224-abc"
     made.mkdir(parents=True)
@@ -181,7 +131,7 @@ def cache_archive(tmp_path: Path, course) -> tuple[Path, bytes]:
     lines = publish.pack_folder(made.parent, tmp_path / "cache.tar")
     body = (tmp_path / "cache.tar").read_bytes()
     assert hashlib.sha256(body).hexdigest() in lines and "CACHE_URL" in lines
-    ROUTES["cache.tar"] = body
+    routes["cache.tar"] = body
     return made, body
 
 
@@ -201,13 +151,14 @@ def test_the_published_cache_is_unpacked_once(server, course, cache_archive, cap
 
 
 @pytest.mark.parametrize("route", ["good.pt", "cache.tar"], ids=["not-a-tar", "wrong-hash"])
-def test_a_bad_cache_archive_leaves_the_cache_as_it_was(route, server, course, cache_archive):
+def test_a_bad_cache_archive_leaves_the_cache_as_it_was(route, server, routes, course,
+                                                        cache_archive):
     _, monkeypatch, home = course
     dest = home / "cache"
     dest.mkdir()
     (dest / "kept.txt").write_text("x")
     before = _listing(home)
-    sha = hashlib.sha256(ROUTES["good.pt"]).hexdigest()  # right for good.pt, wrong for the tar
+    sha = hashlib.sha256(routes["good.pt"]).hexdigest()  # right for good.pt, wrong for the tar
     monkeypatch.setenv("TUTORIAL_CACHE_URL", f"{server}/{route}")
     monkeypatch.setenv("TUTORIAL_CACHE_SHA256", sha)
     with pytest.raises(publish.DownloadError, match="not a tar archive|SHA-256"):

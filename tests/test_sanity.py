@@ -1,4 +1,6 @@
-"""Tests for the sanity-check helpers in helpers.sanity (notebook 05, part 1)."""
+"""helpers.sanity (notebook 05, part 1): maps by method, the cascading randomisation and
+its similarity table; block names that would randomise the whole model, or none, are
+refused with a message that names the model's blocks."""
 
 from __future__ import annotations
 
@@ -140,3 +142,31 @@ def test_cascade_randomizations_is_cumulative_and_leaves_model_alone():
     # step 3: everything named is random
     assert not torch.equal(m_l1.layer1[0].weight, net.layer1[0].weight)
     assert torch.equal(m_l1.layer2.weight, m_l2.layer2.weight)
+
+
+# --- bad inputs ----------------------------------------------------------------------------------
+
+
+def _net() -> nn.Module:
+    torch.manual_seed(0)
+    net = nn.Sequential()
+    net.add_module("layer1", nn.Conv2d(3, 4, 3))
+    net.add_module("fc", nn.Linear(4, 2))
+    return net
+
+
+@pytest.mark.parametrize("blocks", ["", [], ["fc", ""], [None]])
+def test_randomized_copy_refuses_an_empty_block_name(blocks) -> None:
+    net = _net()
+    with pytest.raises(ValueError, match=r"whole model.*layer1"):
+        sanity.randomized_copy(net, blocks)
+
+
+def test_randomized_copy_names_the_blocks_when_one_is_missing() -> None:
+    with pytest.raises(AttributeError, match=r"layer9.*layer1"):
+        sanity.randomized_copy(_net(), ["fc", "layer9"])
+
+
+def test_cascade_refuses_an_empty_name_before_copying() -> None:
+    with pytest.raises(ValueError, match="empty"):
+        list(sanity.cascade_randomizations(_net(), order=("fc", "")))

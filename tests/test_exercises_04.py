@@ -1,5 +1,7 @@
-"""Notebook 04's checks: "correct" for the solution's answer, "wrong" for at least three wrong
-answers each, one of them a conceptual mistake (the wrong layer, map or test)."""
+"""The checks of notebook 04's exercises (helpers.exercises): the answers a solution
+computes pass, wrong ones get a message that says what is off, junk never raises."""
+
+from __future__ import annotations
 
 import math
 
@@ -12,6 +14,16 @@ from torchvision.models import resnet18
 from helpers import exercises as ex
 from helpers import stats
 from helpers.cam import CAM, LayerCAM, ScoreCAM
+
+
+@pytest.mark.parametrize("check", [getattr(ex, n) for n in ex.__all__
+                                   if n.startswith("check_04")])
+@pytest.mark.parametrize("junk", [None, "no number", [1, 2, 3], object()])
+def test_unreadable_answers_give_feedback_not_errors(check, junk):
+    args = (junk, junk) if check in (ex.check_04_score_cam_top_k,
+                                     ex.check_06_contrastive_is_cam) else (junk,)
+    feedback = check(*args)
+    assert not feedback and feedback.exercise and feedback.message
 
 
 @pytest.fixture(scope="module")

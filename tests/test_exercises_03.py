@@ -1,5 +1,7 @@
-"""Notebook 03's checks: "correct" for the solution's answer, "wrong" for at least three wrong
-answers each, one of them a conceptual mistake (the wrong layer, quantity or function)."""
+"""The checks of notebook 03's exercises (helpers.exercises): right answers in several
+forms pass, wrong ones fail."""
+
+from __future__ import annotations
 
 import math
 
@@ -9,6 +11,22 @@ import torch
 from torchvision.models import resnet18
 
 from helpers import exercises as ex
+
+
+def test_second_derivative_forms():
+    for zero in (0, 0.0, torch.tensor(0.0), np.zeros(1), "0"):
+        assert ex.check_03_second_derivative(zero).ok
+    assert not ex.check_03_second_derivative(torch.tensor(1e-3)).ok
+
+
+@pytest.mark.parametrize("answer", ["Grad-CAM++", "gradcam++", ["GradCAM++"], "GradCAMPlusPlus"])
+def test_logit_scale_accepts(answer):
+    assert ex.check_03_logit_scale(answer).ok
+
+
+@pytest.mark.parametrize("answer", ["CAM", "Grad-CAM", ["CAM", "Grad-CAM++"], "score-cam"])
+def test_logit_scale_rejects(answer):
+    assert not ex.check_03_logit_scale(answer).ok
 
 
 def test_other_implementation_measures_the_two_weight_arrays():
