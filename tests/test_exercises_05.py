@@ -18,14 +18,14 @@ from helpers.metrics import energy_share
 FORMS = [lambda v: v, np.float32, torch.tensor, lambda v: [v], lambda v: f"{v * 100:g} %"]
 
 
-def _maps(seed: int) -> dict[str, torch.Tensor]:
+def _maps_by_method(seed: int) -> dict[str, torch.Tensor]:
     g = torch.Generator().manual_seed(seed)
     smooth = torch.nn.functional.avg_pool2d(torch.rand(4, 1, 24, 24, generator=g), 5, 1, 2)[:, 0]
     return {"A": smooth, "B": smooth.flip(-1) ** 2}
 
 
 def test_ssim_floors_recomputed_from_the_maps():
-    trained, ra, rb = _maps(0), _maps(1), _maps(2)
+    trained, ra, rb = _maps_by_method(0), _maps_by_method(1), _maps_by_method(2)
     images = {k: ssim(m, m.roll(1, dims=0)).mean().item() for k, m in trained.items()}
     models = {k: ssim(ra[k], rb[k]).mean().item() for k in trained}
     floors = {k: max(images[k], models[k]) for k in trained}
