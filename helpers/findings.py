@@ -159,6 +159,13 @@ def _interval(mean: float, low: float, high: float) -> str:
     return f"{mean:.3g} [{low:.3g}, {high:.3g}]"
 
 
+def _groups(row: Mapping[str, float], n: int) -> int:
+    """How many independent groups (lesions) a paired row rests on: its ``groups`` entry
+    (:func:`helpers.stats.paired_table` adds it), else ``n``."""
+    value = row.get("groups", n)
+    return n if value is None or value != value else int(value)
+
+
 def _finite(*values: float) -> bool:
     return all(isinstance(v, (int, float)) and math.isfinite(float(v)) for v in values)
 
@@ -259,7 +266,7 @@ def _judge(row: Mapping[str, float], a: str, b: str, quantity: str, better: str,
         raise ValueError(f"better must be 'higher' or 'lower', got {better!r}")
     mean, low, high = (float(row.get(k, math.nan)) for k in ("mean", "low", "high"))
     n = int(row.get("n", 0) or 0)
-    n_groups, group_word = groups if groups is not None else (n, unit)
+    n_groups, group_word = groups if groups is not None else (_groups(row, n), unit)
     p = adjusted_p if adjusted_p is not None else row.get("p")
     p = float(p) if p is not None else math.nan
     over = f"{n} {unit}s" + (f" from {n_groups} {group_word}s" if groups is not None else "")
@@ -379,8 +386,9 @@ def shortcut_maps(gaps: pd.DataFrame, peaks: Mapping[str, tuple[int, int]] | Non
     for measure, row in gaps.iterrows():
         mean, low, high = (float(row[k]) for k in ("mean", "low", "high"))
         n = int(row.get("n", 0) or 0)
-        if n < 2 or not _finite(mean, low, high):
-            lines.append(f"- {measure}: no interval ({n} images or NaN).")
+        if min(n, _groups(row, n)) < 2 or not _finite(mean, low, high):
+            lines.append(f"- {measure}: no interval ({n} images from {_groups(row, n)} "
+                         "lesions, or NaN).")
             continue
         decided += 1
         side = _side(low, high)
@@ -404,7 +412,7 @@ def shortcut_maps(gaps: pd.DataFrame, peaks: Mapping[str, tuple[int, int]] | Non
         head = (f"**Against the clean model, the maps expose nothing**: on no measure does the "
                 f"biased model's map hold more of the {mark}:")
     for model, (k, n) in (peaks or {}).items():
-        lines.append(f"- {model} model: {k} of the {n} maps shown peak on the {mark}.")
+        lines.append(f"- {model}: {k} of the {n} maps shown peak on the {mark}.")
     rule = (f"the maps expose the {mark} on a measure when the paired 95 % interval of the "
             f"biased model's score minus the clean model's, on the same images, lies above 0")
     values = {"gaps": {str(k): dict(v) for k, v in gaps.to_dict(orient="index").items()},
@@ -424,7 +432,7 @@ def intervention(row: Mapping[str, float], mark: str = "ink", unit: str = "image
     interval over two or more images (no marked image, NaN).
     """
     mean, low, high = (float(row.get(k, math.nan)) for k in ("mean", "low", "high"))
-    n = int(row.get("n", 0) or 0)
+    n = min(int(row.get("n", 0) or 0), _groups(row, int(row.get("n", 0) or 0)))
     rule = (f"the model uses the {mark} when the paired 95 % interval of (the biased model "
             f"calls a non-melanoma with the {mark} melanoma) minus (the clean model does) lies "
             "above 0")

@@ -487,7 +487,8 @@ def paired_table(a: Mapping[str, Sequence[float] | Tensor],
     """:func:`paired_difference` of ``a[key]`` minus ``b[key]`` for every key of ``a``, one row
     each (``mean``, ``low``, ``high``, ``p``, ``n``): e.g. per measure, a biased model's
     per-image scores against a clean model's on the same images. A key whose pairs are all NaN
-    (or that has no pair) gets a row of NaN with ``n`` 0."""
+    (or that has no pair) gets a row of NaN with ``n`` 0. ``groups`` (a column): how many
+    groups (lesions) the pairs come from, the number the interval rests on."""
     rows = {}
     for key, first in a.items():
         try:
@@ -497,6 +498,9 @@ def paired_table(a: Mapping[str, Sequence[float] | Tensor],
                 raise
             rows[key] = {"mean": math.nan, "low": math.nan, "high": math.nan, "p": math.nan,
                          "n": 0}
+        finite = ~torch.isnan(_float64(first) - _float64(b[key]))
+        labels = range(len(finite)) if groups is None else list(groups)
+        rows[key]["groups"] = len({g for g, k in zip(labels, finite.tolist(), strict=True) if k})
     return pd.DataFrame(rows).T
 
 

@@ -164,7 +164,7 @@ def test_shortcut_maps_expose_the_mark_when_an_interval_lies_above_zero() -> Non
                                  peaks={"clean": (0, 4), "biased": (4, 4)})
     assert out.verdict == "the maps expose the ink on 1 of 2 measures"
     assert out.values["exposing"] == ["energy on ink"]
-    assert "4 of the 4 maps shown peak on the ink" in out.text
+    assert "biased: 4 of the 4 maps shown peak on the ink" in out.text
 
 
 def test_shortcut_maps_expose_nothing_when_no_interval_lies_above_zero() -> None:
@@ -380,3 +380,14 @@ def test_floors_of_fully_random_models_leave_the_model_untouched() -> None:
     assert list(floors.columns) == ["different images, trained model",
                                     "two random models, same images", "floor (the higher)"]
     assert floors.at["Grad-CAM", "floor (the higher)"] == floors.loc["Grad-CAM"].iloc[:2].max()
+
+
+def test_pairs_from_a_single_lesion_give_no_interval() -> None:
+    """Two images of one lesion: the grouped interval has zero width, and no verdict is read."""
+    table_ = stats.paired_table({"energy on ink": [0.3, 0.4]}, {"energy on ink": [0.1, 0.1]},
+                                groups=["L1", "L1"], n_boot=200)
+    assert table_.at["energy on ink", "groups"] == 1
+    assert findings.shortcut_maps(table_).verdict == "undecided"
+    row_ = table_.loc["energy on ink"]
+    assert findings.intervention(row_).verdict == "undecided"
+    assert findings.comparison(row_, "A", "B", "x").verdict == "undecided"
