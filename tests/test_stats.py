@@ -16,6 +16,7 @@ import pandas as pd
 import pytest
 import torch
 from scipy import stats as scipy_stats
+from sklearn.metrics import roc_curve
 
 from helpers import stats
 
@@ -454,3 +455,117 @@ def test_paired_scores_with_groups_resamples_the_lesions() -> None:
         stats.paired_scores(scores, "A", "B", seed=3).loc["drop %"].to_dict())
     with pytest.raises(ValueError, match=r"groups|lesion"):
         stats.paired_scores(scores, "A", "B", groups=["x", "x", "y"])
+
+
+def no_interval(result) -> bool:
+    return math.isnan(result[1]) and math.isnan(result[2])
+
+
+def test_one_value_has_no_interval() -> None:
+    with pytest.warns(RuntimeWarning, match="one value has no interval"):
+        result = stats.bootstrap_ci([5.0])
+    assert result[0] == 5.0 and no_interval(result)
+    with pytest.warns(RuntimeWarning, match="one value"):  # NaN left out: one value left
+        assert no_interval(stats.bootstrap_ci([float("nan"), 2.0]))
+
+
+def test_one_lesion_has_no_interval() -> None:
+    with pytest.warns(RuntimeWarning, match="one group .*has no interval"):
+        result = stats.grouped_bootstrap_ci([1.0, 2.0, 3.0], ["L1", "L1", "L1"])
+    assert result[0] == 2.0 and no_interval(result)
+    with pytest.warns(RuntimeWarning, match="one group"):
+        value = stats.grouped_bootstrap(lambda drawn: drawn.double().mean(1) + 7, ["a", "a"])
+    assert value[0] == 7.0 and no_interval(value)
+
+
+def test_two_values_still_have_an_interval() -> None:
+    mean, low, high = stats.bootstrap_ci([1.0, 3.0])
+    assert low < mean < high
+    mean, low, high = stats.grouped_bootstrap_ci([1.0, 3.0, 5.0], ["a", "a", "b"])
+    assert low < high
+
+
+@pytest.mark.parametrize("groups", [None, ["L1", "L1", "L1"]])
+def test_verdict_on_one_lesion_says_there_is_no_interval(groups) -> None:
+    a, b = [0.9, 0.8, 0.7], [0.5, 0.4, 0.3]
+    if groups is None:
+        a, b = a[:1], b[:1]
+    with pytest.warns(RuntimeWarning, match="no interval"):
+        row = stats.paired_difference(a, b, groups=groups)
+    assert math.isnan(row["low"]) and math.isnan(row["high"])
+    said = stats.verdict(row, "higher")
+    assert "excludes 0" not in said and "no interval" in said
+
+
+def test_a_table_cell_of_one_value_says_no_interval() -> None:
+    scores = pd.DataFrame({"method": ["A", "B", "B"], "image": [0, 0, 1],
+                           "score": [0.5, 0.25, 0.75]})
+    with pytest.warns(RuntimeWarning, match="one value"):
+        table = stats.summarize_with_intervals(scores)
+    assert table.loc["A", "score"] == "0.50 [no interval: one value]"
+    assert "no interval" not in table.loc["B", "score"]
+    assert no_interval(table.attrs["numeric"][("A", "score")])
+
+
+def test_ratio_of_means_is_the_ratio_of_sums_with_a_lesion_interval() -> None:
+    a, b = [1.0, 2.0, 3.0, 4.0], [2.0, 2.0, 4.0, 4.0]
+    value, low, high = stats.ratio_of_means_ci(a, b, groups=["L1", "L1", "L2", "L2"], n_boot=500)
+    assert value == pytest.approx(10 / 12) and low <= value <= high
+    # the two lesions' own ratios (3/4 and 7/8) bound every resample
+    assert low >= 0.75 - 1e-12 and high <= 0.875 + 1e-12
+    nan_left_out = stats.ratio_of_means_ci([*a, math.nan], [*b, 1.0], n_boot=200)
+    assert nan_left_out[0] == pytest.approx(10 / 12)
+
+
+def test_ratio_of_means_refuses_what_has_no_ratio() -> None:
+    with pytest.raises(ValueError, match="pair up"):
+        stats.ratio_of_means_ci([1.0, 2.0], [1.0])
+    with pytest.raises(ValueError, match="sum to 0"):
+        stats.ratio_of_means_ci([1.0, 2.0], [0.0, 0.0])
+    with pytest.raises(ValueError, match="groups"):
+        stats.ratio_of_means_ci([1.0, 2.0], [1.0, 1.0], groups=["L1"])
+
+
+def test_hand_computed_operating_point() -> None:
+    negatives = list(range(10))  # 0..9: 90 % of them are <= 8
+    positives = [5.5, 8.5, 9.5, 12.0]
+    point = stats.sensitivity_at_specificity(negatives + positives,
+                                             [False] * 10 + [True] * 4, 0.9, n_boot=200)
+    assert point["threshold"] == 8 and point["specificity"] == pytest.approx(0.9)
+    assert point["sensitivity"] == pytest.approx(3 / 4)
+    assert point["low"] <= point["sensitivity"] <= point["high"]
+
+
+@pytest.mark.parametrize("specificity", [0.5, 0.8, 0.95])
+def test_operating_point_matches_scikit_learn(specificity: float) -> None:
+    rng = np.random.default_rng(1)
+    positive = rng.random(300) < 0.3
+    scores = rng.normal(size=300) + positive * 1.2  # distinct scores, no ties
+    fpr, tpr, _ = roc_curve(positive, scores)
+    expected = tpr[fpr <= 1 - specificity + 1e-12].max()
+    point = stats.sensitivity_at_specificity(scores, positive, specificity, n_boot=100)
+    assert point["sensitivity"] == pytest.approx(expected)
+    assert point["specificity"] >= specificity
+
+
+def test_the_interval_resamples_lesions() -> None:
+    rng = np.random.default_rng(0)
+    positive = np.repeat(rng.random(60) < 0.4, 3)  # 60 lesions of 3 images each
+    scores = np.repeat(rng.normal(size=60), 3) + positive * 1.0 + rng.normal(0, 0.01, 180)
+    lesions = np.repeat(np.arange(60), 3)
+    by_lesion = stats.sensitivity_at_specificity(scores, positive, 0.8, groups=lesions,
+                                                 n_boot=400)
+    by_image = stats.sensitivity_at_specificity(scores, positive, 0.8, n_boot=400)
+    assert by_lesion["sensitivity"] == by_image["sensitivity"]
+    assert by_lesion["high"] - by_lesion["low"] > by_image["high"] - by_image["low"]
+
+
+@pytest.mark.parametrize(("scores", "positive", "specificity", "match"), [
+    ([0.1, 0.2], [True, False], 1.0, "specificity"),
+    ([0.1, 0.2], [1, 0], 0.9, "bool"),
+    ([0.1, math.nan], [True, False], 0.9, "finite"),
+    ([0.1, 0.2], [True, True], 0.9, "one positive and one negative"),
+])
+def test_operating_point_refuses_bad_input(scores, positive, specificity, match) -> None:
+    with pytest.raises(ValueError, match=match):
+        stats.sensitivity_at_specificity(scores, positive, specificity, n_boot=10)

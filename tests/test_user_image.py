@@ -16,7 +16,7 @@ import torch
 import torchvision
 from PIL import Image
 
-from helpers import user_image
+from helpers import imagenet, user_image
 from helpers.data import CLASSES, eval_transform
 from helpers.user_image import ImageInputError, read_user_image
 
@@ -200,3 +200,38 @@ def test_decompression_bomb_limit_is_enforced(monkeypatch, side):
     monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 10_000)
     with pytest.raises(ImageInputError, match="pixels"):
         read_user_image(_encode(_photo(side, side), "PNG"), SIZE)
+
+
+@pytest.fixture(scope="module")
+def lite() -> imagenet.ImageNetModel:
+    return imagenet.imagenet_model(prefer="efficientnet_lite0", verbose=False)
+
+
+@pytest.fixture
+def photo(tmp_path):
+    rng = np.random.default_rng(0)
+    path = tmp_path / "photo.png"
+    Image.fromarray(rng.integers(0, 256, (300, 400, 3), dtype=np.uint8)).save(path)
+    return path
+
+
+def test_the_networks_own_preprocessing_is_used(lite, photo) -> None:
+    user = read_user_image(photo, 224, preprocess=lite.preprocess)
+    with Image.open(photo) as img:
+        expected = lite.preprocess(img.convert("RGB"))
+        seen = torchvision.transforms.Compose(lite.preprocess.transforms[:-1])(img.convert("RGB"))
+    # display inverts the network's (x - 0.498) / 0.502: the picture in [0, 1] as it sees it
+    assert torch.allclose(user.tensor, expected, atol=1e-6)
+    assert torch.allclose(user.display, seen, atol=1e-5)
+
+
+def test_without_a_preprocessing_the_series_resnet_path_is_kept(photo) -> None:
+    user = read_user_image(photo, 224)
+    with Image.open(photo) as img:
+        expected = eval_transform(224)(img.convert("RGB"))
+    assert torch.allclose(user.tensor, expected, atol=1e-6)
+
+
+def test_a_preprocessing_that_is_not_callable_is_named(photo) -> None:
+    with pytest.raises(TypeError, match="preprocess"):
+        read_user_image(photo, 224, preprocess="imagenet")
