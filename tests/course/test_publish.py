@@ -173,20 +173,20 @@ def test_a_bad_cache_archive_leaves_the_cache_as_it_was(route, server, routes, c
 
 PAGE = b"<!DOCTYPE html><html><body>Sign in to continue</body></html>"
 BODY = bytes(range(256)) * 40
-TRICKLE_BYTES = 40  # the server stops by itself after this many bytes (4 s)
+TRICKLE_BYTES = 40  # the file_server stops by itself after this many bytes (4 s)
 
 
-class Handler(http.server.BaseHTTPRequestHandler):
+class Handler(http.file_server.BaseHTTPRequestHandler):
     def log_message(self, *args) -> None:
         pass
 
-    def do_GET(self) -> None:  # noqa: N802 - http.server's name
+    def do_GET(self) -> None:  # noqa: N802 - http.file_server's name
         name = self.path.rsplit("/", 1)[-1]
         if name.startswith("trickle"):
             self.send_response(200)
             self.send_header("Content-Length", str(len(BODY)))
             self.end_headers()
-            for k in range(TRICKLE_BYTES):  # one byte every 0.1 s, then the server gives up
+            for k in range(TRICKLE_BYTES):  # one byte every 0.1 s, then the file_server gives up
                 try:
                     self.wfile.write(BODY[k:k + 1])
                     self.wfile.flush()
@@ -205,47 +205,47 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
 
 @pytest.fixture(scope="module")
-def server() -> Iterator[str]:
-    """A loopback server of the routes above, for this module's tests."""
-    with http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler) as httpd:
+def file_server() -> Iterator[str]:
+    """A loopback file_server of the routes above, for this module's tests."""
+    with http.file_server.ThreadingHTTPServer(("127.0.0.1", 0), Handler) as httpd:
         httpd.daemon_threads = True
         threading.Thread(target=httpd.serve_forever, daemon=True).start()
         yield f"http://127.0.0.1:{httpd.server_address[1]}"
         httpd.shutdown()
 
 
-def test_a_trickling_server_is_cut_off_by_a_total_deadline(server, tmp_path,
+def test_a_trickling_server_is_cut_off_by_a_total_deadline(file_server, tmp_path,
                                                            monkeypatch) -> None:
     monkeypatch.setattr(publish, "DOWNLOAD_DEADLINE", 1.0)
     sha = hashlib.sha256(BODY).hexdigest()
     with pytest.raises(publish.DownloadError, match="did not finish within 1 s"):
-        publish.download_verified(f"{server}/trickle", sha, tmp_path / "file.pt", timeout=5,
+        publish.download_verified(f"{file_server}/trickle", sha, tmp_path / "file.pt", timeout=5,
                                   progress=False)
     assert list(tmp_path.iterdir()) == []  # the partial file is gone
 
 
-def test_a_deadline_given_as_an_argument_is_used(server, tmp_path) -> None:
+def test_a_deadline_given_as_an_argument_is_used(file_server, tmp_path) -> None:
     sha = hashlib.sha256(BODY).hexdigest()
     with pytest.raises(publish.DownloadError, match="within 0.5 s"):
-        publish.download_verified(f"{server}/trickle", sha, tmp_path / "file.pt", timeout=5,
+        publish.download_verified(f"{file_server}/trickle", sha, tmp_path / "file.pt", timeout=5,
                                   deadline=0.5, progress=False)
 
 
-def test_a_hash_prefix_checks_the_download(server, tmp_path) -> None:
+def test_a_hash_prefix_checks_the_download(file_server, tmp_path) -> None:
     sha = hashlib.sha256(BODY).hexdigest()
-    tmp = publish.download_verified(f"{server}/body.bin", sha[:8], tmp_path / "b.bin",
+    tmp = publish.download_verified(f"{file_server}/body.bin", sha[:8], tmp_path / "b.bin",
                                     progress=False)
     assert tmp.read_bytes() == BODY
     with pytest.raises(publish.DownloadError, match="SHA-256"):
-        publish.download_verified(f"{server}/body.bin", "0" * 8, tmp_path / "b.bin",
+        publish.download_verified(f"{file_server}/body.bin", "0" * 8, tmp_path / "b.bin",
                                   progress=False)
 
 
 @pytest.fixture
-def hub(tmp_path, monkeypatch, server) -> Path:
+def hub(tmp_path, monkeypatch, file_server) -> Path:
     monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path))
     name = imagenet.resnet50_weights_path().name
-    monkeypatch.setattr(imagenet, "RESNET50_URL", f"{server}/{name}")  # serves an HTML page
+    monkeypatch.setattr(imagenet, "RESNET50_URL", f"{file_server}/{name}")  # serves an HTML page
     return imagenet.resnet50_weights_path()
 
 
@@ -271,8 +271,8 @@ def test_a_bad_cached_file_is_named_with_its_fix(hub) -> None:
     assert "Delete" in chosen.reason
 
 
-def test_an_upper_case_hash_is_the_same_hash(server, tmp_path) -> None:
+def test_an_upper_case_hash_is_the_same_hash(file_server, tmp_path) -> None:
     sha = hashlib.sha256(BODY).hexdigest().upper()  # as some release pages show it
-    tmp = publish.download_verified(f"{server}/body.bin", sha, tmp_path / "b.bin",
+    tmp = publish.download_verified(f"{file_server}/body.bin", sha, tmp_path / "b.bin",
                                     progress=False)
     assert tmp.read_bytes() == BODY
