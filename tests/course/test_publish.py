@@ -173,10 +173,10 @@ def test_a_bad_cache_archive_leaves_the_cache_as_it_was(route, server, routes, c
 
 PAGE = b"<!DOCTYPE html><html><body>Sign in to continue</body></html>"
 BODY = bytes(range(256)) * 40
-TRICKLE_BYTES = 40  # the file_server stops by itself after this many bytes (4 s)
+TRICKLE_BYTES = 40  # the server stops by itself after this many bytes (4 s)
 
 
-class Handler(http.file_server.BaseHTTPRequestHandler):
+class Handler(http.server.BaseHTTPRequestHandler):
     def log_message(self, *args) -> None:
         pass
 
@@ -207,7 +207,7 @@ class Handler(http.file_server.BaseHTTPRequestHandler):
 @pytest.fixture(scope="module")
 def file_server() -> Iterator[str]:
     """A loopback file_server of the routes above, for this module's tests."""
-    with http.file_server.ThreadingHTTPServer(("127.0.0.1", 0), Handler) as httpd:
+    with http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler) as httpd:
         httpd.daemon_threads = True
         threading.Thread(target=httpd.serve_forever, daemon=True).start()
         yield f"http://127.0.0.1:{httpd.server_address[1]}"
