@@ -322,7 +322,9 @@ def comparisons(table: pd.DataFrame, a: str, b: str, better: Mapping[str, str],
         lines.append(f"- {sentence}")
     who = f"{a} beats {b}" if a and b else "a method beats its rival"
     rule = (f"{who} on a score only when its paired 95 % interval excludes 0 on the better "
-            f"side and its p, Holm-adjusted over the {len(rows)} comparisons, is below 0.05")
+            f"side and its p, Holm-adjusted over the {len(rows)} comparisons of this table, is "
+            "below 0.05" if len(rows) != 1 else f"{who} only when the paired 95 % interval "
+            "excludes 0 on the better side and the paired test's p is below 0.05")
     overall = "; ".join(f"{k}: {v}" for k, v in verdicts.items()) or "nothing compared"
     return _emit(name, rule, overall, {"verdicts": verdicts, "rows": values},
                  [f"**{name[0].upper() + name[1:]}** (paired, Holm-adjusted):", *lines])
@@ -358,8 +360,8 @@ def disagreement(faithful: Finding, plausible: Finding, a: str = "Grad-CAM++",
     else:
         verdict = "open"
         text = (f"**Open**: on faithfulness {a} {('/'.join(faith) or 'has no winner')}, on "
-                f"plausibility {('/'.join(plaus) or 'has no winner')}; a score without a winner "
-                "decides nothing.")
+                f"plausibility it {('/'.join(plaus) or 'has no winner')}; a score without a "
+                "winner decides nothing.")
     return _emit(name, rule, verdict, {"faithfulness": sorted(faith),
                                        "plausibility": sorted(plaus)}, [text])
 
