@@ -90,10 +90,11 @@ def install_failure_message(source: str | None = None) -> str:
     if source.startswith("git+") and "@" in source.rsplit("/", 1)[-1]:
         ref = source.rsplit("@", 1)[1]
         lines.append(f"  2. The release: the tag {ref} must exist at {clone}/tags (a fork: set "
-                     "REPOSITORY and RELEASE in helpers/colab.py, push the tag, run make badges).")
+                     "REPOSITORY and RELEASE in helpers/course/colab.py, push the tag, run make "
+                     "badges).")
     else:
         lines.append(f"  2. The source: check that pip can install {source} (INSTALL_SOURCE in "
-                     "helpers/colab.py).")
+                     "helpers/course/colab.py).")
     lines.append(f"  3. A local clone: git clone {clone}, then pip install -e "
                  f"'./{clone.rsplit('/', 1)[1]}[data]' and restart the kernel.")
     return "\n".join(lines)
