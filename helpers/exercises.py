@@ -20,7 +20,7 @@ return :func:`~helpers.answers.correct` or :func:`~helpers.answers.wrong` (the f
 in :mod:`helpers.answers`; its names are re-exported here). Anything that raises inside the
 function becomes a "could not read" feedback.
 
-The checks follow the notebooks' order, 01 to 07. NaN and inf are never a right answer,
+The checks follow the notebooks' order, 01 to 08. NaN and inf are never a right answer,
 and one map or table passed for the two a comparison needs is never a comparison.
 """
 
@@ -72,14 +72,14 @@ __all__ = [
     "check_05_ssim_floors",
     "check_05_fair_ink",
     "check_05_choice",
-    "check_06_contrast_overlap",
-    "check_06_contrastive_is_cam",
-    "check_06_exact_score_cam",
-    "check_07_smaller_copy",
-    "check_07_alpha_positions",
-    "check_08_ig_steps",
-    "check_08_randomisation",
-    "check_08_occlusion_passes",
+    "check_07_contrast_overlap",
+    "check_07_contrastive_is_cam",
+    "check_07_exact_score_cam",
+    "check_08_smaller_copy",
+    "check_08_alpha_positions",
+    "check_06_ig_steps",
+    "check_06_randomisation",
+    "check_06_occlusion_passes",
 ]
 
 
@@ -532,7 +532,7 @@ def check_03_logit_scale(method: Any) -> Feedback:
                  "which method's weight has w both above and below the fraction line?")
 
 
-# --- notebooks 04-06 ---
+# --- notebooks 04-07 ---
 # Where the expected values of 04-06 come from (derivations in the notebooks, not one run):
 # * 04, exercise 1: at ``layer4`` behind GAP + linear, LayerCAM's weight at every position is
 #   :math:`\\mathrm{ReLU}(w^c_k)/Z`, so LayerCAM is CAM with the negative weights set to zero:
@@ -546,10 +546,10 @@ def check_03_logit_scale(method: Any) -> Feedback:
 #   by lesion (:func:`helpers.stats.difference_of_differences`). That one layer's interval
 #   excludes 0 and the other's does not is no such test (Gelman & Stern 2006). Which scores
 #   change is measured (it depends on the model), so the check recomputes it from the scores.
-# * 06, exercise 1: the raw maps for ``c`` rather than ``d`` and ``d`` rather than ``c`` are
+# * 07, exercise 1: the raw maps for ``c`` rather than ``d`` and ``d`` rather than ``c`` are
 #   negatives of each other (:math:`y^c - y^d = -(y^d - y^c)`), so after the ReLU each grid cell
 #   is positive in at most one; upsampling spreads them over cell borders only.
-# * 06, exercise 3: at ``layer4`` the contrastive weights are :math:`(w^c_k - w^d_k)/Z`, i.e. CAM
+# * 07, exercise 3: at ``layer4`` the contrastive weights are :math:`(w^c_k - w^d_k)/Z`, i.e. CAM
 #   with the row :math:`w^c - w^d`: the two maps agree to float rounding.
 ROUNDING = 1e-4  #: largest difference that counts as "equal up to float rounding"
 
@@ -985,8 +985,8 @@ def check_05_choice(cues: Any, scores: Any = None) -> Feedback:
                  "melanomas without ink against the un-inked nevi (the lesion's).")
 
 
-@exercise_check("06, exercise 1")
-def check_06_contrast_overlap(overlap: Any, a: Any = None, b: Any = None) -> Feedback:
+@exercise_check("07, exercise 1")
+def check_07_contrast_overlap(overlap: Any, a: Any = None, b: Any = None) -> Feedback:
     """Exercise 1: ``sum(min(a, b)) / sum(a)`` for the maps "p rather than t" (``a``) and
     "t rather than p" (``b``), in [0, 1]; the check recomputes it from the two maps."""
     value, problem = _one(overlap, "one number in [0, 1]")
@@ -997,7 +997,7 @@ def check_06_contrast_overlap(overlap: Any, a: Any = None, b: Any = None) -> Fee
                      "divide `torch.minimum(a, b).sum()` by `a.sum()`.")
     if a is None or b is None:
         return wrong("the check needs the two maps to recompute the overlap.",
-                     "call check_06_contrast_overlap(overlap, a, b).")
+                     "call check_07_contrast_overlap(overlap, a, b).")
     maps, problem = _two_maps(a, b, "map")
     if problem is not None:
         return problem
@@ -1016,8 +1016,8 @@ def check_06_contrast_overlap(overlap: Any, a: Any = None, b: Any = None) -> Fee
                  "pass `contrast_idx=t` for the first map and `contrast_idx=p` for the second.")
 
 
-@exercise_check("06, exercise 2", timed=True)
-def check_06_exact_score_cam(exact_ms: Any, top_k_ms: Any, channels: int = 512,
+@exercise_check("07, exercise 2", timed=True)
+def check_07_exact_score_cam(exact_ms: Any, top_k_ms: Any, channels: int = 512,
                              top_k: int = 64) -> Feedback:
     """Exercise 2: the cold time of one interaction (ms) with the exact Score-CAM and with
     ``top_k`` channels, on the same images. Exact scores ``channels / top_k`` times as many
@@ -1038,8 +1038,8 @@ def check_06_exact_score_cam(exact_ms: Any, top_k_ms: Any, channels: int = 512,
     return correct(f"{ratio:.1f} times slower (it scores {channels // top_k} times as many "
                    "masked inputs): seconds per click, so cache it and show progress.")
 
-@exercise_check("06, exercise 3")
-def check_06_contrastive_is_cam(as_cam: Any, contrastive: Any) -> Feedback:
+@exercise_check("07, exercise 3")
+def check_07_contrastive_is_cam(as_cam: Any, contrastive: Any) -> Feedback:
     """Exercise 3: CAM with the row ``w^c - w^d`` and the contrastive map (two arrays)."""
     maps, problem = _two_maps(as_cam, contrastive, "map")
     if problem is not None:
@@ -1052,7 +1052,7 @@ def check_06_contrastive_is_cam(as_cam: Any, contrastive: Any) -> Feedback:
                  "set the CAM head's weight to `(model.fc.weight[c] - model.fc.weight[d])[None]`.")
 
 
-# --- notebook 07 ------------------------------------------------------------------------------
+# --- notebook 08 ------------------------------------------------------------------------------
 
 
 def _grid_of(model: Any, layer: str, size: int = 224) -> tuple[int, int]:
@@ -1072,8 +1072,8 @@ def _grid_of(model: Any, layer: str, size: int = 224) -> tuple[int, int]:
     return found[0]
 
 
-@exercise_check("07, exercise 1")
-def check_07_smaller_copy(gap: Any, plus: Any, grad: Any, model: Any = None,
+@exercise_check("08, exercise 1")
+def check_08_smaller_copy(gap: Any, plus: Any, grad: Any, model: Any = None,
                           layer: Any = None) -> Feedback:
     """Exercise 1: Grad-CAM++ minus Grad-CAM, the smaller copy's share of the map, at a 14x14
     layer. ``gap``: :func:`helpers.stats.paired_difference` of the two (a dict with ``mean``,
@@ -1106,7 +1106,7 @@ def check_07_smaller_copy(gap: Any, plus: Any, grad: Any, model: Any = None,
                      "pass the dict of stats.paired_difference as it came.")
     if model is None or layer is None:
         return wrong("the check needs the network and the layer to see its grid.",
-                     "call check_07_smaller_copy(gap, plus, grad, model, layer).")
+                     "call check_08_smaller_copy(gap, plus, grad, model, layer).")
     grid = _grid_of(model, str(layer))
     if grid != (14, 14):
         return wrong(f"`{layer}` gives a {grid[0]}x{grid[1]} grid, not 14x14.",
@@ -1120,8 +1120,8 @@ def check_07_smaller_copy(gap: Any, plus: Any, grad: Any, model: Any = None,
                    f"[{low:.3f}, {high:.3f}]: {said}.")
 
 
-@exercise_check("07, exercise 2")
-def check_07_alpha_positions(spread_last: Any, spread_earlier: Any) -> Feedback:
+@exercise_check("08, exercise 2")
+def check_08_alpha_positions(spread_last: Any, spread_earlier: Any) -> Feedback:
     """Exercise 2: how much Grad-CAM++'s :math:`\\alpha^{kc}_{ij}` (eq. 19) varies over the
     positions :math:`(i, j)`, at the last feature map (behind GAP + linear) and at an earlier
     block: for each, the largest over channels of (max - min over positions) / max over
@@ -1147,11 +1147,11 @@ def check_07_alpha_positions(spread_last: Any, spread_earlier: Any) -> Feedback:
                      "use the network's target layer (the last feature map).")
     return wrong("alpha does not vary at the earlier layer either: the same layer twice?",
                  "compute the second at an earlier block, e.g. `blocks.14` or `layer4.0`.")
-# --- notebook 08 (beyond CAM): each check recomputes its answer from what it is given ---
+# --- notebook 06 (beyond CAM): each check recomputes its answer from what it is given ---
 
 
-@exercise_check("08, exercise 1")
-def check_08_ig_steps(steps: Any, deltas: Any) -> Feedback:
+@exercise_check("06, exercise 1")
+def check_06_ig_steps(steps: Any, deltas: Any) -> Feedback:
     """Exercise 1: the fewest steps of ``deltas`` (steps -> |delta| / |F(x) - F(x')|) <= 0.05."""
     table, got = {int(k): float(v) for k, v in dict(deltas).items()}, as_number(steps)
     if got is None or int(got) not in table:
@@ -1165,8 +1165,8 @@ def check_08_ig_steps(steps: Any, deltas: Any) -> Feedback:
                  "compare |delta| / |F(x) - F(x')| with 0.05 for every count.")
 
 
-@exercise_check("08, exercise 2")
-def check_08_randomisation(names: Any, table: Any) -> Feedback:
+@exercise_check("06, exercise 2")
+def check_06_randomisation(names: Any, table: Any) -> Feedback:
     """Exercise 2: the methods passing on ``table`` (``cards.randomisation_table``)."""
     passing = set(table.loc[table["below"], "method"])
     given = {str(n) for n in ([names] if isinstance(names, str) else list(names))}
@@ -1181,8 +1181,8 @@ def check_08_randomisation(names: Any, table: Any) -> Feedback:
                  "a method passes at its first step with `below` True.")
 
 
-@exercise_check("08, exercise 3")
-def check_08_occlusion_passes(passes: Any, size: int = 112, window: int = 8,
+@exercise_check("06, exercise 3")
+def check_06_occlusion_passes(passes: Any, size: int = 112, window: int = 8,
                               stride: int = 4) -> Feedback:
     """Exercise 3: ``((size - window) // stride + 1) ** 2`` occluded images plus the image."""
     got, side = as_number(passes), (size - window) // stride + 1

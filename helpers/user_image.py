@@ -1,4 +1,4 @@
-r"""A user's own image, read safely and explained (notebooks 06 and 07).
+r"""A user's own image, read safely and explained (notebooks 07 and 08).
 
 :func:`read_user_image` reads a student's own picture with PIL, refusing what it cannot use with
 an :class:`ImageInputError` whose message says why and what to do, and bounding memory for

@@ -1,4 +1,4 @@
-"""Notebook 06 in a real browser: JupyterLab on loopback, headless Chromium driven by Selenium.
+"""Notebook 07 in a real browser: JupyterLab on loopback, headless Chromium driven by Selenium.
 
 The test opens the notebook, runs every cell (``notebook:run-all-cells``), checks that no cell
 failed and that the explorer's picture is drawn, clicks the ``layer3`` button of the explorer
@@ -27,7 +27,7 @@ from labserver import running_lab  # noqa: E402  (tests/labserver.py)
 from selenium.webdriver.common.by import By  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
-NOTEBOOK = "06_explore_and_explain.ipynb"
+NOTEBOOK = "07_explore_and_explain.ipynb"
 SCREENSHOT = ROOT / "outputs" / "browser" / "06_explorer.png"
 RUN_TIMEOUT = 600  # seconds for the whole notebook (smoke profile; a busy 2-core machine)
 CHANGE_TIMEOUT = 120  # seconds for the explorer to redraw after a click
@@ -42,7 +42,7 @@ LAB_SETTINGS = {
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory):
-    """JupyterLab serving a copy of notebook 06 (the browser never writes to the repository's
+    """JupyterLab serving a copy of notebook 07 (the browser never writes to the repository's
     file); its kernels use the smoke profile, so the copy trains a model in seconds."""
     tmp = tmp_path_factory.mktemp("lab-browser")
     for name, values in LAB_SETTINGS.items():

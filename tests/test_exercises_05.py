@@ -195,4 +195,4 @@ def test_choice_needs_the_table_and_refuses_nan():
     (2755, 375, True), (375, 2755, False), (40_000, 375, False), (math.nan, 375, False),
     (math.inf, 375, False)])
 def test_exact_score_cam_times(exact, fast, ok):
-    assert bool(ex.check_06_exact_score_cam(exact, fast)) is ok
+    assert bool(ex.check_07_exact_score_cam(exact, fast)) is ok

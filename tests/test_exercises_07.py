@@ -1,73 +1,101 @@
-"""Notebook 07's checks: "correct" for the solution's answer, "wrong" for at least three wrong
-answers each, one of them a conceptual mistake (the wrong layer)."""
+"""The checks of notebook 07's exercises (helpers.exercises): the answers a solution
+computes pass, wrong ones fail, junk never raises."""
 
+from __future__ import annotations
 
 import math
 
-import numpy as np
 import pytest
 import torch
 from torchvision.models import resnet18
 
 from helpers import exercises as ex
-from helpers import stats
+from helpers.cam import CAM, ContrastiveGradCAM
 
 
-@pytest.fixture(scope="module")
-def shares():
-    rng = np.random.default_rng(0)
-    plus = rng.uniform(0.1, 0.3, 20)
-    grad = plus - rng.normal(0.05, 0.02, 20)
-    return plus, grad, stats.paired_difference(plus, grad, n_boot=2000)
+def test_contrastive_is_cam_check_on_real_maps():
+    torch.manual_seed(1)
+    from torchvision.models import resnet18
 
-
-@pytest.fixture(scope="module")
-def model():
-    return resnet18(num_classes=3).eval()
-
-
-def test_smaller_copy_at_a_14x14_layer(shares, model):
-    plus, grad, gap = shares
-    feedback = ex.check_07_smaller_copy(gap, plus, grad, model, "layer3")
-    assert feedback and "more" in feedback.message
-    last = ex.check_07_smaller_copy(gap, plus, grad, model, "layer4")  # conceptual: 7x7 layer
-    assert not last and "7x7" in last.message
-    assert not ex.check_07_smaller_copy(gap, plus, plus, model, "layer3")  # one array twice
-    swapped = stats.paired_difference(grad, plus, n_boot=2000)
-    assert not ex.check_07_smaller_copy(swapped, plus, grad, model, "layer3")
-    assert not ex.check_07_smaller_copy({**gap, "low": math.nan}, plus, grad, model, "layer3")
-    assert not ex.check_07_smaller_copy(gap, plus, grad)                   # no layer to measure
-    assert not ex.check_07_smaller_copy(gap, plus * 10, grad, model, "layer3")  # not shares
-
-
-def test_smaller_copy_says_no_difference_when_the_interval_holds_0(model):
-    plus = np.linspace(0.1, 0.3, 20)
-    grad = plus + np.r_[0.01, -0.01] .repeat(10)
-    gap = stats.paired_difference(plus, grad, n_boot=2000)
-    feedback = ex.check_07_smaller_copy(gap, plus, grad, model, "layer3")
-    assert feedback and "includes 0" in feedback.message
-
-
-def _alpha_spread(model, layer, x):
-    from helpers.cam import GradCAMPlusPlus
-
-    method = GradCAMPlusPlus(model, layer)
-    method.compute_raw(x, 0)
-    a, g = method.last_activations, method.last_gradients
-    alpha = torch.nan_to_num(g**2 / (2 * g**2 + a.sum(dim=(2, 3), keepdim=True) * g**3))
-    flat = alpha.flatten(2)
-    scale = flat.abs().amax(2).clamp_min(1e-12)
-    return float(((flat.amax(2) - flat.amin(2)) / scale).max())
-
-
-def test_alpha_positions_on_a_real_network(model):
-    torch.manual_seed(0)
+    model = resnet18(num_classes=3).eval()
     x = torch.rand(1, 3, 64, 64)
-    last, earlier = _alpha_spread(model, "layer4", x), _alpha_spread(model, "layer3", x)
-    assert last < 1e-4 <= earlier
-    assert ex.check_07_alpha_positions(last, earlier)
-    assert not ex.check_07_alpha_positions(earlier, last)      # conceptual: the layers swapped
-    assert not ex.check_07_alpha_positions(earlier, earlier)   # the earlier layer twice
-    assert not ex.check_07_alpha_positions(last, last)         # the last layer twice
-    assert not ex.check_07_alpha_positions(math.nan, earlier)
-    assert not ex.check_07_alpha_positions(-0.1, earlier)
+    head = CAM(model, "layer4")
+    head.fc = torch.nn.Linear(model.fc.in_features, 1)
+    head.fc.weight.data = (model.fc.weight[0] - model.fc.weight[1]).detach()[None]
+    as_cam = head(x, 0)
+    contrastive = ContrastiveGradCAM(model, "layer4", contrast_idx=1)(x, 0)
+    assert ex.check_07_contrastive_is_cam(as_cam, contrastive)
+    assert not ex.check_07_contrastive_is_cam(as_cam, 1 - contrastive)
+    assert not ex.check_07_contrastive_is_cam(as_cam, contrastive[..., :-1])
+
+
+@pytest.mark.parametrize(("exact", "fast", "ok"), [
+    (2900.0, 360.0, True), ("2.9e3", [360], True), (300.0, 360.0, False), (9000.0, 360.0, False)])
+def test_exact_score_cam_ratio(exact, fast, ok):
+    assert bool(ex.check_07_exact_score_cam(exact, fast)) is ok
+
+
+@pytest.mark.parametrize("check", [getattr(ex, n) for n in ex.__all__
+                                   if n.startswith("check_06")])
+@pytest.mark.parametrize("junk", [None, "no number", [1, 2, 3], object()])
+def test_unreadable_answers_give_feedback_not_errors(check, junk):
+    args = (junk, junk) if check in (ex.check_04_score_cam_top_k,
+                                     ex.check_07_contrastive_is_cam) else (junk,)
+    feedback = check(*args)
+    assert not feedback and feedback.exercise and feedback.message
+
+
+@pytest.mark.parametrize("check", [ex.check_07_exact_score_cam], ids=lambda c: c.__name__)
+@pytest.mark.parametrize("junk", [None, "no number", float("nan"), object(), [[1, "a"]]])
+def test_junk_in_every_argument_gives_feedback(check, junk):
+    fb = check(junk, junk)
+    assert isinstance(fb, ex.Feedback) and not fb and fb.exercise and fb.message
+
+
+@pytest.fixture(scope="module")
+def net():
+    torch.manual_seed(1)
+    return resnet18(num_classes=3).eval(), torch.rand(1, 3, 64, 64)
+
+
+def test_contrast_overlap_recomputed_from_the_maps(net):
+    model, x = net
+    a = ContrastiveGradCAM(model, "layer4", contrast_idx=1)(x, 0)[0]
+    b = ContrastiveGradCAM(model, "layer4", contrast_idx=0)(x, 1)[0]
+    overlap = (torch.minimum(a, b).sum() / a.sum()).item()
+    assert overlap < 0.5
+    assert ex.check_07_contrast_overlap(overlap, a, b)
+    assert not ex.check_07_contrast_overlap(overlap, a, a)           # one map twice
+    same = ContrastiveGradCAM(model, "layer4", contrast_idx=1)(x, 0)[0]  # conceptual: same order
+    assert not ex.check_07_contrast_overlap(1.0, a, same)
+    assert not ex.check_07_contrast_overlap(overlap + 0.2, a, b)     # not these maps' overlap
+    assert not ex.check_07_contrast_overlap(math.nan, a, b)
+    assert not ex.check_07_contrast_overlap(1.4, a, b)
+    assert not ex.check_07_contrast_overlap(overlap)                 # nothing to recompute
+
+
+def _as_cam(model, x, c, d, layer="layer4"):
+    head = CAM(model, layer)
+    head.fc = torch.nn.Linear(model.fc.in_features, 1)
+    head.fc.weight.data = (model.fc.weight[c] - model.fc.weight[d]).detach()[None]
+    return head(x, 0)
+
+
+def test_contrastive_is_cam_on_real_maps(net):
+    model, x = net
+    as_cam = _as_cam(model, x, 0, 1)
+    contrastive = ContrastiveGradCAM(model, "layer4", contrast_idx=1)(x, 0)
+    assert ex.check_07_contrastive_is_cam(as_cam, contrastive)
+    assert not ex.check_07_contrastive_is_cam(contrastive, contrastive)  # issue 36: one map twice
+    assert not ex.check_07_contrastive_is_cam(contrastive, contrastive[:])  # a view of it
+    reversed_ = _as_cam(model, x, 1, 0)                                   # conceptual: w^d - w^c
+    assert not ex.check_07_contrastive_is_cam(reversed_, contrastive)
+    assert not ex.check_07_contrastive_is_cam(as_cam, contrastive[..., :-1])
+    assert not ex.check_07_contrastive_is_cam(as_cam * math.nan, contrastive)
+
+
+@pytest.mark.parametrize(("exact", "fast", "ok"), [
+    (2755, 375, True), (375, 2755, False),   # conceptual: the two swapped
+    (40_000, 375, False), (-1, 375, False), (2755, math.nan, False)])
+def test_exact_score_cam(exact, fast, ok):
+    assert bool(ex.check_07_exact_score_cam(exact, fast)) is ok

@@ -418,7 +418,7 @@ def test_the_demo_shows_what_it_must(notebook: str, request: pytest.FixtureReque
 
 def test_expectations_are_checked_against_a_record(tmp_path: Path) -> None:
     """Unit test of the reader: a record that meets and one that misses the expectations."""
-    findings.start("07", folder=tmp_path)
+    findings.start("08", folder=tmp_path)
     try:
         findings.threshold(1e-7, 1e-3, "max difference", "equal", "differ", at="most",
                            name="CAM = Grad-CAM")
@@ -426,7 +426,7 @@ def test_expectations_are_checked_against_a_record(tmp_path: Path) -> None:
                             "B", "share", name="multi-object gain")
     finally:
         findings.stop()
-    rows = {r["name"]: r for r in expected_findings("07", findings.read_record("07", tmp_path))}
+    rows = {r["name"]: r for r in expected_findings("08", findings.read_record("08", tmp_path))}
     assert rows["07 max |CAM - Grad-CAM| at the last feature map"]["holds"]
     gain = rows["07 |Grad-CAM++ - Grad-CAM| smaller-copy share, last layer"]
     assert gain["value"] == 0.5 and not gain["holds"]
