@@ -40,7 +40,6 @@ from torchvision import transforms as T
 from .data import IMAGENET_MEAN, IMAGENET_STD
 
 # moved to helpers.stats; notebook 02 still calls it here until its cell names stats
-from .stats import balanced_accuracy_interval  # noqa: F401
 from .train import eval_mode, predict_probs
 
 __all__ = [
