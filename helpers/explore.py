@@ -371,6 +371,11 @@ class Explorer:
         if not (len(self.images) == len(self.labels) == len(self.ids)):
             raise ValueError(f"images, labels and ids differ in length: "
                              f"{len(self.images)}, {len(self.labels)}, {len(self.ids)}")
+        twice = sorted({i for i in self.ids if self.ids.count(i) > 1})
+        if twice:  # one id is one cache key: two images under it would share their maps
+            raise ValueError(f"ids must name each image once (they key the map cache); "
+                             f"{len(twice)} repeat, e.g. {twice[:3]}. Pass e.g. the image_id "
+                             "column, or leave ids out for 0, 1, 2, ...")
         self.score_cam_top_k = score_cam_top_k
         self.cache = MapCache()
         self.probs = predict_probs(self.model, images, batch_size=batch_size)

@@ -318,3 +318,11 @@ def test_a_users_image_is_explained_for_its_top_three_classes(run, capsys) -> No
     assert len(shown) == 3 and len({e.target for e in shown}) == 3
     assert [e.target for e in shown] == shown[0].probs.argsort(descending=True)[:3].tolist()
     assert path.name in capsys.readouterr().out
+
+
+def test_an_id_given_twice_is_refused_since_it_keys_the_cache() -> None:
+    """Two images under one id would share one cache entry: the second shows the first's maps."""
+    model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(3 * 8 * 8, 7)).eval()
+    images = torch.rand(3, 3, 8, 8)
+    with pytest.raises(ValueError, match="ids.*once"):
+        explore.Explorer(model, images, [0, 1, 2], ids=["a", "b", "a"])
