@@ -231,9 +231,17 @@ class Attribution:
                 with torch.no_grad():
                     logits = torch.cat([self.model(part) for part in x.split(self.batch_size)])
                 target = resolve_class_idx(None, logits)
-            else:
-                target = checks.class_indices(class_idx, x.shape[0], device=x.device)
-            out = self._attribute(x.detach(), target).detach()
+            else:  # the classes' count is the model's: checked when its output is indexed
+                unbounded = torch.zeros((), device=x.device).expand(x.shape[0], 2**31 - 1)
+                target = resolve_class_idx(class_idx, unbounded)
+            try:
+                out = self._attribute(x.detach(), target).detach()
+            except (IndexError, RuntimeError) as err:
+                if class_idx is None or "index" not in str(err).lower():
+                    raise
+                raise ValueError(f"class_idx={class_idx!r} is out of range for this model's "
+                                 "output: give class indices from 0 to its number of classes "
+                                 "- 1") from err
         checks.finite(out, "the attributions")
         self.last_class_idx = target
         return out

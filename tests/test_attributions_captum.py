@@ -299,3 +299,17 @@ def test_network_seconds_pushes_the_images_it_is_asked_for() -> None:
     assert all(p.grad is None for p in model.parameters())
     with pytest.raises(ValueError, match="n_images"):
         network_seconds(model, torch.randn(1, 3, SIZE, SIZE), 0)
+
+
+def test_explicit_classes_are_used_and_out_of_range_ones_refused() -> None:
+    model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(3 * 8 * 8, 4)).eval()
+    x = torch.rand(2, 3, 8, 8)
+    method = at.Saliency(model)
+    first = method.attribute(x, [1, 2])
+    assert method.last_class_idx.tolist() == [1, 2]
+    weights = model[1].weight.detach().reshape(4, 3, 8, 8)
+    torch.testing.assert_close(first, torch.stack([weights[1], weights[2]]))  # d y_c / d x
+    with pytest.raises(ValueError, match="class_idx"):
+        method.attribute(x, 7)
+    with pytest.raises(ValueError, match="class_idx"):
+        method.attribute(x, [0, 1, 2])
