@@ -88,16 +88,16 @@ def record_path(notebook: str, folder: str | Path | None = None) -> Path:
     return Path(folder).expanduser() / f"{notebook}.jsonl"
 
 
-def start(notebook: str, folder: str | Path | None = None) -> Path:
-    """Begin ``notebook``'s run record (``"05"``): an earlier run's record is replaced, and the
-    findings rendered from now on are recorded there and listed by :func:`summary`."""
+def start(notebook: str, folder: str | Path | None = None) -> None:
+    """Begin ``notebook``'s run record (``"05"``, at :func:`record_path`): an earlier run's
+    record is replaced, and the findings rendered from now on are recorded there and listed by
+    :func:`summary`. Returns nothing, so a cell that ends with it prints nothing."""
     if not isinstance(notebook, str) or not notebook:
         raise ValueError(f"notebook must name the notebook, e.g. '05'; got {notebook!r}")
     path = record_path(notebook, folder)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("", encoding="utf-8")
     _state.update(notebook=notebook, folder=path.parent, rendered=[])
-    return path
 
 
 def stop() -> None:

@@ -242,7 +242,8 @@ def test_class_sensitivity_branches(args: tuple, verdict: str) -> None:
 
 
 def test_findings_are_recorded_and_summarised(tmp_path) -> None:
-    path = findings.start("99", folder=tmp_path)
+    assert findings.start("99", folder=tmp_path) is None
+    path = findings.record_path("99", folder=tmp_path)
     assert path == tmp_path / "99.jsonl" and path.read_text() == ""
     findings.intervention(row(0.7, 0.6, 0.8))
     findings.comparison(row(NAN, NAN, NAN, n=0), "A", "B", "score")
