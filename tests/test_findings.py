@@ -428,8 +428,8 @@ def test_expectations_are_checked_against_a_record(tmp_path: Path) -> None:
     finally:
         findings.stop()
     rows = {r["name"]: r for r in expected_findings("08", findings.read_record("08", tmp_path))}
-    assert rows["07 max |CAM - Grad-CAM| at the last feature map"]["holds"]
-    gain = rows["07 |Grad-CAM++ - Grad-CAM| smaller-copy share, last layer"]
+    assert rows["08 max |CAM - Grad-CAM| at the last feature map"]["holds"]
+    gain = rows["08 |Grad-CAM++ - Grad-CAM| smaller-copy share, last layer"]
     assert gain["value"] == 0.5 and not gain["holds"]
-    missing = rows["07 Grad-CAM's Spearman after a random fc"]
+    missing = rows["08 Grad-CAM's Spearman after a random fc"]
     assert missing["value"] is None and not missing["holds"]
