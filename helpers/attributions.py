@@ -51,6 +51,7 @@ from torch import Tensor, nn
 from . import _checks as checks
 from .cam import flat_maps, normalize_maps, resolve_class_idx
 from .data import IMAGENET_MEAN, IMAGENET_STD
+from .train import eval_mode
 
 __all__ = [
     "BASELINES",
@@ -207,14 +208,9 @@ class Attribution:
 
     @contextmanager
     def _eval(self) -> Iterator[None]:
-        modes = [(m, m.training) for m in self.model.modules()]
-        self.model.eval()
-        try:
-            with torch.enable_grad() if self.uses_gradients else torch.no_grad():
-                yield
-        finally:
-            for module, training in modes:
-                module.training = training
+        with eval_mode(self.model), (torch.enable_grad() if self.uses_gradients
+                                     else torch.no_grad()):
+            yield
 
     def attribute(self, x: Tensor, class_idx: Any = None) -> Tensor:
         """Raw attributions ``(B, C, H, W)``: signed, in the input's units, detached."""

@@ -18,6 +18,8 @@ import pandas as pd
 import torch
 from torch import Tensor, nn
 
+from .train import eval_mode
+
 __all__ = ["time_methods", "network_seconds"]
 
 
@@ -107,9 +109,7 @@ def network_seconds(model: nn.Module, x: Tensor, n_images: int, *, backward: boo
         raise ValueError(f"n_images must be an int >= 1, got {n_images!r}")
     sizes = [batch_size] * (n_images // batch_size) + [n_images % batch_size] * bool(
         n_images % batch_size)
-    modes = [(m, m.training) for m in model.modules()]
-    model.eval()
-    try:
+    with eval_mode(model):
         start = time.perf_counter()
         for size in sizes:
             chunk = x[:1].expand(size, -1, -1, -1).detach().clone()
@@ -121,6 +121,3 @@ def network_seconds(model: nn.Module, x: Tensor, n_images: int, *, backward: boo
                 with torch.no_grad():
                     model(chunk)
         return time.perf_counter() - start
-    finally:
-        for module, training in modes:
-            module.training = training
