@@ -2,12 +2,15 @@
 
     python benchmarks/bench_attributions.py                 # the demo model: ResNet-18, 112 px
     python benchmarks/bench_attributions.py --cpu-clock     # this process's CPU time only
+    python benchmarks/bench_attributions.py --methods "Gradient,Gradient x Input"  # a few
 
 The floor of a method is the network's own work for the images the method needs: ``passes``
 copies of the image pushed through the network in batches of ``--batch-size`` (forward only for
 occlusion, LIME and KernelSHAP; forward and backward to the input for the gradient methods:
 ``helpers.timing.network_seconds``). Each round times every map (one image, its class given) and
-every floor once, in a shuffled order, after a warm-up round (``bench_cam.timings``); the ratio
+every floor once, in a shuffled order, after a warm-up round (``bench_cam.timings``); the
+single-pass gradient methods are timed a second time with ``class_idx=None`` (rows "..., class
+None"), where the class must come from the same forward pass to keep the floor; the ratio
 is the median over rounds of map / floor measured in the same round, so load from other
 processes hits both alike. Target: at most 1.3. The model has random weights (the timing does
 not depend on them) and the demo's architecture (dilated ``layer4``: 7x7 at 112 px). The
@@ -54,6 +57,8 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: default)")
     parser.add_argument("--cpu-clock", action="store_true",
                         help="time.process_time instead of wall time")
+    parser.add_argument("--methods", default="",
+                        help="comma-separated method names to time (default: all)")
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -62,9 +67,18 @@ def main() -> None:
     x = torch.randn(1, 3, args.size, args.size)
     target = [3]
     found = methods(model, args.size, args.batch_size)
+    if args.methods:
+        wanted = [name.strip() for name in args.methods.split(",")]
+        unknown = sorted(set(wanted) - set(found))
+        if unknown:
+            parser.error(f"--methods: unknown {unknown}; choose from {list(found)}")
+        found = {name: found[name] for name in wanted}
+    for name in [n for n, m in found.items() if m.uses_gradients and m.passes == 1]:
+        found[f"{name}, class None"] = found[name]
     fns = {}
     for name, method in found.items():
-        fns[name] = (lambda m=method: m(x, target))
+        given = None if name.endswith("class None") else target
+        fns[name] = (lambda m=method, c=given: m(x, c))
         fns[f"{name} floor"] = (lambda m=method: network_seconds(
             model, x, m.passes, backward=m.uses_gradients, batch_size=args.batch_size))
     clock = time.process_time if args.cpu_clock else time.perf_counter

@@ -1,8 +1,9 @@
 r"""Beyond CAM: gradients, Integrated Gradients, SmoothGrad, occlusion, LIME and KernelSHAP.
 
-The other families of saliency methods, computed by Captum (Kokhlikyan et al. 2020) and handed
-back in :mod:`helpers.cam`'s map contract, so that every measurement of the series (deletion,
-insertion, pointing, energy, the randomisation cascade) takes them unchanged:
+The other families of saliency methods, computed by Captum (Kokhlikyan et al. 2020; the two
+plain gradients directly with ``torch.autograd.grad``, Captum being their oracle in the tests)
+and handed back in :mod:`helpers.cam`'s map contract, so that every measurement of the series
+(deletion, insertion, pointing, energy, the randomisation cascade) takes them unchanged:
 
 >>> ig = IntegratedGradients(model, steps=16, baseline="black")
 >>> heatmap = ig(input_tensor, class_idx=None)    # (B, H, W) in [0, 1]; None: the prediction
@@ -24,9 +25,10 @@ Each map is min-max normalised per image to [0, 1] (a constant map becomes 0), a
 **Contract**, the same as :class:`helpers.cam.BaseCAM`: ``method(x, class_idx)`` returns a
 detached float tensor ``(B, H, W)`` at the input's size on its device; the model runs in eval
 mode and its train/eval flags are restored, also when the call raises; gradients are taken
-with respect to the input only (Captum uses ``torch.autograd.grad``), so no parameter gets a
-``.grad``. ``class_idx``: None (the predicted class, one extra forward pass), an int, or one
-int per image.
+with respect to the input only (``torch.autograd.grad``, in Captum too), so no parameter gets
+a ``.grad``. ``class_idx``: None (the predicted class: one extra forward pass, none for
+:class:`Saliency` and :class:`GradientXInput`, which read it off their own), an int, or one int
+per image.
 
 **Cost.** ``passes`` is the number of images a method pushes through the network per explained
 image (``backward``: each with a backward pass to the input). Perturbation methods batch their
@@ -223,24 +225,29 @@ class Attribution:
             with torch.inference_mode(False):
                 return self.attribute(x.clone(), class_idx)
         with self._eval():
-            if class_idx is None:
-                with torch.no_grad():
-                    logits = torch.cat([self.model(part) for part in x.split(self.batch_size)])
-                target = resolve_class_idx(None, logits)
-            else:  # the classes' count is the model's: checked when its output is indexed
-                unbounded = torch.zeros((), device=x.device).expand(x.shape[0], 2**31 - 1)
-                target = resolve_class_idx(class_idx, unbounded)
             try:
-                out = self._attribute(x.detach(), target).detach()
+                out, target = self._explain(x.detach(), class_idx)
             except (IndexError, RuntimeError) as err:
                 if class_idx is None or "index" not in str(err).lower():
                     raise
                 raise ValueError(f"class_idx={class_idx!r} is out of range for this model's "
                                  "output: give class indices from 0 to its number of classes "
                                  "- 1") from err
-        checks.finite(out, "the attributions")
+        checks.finite(out.detach(), "the attributions")
         self.last_class_idx = target
-        return out
+        return out.detach()
+
+    def _explain(self, x: Tensor, class_idx: Any) -> tuple[Tensor, Tensor]:
+        """Attributions and the classes they explain; None costs one extra forward pass here
+        (the prediction), before the method's own passes."""
+        if class_idx is None:
+            with torch.no_grad():
+                logits = torch.cat([self.model(part) for part in x.split(self.batch_size)])
+            target = resolve_class_idx(None, logits)
+        else:  # the classes' count is the model's: checked when its output is indexed
+            unbounded = torch.zeros((), device=x.device).expand(x.shape[0], 2**31 - 1)
+            target = resolve_class_idx(class_idx, unbounded)
+        return self._attribute(x, target), target
 
     def __call__(self, x: Tensor, class_idx: Any = None) -> Tensor:
         """Maps ``(B, H, W)`` in [0, 1] at the input's size (:func:`attribution_map`)."""
@@ -261,7 +268,35 @@ def _per_chunk(method: Any, x: Tensor, target: Tensor, size: int, **kwargs: Any)
 # --- gradients ----------------------------------------------------------------------------------
 
 
-class Saliency(Attribution):
+class _InputGradient(Attribution):
+    r"""The class score's gradient with respect to the input, :math:`\partial S_c / \partial x`,
+    from one forward and one backward pass per image: ``torch.autograd.grad`` of the summed
+    target scores of a chunk (the images of an eval-mode network do not interact, so each image
+    gets its own gradient), and with ``class_idx=None`` the class is the argmax of that same
+    forward pass, so the prediction costs nothing extra. Captum's ``Saliency`` and
+    ``InputXGradient`` compute the same numbers (``tests/test_attributions_captum.py``) but need
+    the class before their forward pass, i.e. one more forward pass for the prediction."""
+
+    def _times_input(self, x: Tensor, grad: Tensor) -> Tensor:
+        return grad
+
+    def _explain(self, x: Tensor, class_idx: Any) -> tuple[Tensor, Tensor]:
+        given = None
+        if class_idx is not None:  # type and length checked here, the range against the logits
+            unbounded = torch.zeros((), device=x.device).expand(x.shape[0], 2**31 - 1)
+            given = resolve_class_idx(class_idx, unbounded).split(self.batch_size)
+        grads, targets = [], []
+        for k, part in enumerate(x.split(self.batch_size)):
+            leaf = part.clone().requires_grad_(True)
+            logits = self.model(leaf)
+            target = resolve_class_idx(None if given is None else given[k], logits)
+            score = logits.gather(1, target[:, None]).sum()
+            grads.append(self._times_input(part, torch.autograd.grad(score, leaf)[0]))
+            targets.append(target)
+        return torch.cat(grads), torch.cat(targets)
+
+
+class Saliency(_InputGradient):
     r"""The vanilla gradient (Simonyan, Vedaldi & Zisserman 2014, arXiv 1312.6034, sec. 3.1).
 
     The class score is linearised around the image, :math:`S_c(I) \approx w^\top I + b`
@@ -270,13 +305,8 @@ class Saliency(Attribution):
     method, :math:`\sum_c |w_c|` (:func:`attribution_map`). One forward and one backward pass.
     """
 
-    def _attribute(self, x: Tensor, target: Tensor) -> Tensor:
-        from captum.attr import Saliency as CaptumSaliency
 
-        return _per_chunk(CaptumSaliency(self.model), x, target, self.batch_size, abs=False)
-
-
-class GradientXInput(Attribution):
+class GradientXInput(_InputGradient):
     r"""Gradient x Input (Shrikumar et al. 2016, arXiv 1605.01713; Ancona et al. 2018, Table 1).
 
     .. math:: a_i = x_i \, \frac{\partial S_c}{\partial x_i}
@@ -286,10 +316,8 @@ class GradientXInput(Attribution):
     the normalisation's mean colour). One forward and one backward pass.
     """
 
-    def _attribute(self, x: Tensor, target: Tensor) -> Tensor:
-        from captum.attr import InputXGradient
-
-        return _per_chunk(InputXGradient(self.model), x, target, self.batch_size)
+    def _times_input(self, x: Tensor, grad: Tensor) -> Tensor:
+        return x * grad
 
 
 class IntegratedGradients(Attribution):
