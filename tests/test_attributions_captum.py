@@ -319,27 +319,28 @@ def test_explicit_classes_are_used_and_out_of_range_ones_refused() -> None:
 
 
 @pytest.mark.parametrize("class_idx", [None, [3, 0, 1]])
-def test_plain_gradients_equal_captums_and_find_the_class_in_their_own_pass(class_idx) -> None:
-    from captum.attr import InputXGradient
-    from captum.attr import Saliency as CaptumSaliency
+@pytest.mark.parametrize("name", ["Gradient", "Gradient x Input"])
+def test_plain_gradients_equal_captums_and_find_the_class_in_their_own_pass(name,
+                                                                            class_idx) -> None:
+    from captum.attr import InputXGradient, Saliency
 
     model = small_cnn(7).eval()
     x = quadrant_images(3, seed=1)
     with torch.no_grad():
         pred = model(x).argmax(1)
     target = pred if class_idx is None else torch.tensor(class_idx)
-    oracles = {at.Saliency: CaptumSaliency, at.GradientXInput: InputXGradient}
-    for ours, theirs in oracles.items():
-        method = ours(model, batch_size=2)  # chunks of 2 and 1 images
-        counted = []
-        hook = model.register_forward_hook(lambda m, args, out: counted.append(args[0].shape[0]))
-        try:
-            got = method.attribute(x, class_idx)
-        finally:
-            hook.remove()
-        assert counted == [2, 1], f"{ours.__name__}: {counted} images through the network"
-        assert method.last_class_idx.tolist() == target.tolist()
-        leaf = x.clone().requires_grad_(True)
-        kwargs = {"abs": False} if theirs is CaptumSaliency else {}
-        expected = theirs(model).attribute(leaf, target=target, **kwargs).detach()
-        torch.testing.assert_close(got, expected, rtol=1e-5, atol=1e-7)
+    method = at.METHODS[name](model, batch_size=2)  # chunks of 2 and 1 images
+    counted = []
+    hook = model.register_forward_hook(lambda m, args, out: counted.append(args[0].shape[0]))
+    try:
+        got = method.attribute(x, class_idx)
+    finally:
+        hook.remove()
+    assert counted == [2, 1], f"{counted} images through the network, expected [2, 1]"
+    assert method.last_class_idx.tolist() == target.tolist()
+    leaf = x.clone().requires_grad_(True)
+    if name == "Gradient":
+        expected = Saliency(model).attribute(leaf, target=target, abs=False)
+    else:
+        expected = InputXGradient(model).attribute(leaf, target=target)
+    torch.testing.assert_close(got, expected.detach(), rtol=1e-5, atol=1e-7)

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from messages import says
 from standins import Trained, no_training, tiny_for
 from torch import nn
 
@@ -489,32 +490,33 @@ def _a_folder(path: Path, good: Path) -> None:
     path.mkdir()
 
 
-BAD_FILES = [  # how the file is made, error type, phrases in the message
-    (_lfs_pointer, ValueError, ["is a git-lfs pointer", "git lfs pull", "Delete the file"]),
-    (_random_bytes, ValueError, ["not a checkpoint (a git-lfs pointer?", "Delete the file"]),
-    (_html_page, ValueError, ["not a checkpoint", "Delete the file"]),
-    (_empty, ValueError, ["is an empty file", "Delete the file"]),
-    (_truncated, ValueError, ["damaged or truncated checkpoint", "Delete the file"]),
-    (_pickled_object, ValueError, ["pickled Python objects", "arbitrary code"]),
-    (_plain_tensor, ValueError, ["not a checkpoint written by", "Delete the file"]),
-    (_other_weights, ValueError, ["do not fit a resnet18", "Delete the file"]),
-    (_unknown_arch, ValueError, ["'vgg16'", "cannot build"]),
-    (_a_folder, IsADirectoryError, ["is a folder", "expected a checkpoint file"]),
+DELETE = r"delete the file"
+
+BAD_FILES = [  # how the file is made, error type, patterns the message must hold
+    (_lfs_pointer, ValueError, [r"git-lfs pointer", r"git lfs pull", DELETE]),
+    (_random_bytes, ValueError, [r"not a checkpoint", r"git-lfs|download", DELETE]),
+    (_html_page, ValueError, [r"not a checkpoint", DELETE]),
+    (_empty, ValueError, [r"\bempty\b", DELETE]),
+    (_truncated, ValueError, [r"damaged|truncated", DELETE]),
+    (_pickled_object, ValueError, [r"pickled", r"arbitrary code"]),
+    (_plain_tensor, ValueError, [r"not a checkpoint", r"save_checkpoint", DELETE]),
+    (_other_weights, ValueError, [r"do not fit|does not fit", r"resnet18", DELETE]),
+    (_unknown_arch, ValueError, [r"'vgg16'", r"cannot build|unknown"]),
+    (_a_folder, IsADirectoryError, [r"\bfolder\b", r"checkpoint file"]),
 ]
 
 
-@pytest.mark.parametrize(("make", "error", "phrases"), BAD_FILES,
+@pytest.mark.parametrize(("make", "error", "patterns"), BAD_FILES,
                          ids=[m.__name__.strip("_") for m, _, _ in BAD_FILES])
-def test_unreadable_checkpoint_says_what_it_is_and_what_to_do(make, error, phrases, good,
+def test_unreadable_checkpoint_says_what_it_is_and_what_to_do(make, error, patterns, good,
                                                               tmp_path, disk_snapshot) -> None:
     path = tmp_path / "model.pt"
     make(path, good)
     before = disk_snapshot(tmp_path)
     with pytest.raises(error) as info:
         load_checkpoint(path)
-    for phrase in phrases:
-        assert phrase in str(info.value)
-    if phrases[0] != "pickled Python objects":
+    says(info.value, r"model\.pt", *patterns)  # the file, what it is, what to do
+    if make is not _pickled_object:
         assert "arbitrary code" not in str(info.value)
     assert disk_snapshot(tmp_path) == before
 
@@ -525,7 +527,7 @@ def test_a_torch_zip_that_is_not_a_checkpoint_is_not_called_code(tmp_path) -> No
         archive.writestr("notes.txt", "hello")
     with pytest.raises(ValueError) as info:
         load_checkpoint(path)
-    assert "damaged or truncated checkpoint" in str(info.value)
+    says(info.value, r"model\.pt", r"damaged|truncated")
 
 
 @pytest.fixture(scope="module")

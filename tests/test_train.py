@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from messages import says
 from PIL import Image
 from sklearn import metrics as skm
 from torch import nn
@@ -294,24 +295,24 @@ def _change(probs=None, labels=None):
     return make
 
 
-BAD_EVALUATE = [  # make (probs, labels), phrase
-    (_change(probs=lambda p: p[:, 0]), "expected (N, 7) softmax probabilities"),
-    (_change(probs=lambda p: p[:, :2]), "expected (N, 7)"),
-    (_change(probs=lambda p: np.log(p)), "apply softmax to logits"),
-    (_change(probs=lambda p: np.where(p > 0.3, np.nan, p)), "finite probabilities"),
-    (_change(labels=lambda y: y[:-1]), "labels must be 10 integer class indices"),
-    (_change(labels=lambda y: y.astype(float)), "integer class indices"),
-    (_change(labels=lambda y: y + 1), "labels must lie in 0..6"),
-    (lambda: (np.zeros((0, 7)), np.zeros(0, int)), "expected (N, 7)"),
+BAD_EVALUATE = [  # make (probs, labels), patterns the message must hold
+    (_change(probs=lambda p: p[:, 0]), [r"probs", r"\(10,\)", r"\(N, 7\)"]),
+    (_change(probs=lambda p: p[:, :2]), [r"probs", r"\(10, 2\)", r"\(N, 7\)"]),
+    (_change(probs=lambda p: np.log(p)), [r"probs", r"softmax"]),
+    (_change(probs=lambda p: np.where(p > 0.3, np.nan, p)), [r"probs", r"finite"]),
+    (_change(labels=lambda y: y[:-1]), [r"labels", r"\b10\b", r"\(9,\)"]),
+    (_change(labels=lambda y: y.astype(float)), [r"labels", r"integer"]),
+    (_change(labels=lambda y: y + 1), [r"labels", r"0\.\.6"]),
+    (lambda: (np.zeros((0, 7)), np.zeros(0, int)), [r"probs", r"\(0, 7\)", r"\(N, 7\)"]),
 ]
 
 
-@pytest.mark.parametrize(("make", "phrase"), BAD_EVALUATE,
+@pytest.mark.parametrize(("make", "patterns"), BAD_EVALUATE,
                          ids=[str(i) for i in range(len(BAD_EVALUATE))])
-def test_evaluate_refuses(make, phrase) -> None:
+def test_evaluate_refuses(make, patterns) -> None:
     with pytest.raises(ValueError) as info:
         evaluate(*make())
-    assert phrase in str(info.value)
+    says(info.value, *patterns)
 
 
 # --------------------------------------------------------------------------- fit
@@ -334,20 +335,21 @@ def _loaders() -> dict[str, DataLoader]:
     return {"train": DataLoader(data, batch_size=7), "val": DataLoader(data, batch_size=7)}
 
 
-BAD_FIT = [  # keyword arguments, error, phrase
-    (dict(epochs=0), ValueError, "epochs=0"),
-    (dict(lr=0.0), ValueError, "lr=0.0"),
-    (dict(lr=float("inf")), ValueError, "lr=inf"),
-    (dict(device="gpu"), ValueError, "device='gpu'"),
-    (dict(loaders="no val"), ValueError, "loaders lacks ['val']"),
-    (dict(model=NaNAfterFirstStep()), FloatingPointError, "Lower the learning rate"),
+BAD_FIT = [  # keyword arguments, error, patterns the message must hold
+    (dict(epochs=0), ValueError, [r"epochs=0\b", r">= ?1|positive"]),
+    (dict(lr=0.0), ValueError, [r"lr=0\.0", r"> ?0|positive"]),
+    (dict(lr=float("inf")), ValueError, [r"lr=inf", r"finite"]),
+    (dict(device="gpu"), ValueError, [r"device='gpu'", r"'cuda'"]),
+    (dict(loaders="no val"), ValueError, [r"loaders", r"'val'"]),
+    (dict(model=NaNAfterFirstStep()), FloatingPointError,
+     [r"\bnan\b|diverged", r"learning rate|\blr="]),
 ]
 
 
-@pytest.mark.parametrize(("kwargs", "error", "phrase"), BAD_FIT,
+@pytest.mark.parametrize(("kwargs", "error", "patterns"), BAD_FIT,
                          ids=[next(iter(k)) + "=" + str(next(iter(k.values())))[:12]
                               for k, _, _ in BAD_FIT])
-def test_fit_refuses(kwargs, error, phrase) -> None:
+def test_fit_refuses(kwargs, error, patterns) -> None:
     kwargs = dict(kwargs)  # the table's row stays as it is
     model = kwargs.pop("model", nn.Linear(4, 7))
     loaders = _loaders()
@@ -355,28 +357,28 @@ def test_fit_refuses(kwargs, error, phrase) -> None:
         del loaders["val"]
     with pytest.raises(error) as info:
         fit(model, loaders, **{"epochs": 1, **kwargs}, progress=False)
-    assert phrase in str(info.value)
+    says(info.value, *patterns)
 
 
 # ---------------------------------------------------------------- the parameter walk: train
 
-WALK = [  # call, error type, phrase of the message
-    (lambda: seed_everything(-1), ValueError, "seed=-1"),
-    (lambda: seed_everything("1"), TypeError, "seed='1'"),
-    (lambda: class_weights(np.array([0, 9])), ValueError, "0..6"),
-    (lambda: class_weights(np.array([0.5, 1.2])), ValueError, "integer class indices"),
-    (lambda: class_weights(np.array([], int)), ValueError, "non-empty"),
-    (lambda: shrink(torch.zeros(1, 3, 8, 8), 0), ValueError, "size=0"),
-    (lambda: shrink(np.zeros((1, 3, 8, 8)), 4), TypeError, "float tensor"),
-    (lambda: dataset_labels([1, 2]), TypeError, "np.asarray"),
+WALK = [  # call, error type, patterns the message must hold
+    (lambda: seed_everything(-1), ValueError, [r"seed=-1", r">= ?0|non-negative"]),
+    (lambda: seed_everything("1"), TypeError, [r"seed='1'", r"whole number|int"]),
+    (lambda: class_weights(np.array([0, 9])), ValueError, [r"labels", r"0\.\.6"]),
+    (lambda: class_weights(np.array([0.5, 1.2])), ValueError, [r"labels", r"integer"]),
+    (lambda: class_weights(np.array([], int)), ValueError, [r"labels", r"non-empty|\bempty"]),
+    (lambda: shrink(torch.zeros(1, 3, 8, 8), 0), ValueError, [r"\bsize=0\b", r">= ?1"]),
+    (lambda: shrink(np.zeros((1, 3, 8, 8)), 4), TypeError, [r"images", r"tensor"]),
+    (lambda: dataset_labels([1, 2]), TypeError, [r"dataset", r"np\.asarray"]),
 ]
 
 
-@pytest.mark.parametrize("call, error, phrase", WALK, ids=[str(i) for i in range(len(WALK))])
-def test_the_parameter_walk_cases_are_refused(call, error, phrase) -> None:
+@pytest.mark.parametrize("call, error, patterns", WALK, ids=[str(i) for i in range(len(WALK))])
+def test_the_parameter_walk_cases_are_refused(call, error, patterns) -> None:
     with pytest.raises(error) as err:
         call()
-    assert phrase in str(err.value)
+    says(err.value, *patterns)
 
 
 N_CLASSES = 7

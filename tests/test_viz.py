@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from messages import says
 from PIL import Image
 
 from helpers import viz
@@ -281,30 +282,36 @@ def test_save_gif_to_a_folder_or_under_a_file_names_the_target(tmp_path) -> None
 _IMG, _HM = np.zeros((8, 8, 3), np.float32), np.zeros((8, 8), np.float32)
 
 
-WALK = [  # call, error type, phrase of the message
-    (lambda: viz.to_display_image(np.zeros((8, 8, 5))), ValueError, "expected a PIL image"),
-    (lambda: viz.to_display_image(np.full((8, 8, 3), np.nan)), ValueError, "NaN"),
-    (lambda: viz.to_display_image("img.jpg"), TypeError, "open_image"),
-    (lambda: viz.overlay(_IMG, _HM, cmap="nope"), ValueError, "not a matplotlib colormap"),
-    (lambda: viz.cam_grid([_IMG, _IMG], {"a": [_HM]}), ValueError, "2 images"),
-    (lambda: viz.plot_confusion_matrix(np.zeros((3, 4))), ValueError, "(7, 7)"),
-    (lambda: viz.plot_roc_curves(np.zeros((4, 7)), np.zeros(3)), ValueError, "one label per row"),
-    (lambda: viz.save_figure(None, "a", "."), TypeError, "matplotlib Figure"),
+WALK = [  # call, error type, patterns the message must hold
+    (lambda: viz.to_display_image(np.zeros((8, 8, 5))), ValueError,
+     [r"image", r"\(8, 8, 5\)", r"\(H, W, 3\)"]),
+    (lambda: viz.to_display_image(np.full((8, 8, 3), np.nan)), ValueError, [r"image", r"NaN"]),
+    (lambda: viz.to_display_image("img.jpg"), TypeError, [r"img\.jpg", r"open_image"]),
+    (lambda: viz.overlay(_IMG, _HM, cmap="nope"), ValueError, [r"cmap='nope'", r"colormap"]),
+    (lambda: viz.cam_grid([_IMG, _IMG], {"a": [_HM]}), ValueError,
+     [r"\bmaps?\b", r"\b2 images"]),
+    (lambda: viz.plot_confusion_matrix(np.zeros((3, 4))), ValueError,
+     [r"\bcm\b", r"\(3, 4\)", r"\(7, 7\)"]),
+    (lambda: viz.plot_roc_curves(np.zeros((4, 7)), np.zeros(3)), ValueError,
+     [r"probs", r"labels", r"\(4, 7\)", r"\(3,\)"]),
+    (lambda: viz.save_figure(None, "a", "."), TypeError, [r"\bfig\b", r"Figure"]),
     (lambda: viz.plot_class_samples(pd.DataFrame({"dx": [], "path": []}), per_class=0),
-     ValueError, "per_class=0"),
-    (lambda: viz.plot_learning_curves(None), TypeError, "train.fit"),
-    (lambda: viz.plot_learning_curves(pd.DataFrame({"a": [1]})), ValueError, "val_loss"),
-    (lambda: viz.prediction_panel(_IMG, _HM, "mel", 0.5, size=0), ValueError, "size=0"),
+     ValueError, [r"per_class=0\b", r">= ?1|positive"]),
+    (lambda: viz.plot_learning_curves(None), TypeError, [r"history", r"\bfit\b"]),
+    (lambda: viz.plot_learning_curves(pd.DataFrame({"a": [1]})), ValueError,
+     [r"history", r"val_loss"]),
+    (lambda: viz.prediction_panel(_IMG, _HM, "mel", 0.5, size=0), ValueError,
+     [r"\bsize=0\b", r"> ?0|positive"]),
 ]
 
 
-@pytest.mark.parametrize("call, error, phrase", WALK, ids=[str(i) for i in range(len(WALK))])
-def test_the_parameter_walk_cases_are_refused(call, error, phrase) -> None:
+@pytest.mark.parametrize("call, error, patterns", WALK, ids=[str(i) for i in range(len(WALK))])
+def test_the_parameter_walk_cases_are_refused(call, error, patterns) -> None:
     import matplotlib.pyplot as plt
 
     with pytest.raises(error) as err:
         call()
-    assert phrase in str(err.value)
+    says(err.value, *patterns)
     plt.close("all")
 
 
