@@ -13,6 +13,7 @@ import os
 import shutil
 import tempfile
 import uuid
+import warnings
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from importlib import resources
@@ -50,7 +51,11 @@ IMAGENET_STD: tuple[float, float, float] = (0.229, 0.224, 0.225)
 METADATA_COLUMNS = ("lesion_id", "image_id", "dx", "dx_type", "age", "sex", "localization")
 METADATA_FILE = "HAM10000_metadata.csv"
 IMAGE_FOLDERS = ("HAM10000_images_part_1", "HAM10000_images_part_2")
+#: lesion masks: a folder whose name starts with this (the Dataverse archive
+#: HAM10000_segmentations_lesion_tschandl.zip unpacks to ``<this>_tschandl/``), at the root or
+#: one level below it, holding ``<image_id>_segmentation.png`` at any depth
 MASK_FOLDER = "HAM10000_segmentations_lesion"
+MASK_ARCHIVE = "HAM10000_segmentations_lesion_tschandl.zip"
 ARTEFACT_FOLDER = "HAM10000_segmentations_artefact"  # demo sets with an artefact only
 EVIDENCE_FOLDER = "HAM10000_segmentations_evidence"  # demo sets: class-specific structures
 KAGGLE_HANDLE = "kmader/skin-cancer-mnist-ham10000"
@@ -60,7 +65,8 @@ HOW_TO_GET = (
     "helpers.sources.download_ham10000(dest). Expected layout: <root>/HAM10000_metadata.csv and "
     "<root>/HAM10000_images_part_1/, <root>/HAM10000_images_part_2/ holding <image_id>.jpg "
     "(either case; a flat folder of jpgs works too); optional lesion masks in "
-    "<root>/HAM10000_segmentations_lesion/<image_id>_segmentation.png."
+    "<root>/HAM10000_segmentations_lesion_tschandl/<image_id>_segmentation.png (Dataverse's "
+    f"{MASK_ARCHIVE} unpacked in <root>; a folder named HAM10000_segmentations_lesion works too)."
 )
 # The real archive's first part ends at this image id; the demo splits its images the same way.
 PART_1_LAST_ID = 29305
@@ -350,15 +356,46 @@ def image_index(root: Path) -> tuple[dict[str, Path], list[Path], dict[str, list
     return index, [*folders, root], repeats
 
 
+def mask_folders(root: Path, folder_name: str = MASK_FOLDER) -> list[Path]:
+    """The folders named ``folder_name*`` (any case) in ``root`` or one level below it (an
+    archive unpacked into a folder of its own); one inside another counts once, the outer."""
+    def named(folder: Path) -> bool:
+        return folder.is_dir() and folder.name.lower().startswith(folder_name.lower())
+
+    found = []
+    for child in sorted(p for p in root.iterdir() if p.is_dir()):
+        if named(child):
+            found.append(child)
+        elif not child.name.startswith((".", "__MACOSX")):
+            found.extend(sorted(p for p in child.iterdir() if named(p)))
+    return found
+
+
 def mask_index(root: Path, folder_name: str = MASK_FOLDER,
-                suffix: str = "_segmentation.png") -> dict[str, Path]:
-    """image_id -> ``<image_id><suffix>`` from the folders named ``folder_name*`` (any case)."""
+               suffix: str = "_segmentation.png") -> dict[str, Path]:
+    """image_id -> ``<image_id><suffix>`` at any depth in :func:`mask_folders`; macOS's
+    ``._`` shadow files are skipped."""
     index: dict[str, Path] = {}
-    for folder in sorted(root.iterdir()):
-        if folder.is_dir() and folder.name.lower().startswith(folder_name.lower()):
-            for path in sorted(folder.rglob(f"*{suffix}")):
+    for folder in mask_folders(root, folder_name):
+        for path in sorted(folder.rglob(f"*{suffix}")):
+            if not path.name.startswith("._"):
                 index.setdefault(path.name[: -len(suffix)], path)
     return index
+
+
+def _warn_missing_masks(image_ids: pd.Series, masks: dict[str, Path], folders: list[Path],
+                        csv: Path) -> None:
+    """A warning when a lesion-mask folder is there but some images have no mask in it."""
+    missing = [i for i in image_ids if i not in masks]
+    if not folders or not missing:
+        return
+    warnings.warn(
+        f"Lesion masks: {len(missing)} of {len(image_ids)} images listed in {csv.name} have "
+        f"no mask (looked for <image_id>_segmentation.png in {', '.join(map(str, folders))}): "
+        f"{list_some(missing)}. Those images get an all-zero mask (no lesion): mask-based "
+        f"measurements (energy share, pointing game) mean nothing for them. Unpack Dataverse's "
+        f"{MASK_ARCHIVE} (https://doi.org/10.7910/DVN/DBW86T) into the data folder again, or "
+        "drop the rows without a mask_path before measuring.", UserWarning, stacklevel=3)
 
 
 # Per-image masks that only generated sets have (helpers.demo): column -> (folder, suffix). A
@@ -379,7 +416,9 @@ def load_metadata(root: str | Path) -> pd.DataFrame:
     ``evidence_path`` (:mod:`helpers.demo`'s evidence masks) and, for the multi-lesion set,
     ``lesion1_mask_path`` and ``lesion2_mask_path``. Raises FileNotFoundError naming what is
     missing (folder, CSV or image files), NotADirectoryError for a file given as ``root``, and
-    ValueError for a wrong schema or an ``image_id`` listed twice.
+    ValueError for a wrong schema or an ``image_id`` listed twice. Lesion masks are optional
+    (:data:`MASK_FOLDER`); where their folder is there but lacks some images' masks, a
+    UserWarning says how many and where it looked.
     """
     root = checks.folder(root, "Data folder", hint=(
         "Give the folder that holds HAM10000_metadata.csv (unzip an archive first). "
@@ -404,6 +443,7 @@ def load_metadata(root: str | Path) -> pd.DataFrame:
             f"(searched {where}): {list_some(missing)}. {HOW_TO_GET}"
         )
     masks = mask_index(root)
+    _warn_missing_masks(meta["image_id"], masks, mask_folders(root), csv)
     meta["path"] = [str(images[i].resolve()) for i in meta["image_id"]]
     meta["label"] = meta["dx"].map(CLASSES.index).astype(int)
     meta["mask_path"] = [str(masks[i].resolve()) if i in masks else None for i in meta["image_id"]]

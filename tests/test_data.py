@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import shutil
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -88,9 +90,59 @@ def test_load_metadata_masks_and_dataverse_csv(tmp_path: Path, packaged_meta: pd
     masks.mkdir()
     first = rows["image_id"].iloc[0]
     Image.new("L", (8, 6), 255).save(masks / f"{first}_segmentation.png")
-    out = D.load_metadata(tmp_path)
+    with pytest.warns(UserWarning) as caught:
+        out = D.load_metadata(tmp_path)
     assert out["mask_path"].iloc[0].endswith(f"{first}_segmentation.png")
     assert out["mask_path"].iloc[1:].isna().all()
+    # masks partly missing: how many, and where it looked
+    says(caught[0].message, r"\b3 of 4\b", r"mask", re.escape(str(masks)), rows["image_id"].iloc[1])
+
+
+def _dataverse_mask(path: Path) -> None:
+    """A lesion mask as Dataverse's archive has it: 8-bit greyscale, 255 = lesion, 0 = skin,
+    the image's size (600 x 450 there, 8 x 6 here); the lesion is the left half."""
+    grey = np.zeros((6, 8), np.uint8)
+    grey[:, :4] = 255
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(grey, mode="L").save(path)
+
+
+@pytest.mark.parametrize("folder", [
+    "HAM10000_segmentations_lesion_tschandl",  # the archive unpacked in the data folder
+    "HAM10000_segmentations_lesion_tschandl/HAM10000_segmentations_lesion_tschandl",  # twice
+    "masks/HAM10000_segmentations_lesion_tschandl",  # unpacked into a folder of its own
+    "HAM10000_segmentations_lesion",
+])
+def test_dataverse_lesion_masks_are_found_for_every_image(
+    tmp_path: Path, packaged_meta: pd.DataFrame, folder: str
+) -> None:
+    rows = packaged_meta.head(6)
+    write_layout(tmp_path, rows, D.IMAGE_FOLDERS)
+    for image_id in rows["image_id"]:
+        _dataverse_mask(tmp_path / folder / f"{image_id}_segmentation.png")
+    (tmp_path / folder / f"._{rows['image_id'].iloc[0]}_segmentation.png").write_bytes(b"\0")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # every image has its mask: no warning
+        out = D.load_metadata(tmp_path)
+    assert [Path(p).name for p in out["mask_path"]] == [
+        f"{i}_segmentation.png" for i in rows["image_id"]]  # not macOS's ._ shadow file
+    _, _, mask = D.LesionDataset(out, D.eval_transform(6), mask_size=6)[0]
+    assert mask.shape == (6, 6) and set(mask.unique().tolist()) == {0.0, 1.0}
+    assert mask[:, :2].eq(1).all() and mask[:, -2:].eq(0).all()  # the lesion stays left
+
+
+def test_a_mask_folder_without_masks_says_where_it_looked(
+    tmp_path: Path, packaged_meta: pd.DataFrame
+) -> None:
+    rows = packaged_meta.head(3)
+    write_layout(tmp_path, rows, ("images",))
+    folder = tmp_path / "HAM10000_segmentations_lesion_tschandl"
+    _dataverse_mask(folder / "ISIC_0000000.png")  # not named <image_id>_segmentation.png
+    with pytest.warns(UserWarning) as caught:
+        out = D.load_metadata(tmp_path)
+    assert out["mask_path"].isna().all()
+    says(caught[0].message, r"\b3 of 3\b", r"_segmentation\.png", re.escape(str(folder)),
+         D.MASK_ARCHIVE.replace(".", r"\."))
 
 
 def test_load_metadata_keeps_missing_age(tmp_path: Path, packaged_meta: pd.DataFrame) -> None:
