@@ -45,7 +45,8 @@ def _evaluated(value: Any, what: str) -> tuple[dict | None, Feedback | None]:
 def check_02_unweighted(weighted: Any, unweighted: Any) -> Feedback:
     """Exercise 1: the test metrics of two short fine-tunes of the trained model from the same
     weights on the same images, with the class weights and with ``balance_classes=False``: two
-    dicts of :func:`helpers.train.evaluate`, on the same test split. The check reads accuracy and balanced accuracy from their confusion matrices."""
+    dicts of :func:`helpers.train.evaluate`, on the same test split. The check reads accuracy
+    and balanced accuracy from their confusion matrices."""
     pair = []
     for value, what in ((weighted, "the weighted run"), (unweighted, "the unweighted run")):
         result, problem = _evaluated(value, what)
