@@ -11,7 +11,7 @@ every floor once, in a shuffled order, after a warm-up round (``bench_cam.timing
 is the median over rounds of map / floor measured in the same round, so load from other
 processes hits both alike. Target: at most 1.3. The model has random weights (the timing does
 not depend on them) and the demo's architecture (dilated ``layer4``: 7x7 at 112 px). The
-settings are the ones notebook 06 uses on the demo profile.
+settings are the ones notebook 07 uses on the demo profile.
 
 Prints a markdown table; the numbers are this machine's, measured in this process.
 """

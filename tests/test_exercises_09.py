@@ -1,4 +1,4 @@
-"""The checks of notebook 07's exercises (helpers.exercises): the answers a solution
+"""The checks of notebook 09's exercises (helpers.exercises): the answers a solution
 computes pass, wrong ones fail, junk never raises."""
 
 from __future__ import annotations
@@ -24,15 +24,15 @@ def test_contrastive_is_cam_check_on_real_maps():
     head.fc.weight.data = (model.fc.weight[0] - model.fc.weight[1]).detach()[None]
     as_cam = head(x, 0)
     contrastive = ContrastiveGradCAM(model, "layer4", contrast_idx=1)(x, 0)
-    assert ex.check_07_contrastive_is_cam(as_cam, contrastive)
-    assert not ex.check_07_contrastive_is_cam(as_cam, 1 - contrastive)
-    assert not ex.check_07_contrastive_is_cam(as_cam, contrastive[..., :-1])
+    assert ex.check_09_contrastive_is_cam(as_cam, contrastive)
+    assert not ex.check_09_contrastive_is_cam(as_cam, 1 - contrastive)
+    assert not ex.check_09_contrastive_is_cam(as_cam, contrastive[..., :-1])
 
 
 @pytest.mark.parametrize(("exact", "fast", "ok"), [
     (2900.0, 360.0, True), ("2.9e3", [360], True), (300.0, 360.0, False), (9000.0, 360.0, False)])
 def test_exact_score_cam_ratio(exact, fast, ok):
-    assert bool(ex.check_07_exact_score_cam(exact, fast)) is ok
+    assert bool(ex.check_09_exact_score_cam(exact, fast)) is ok
 
 
 @pytest.mark.parametrize("check", [getattr(ex, n) for n in ex.__all__
@@ -40,12 +40,12 @@ def test_exact_score_cam_ratio(exact, fast, ok):
 @pytest.mark.parametrize("junk", [None, "no number", [1, 2, 3], object()])
 def test_unreadable_answers_give_feedback_not_errors(check, junk):
     args = (junk, junk) if check in (ex.check_04_score_cam_top_k,
-                                     ex.check_07_contrastive_is_cam) else (junk,)
+                                     ex.check_09_contrastive_is_cam) else (junk,)
     feedback = check(*args)
     assert not feedback and feedback.exercise and feedback.message
 
 
-@pytest.mark.parametrize("check", [ex.check_07_exact_score_cam], ids=lambda c: c.__name__)
+@pytest.mark.parametrize("check", [ex.check_09_exact_score_cam], ids=lambda c: c.__name__)
 @pytest.mark.parametrize("junk", [None, "no number", float("nan"), object(), [[1, "a"]]])
 def test_junk_in_every_argument_gives_feedback(check, junk):
     fb = check(junk, junk)
@@ -64,14 +64,14 @@ def test_contrast_overlap_recomputed_from_the_maps(net):
     b = ContrastiveGradCAM(model, "layer4", contrast_idx=0)(x, 1)[0]
     overlap = (torch.minimum(a, b).sum() / a.sum()).item()
     assert overlap < 0.5
-    assert ex.check_07_contrast_overlap(overlap, a, b)
-    assert not ex.check_07_contrast_overlap(overlap, a, a)           # one map twice
+    assert ex.check_09_contrast_overlap(overlap, a, b)
+    assert not ex.check_09_contrast_overlap(overlap, a, a)           # one map twice
     same = ContrastiveGradCAM(model, "layer4", contrast_idx=1)(x, 0)[0]  # conceptual: same order
-    assert not ex.check_07_contrast_overlap(1.0, a, same)
-    assert not ex.check_07_contrast_overlap(overlap + 0.2, a, b)     # not these maps' overlap
-    assert not ex.check_07_contrast_overlap(math.nan, a, b)
-    assert not ex.check_07_contrast_overlap(1.4, a, b)
-    assert not ex.check_07_contrast_overlap(overlap)                 # nothing to recompute
+    assert not ex.check_09_contrast_overlap(1.0, a, same)
+    assert not ex.check_09_contrast_overlap(overlap + 0.2, a, b)     # not these maps' overlap
+    assert not ex.check_09_contrast_overlap(math.nan, a, b)
+    assert not ex.check_09_contrast_overlap(1.4, a, b)
+    assert not ex.check_09_contrast_overlap(overlap)                 # nothing to recompute
 
 
 def _as_cam(model, x, c, d, layer="layer4"):
@@ -85,17 +85,17 @@ def test_contrastive_is_cam_on_real_maps(net):
     model, x = net
     as_cam = _as_cam(model, x, 0, 1)
     contrastive = ContrastiveGradCAM(model, "layer4", contrast_idx=1)(x, 0)
-    assert ex.check_07_contrastive_is_cam(as_cam, contrastive)
-    assert not ex.check_07_contrastive_is_cam(contrastive, contrastive)  # issue 36: one map twice
-    assert not ex.check_07_contrastive_is_cam(contrastive, contrastive[:])  # a view of it
+    assert ex.check_09_contrastive_is_cam(as_cam, contrastive)
+    assert not ex.check_09_contrastive_is_cam(contrastive, contrastive)  # issue 36: one map twice
+    assert not ex.check_09_contrastive_is_cam(contrastive, contrastive[:])  # a view of it
     reversed_ = _as_cam(model, x, 1, 0)                                   # conceptual: w^d - w^c
-    assert not ex.check_07_contrastive_is_cam(reversed_, contrastive)
-    assert not ex.check_07_contrastive_is_cam(as_cam, contrastive[..., :-1])
-    assert not ex.check_07_contrastive_is_cam(as_cam * math.nan, contrastive)
+    assert not ex.check_09_contrastive_is_cam(reversed_, contrastive)
+    assert not ex.check_09_contrastive_is_cam(as_cam, contrastive[..., :-1])
+    assert not ex.check_09_contrastive_is_cam(as_cam * math.nan, contrastive)
 
 
 @pytest.mark.parametrize(("exact", "fast", "ok"), [
     (2755, 375, True), (375, 2755, False),   # conceptual: the two swapped
     (40_000, 375, False), (-1, 375, False), (2755, math.nan, False)])
 def test_exact_score_cam(exact, fast, ok):
-    assert bool(ex.check_07_exact_score_cam(exact, fast)) is ok
+    assert bool(ex.check_09_exact_score_cam(exact, fast)) is ok

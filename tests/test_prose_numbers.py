@@ -54,7 +54,7 @@ CITED: dict[str, dict[str, str]] = {
            "0.01": "exercise 4's scale factor, a setting"},
     "04": {"0.5": "the ideal share of two lesions, by definition",
            "0%": "Average Drop's best value, by definition"},
-    "05": {"90%": "the share of nevi given the ink in the moved split, a setting"},
+    "06": {"90%": "the share of nevi given the ink in the moved split, a setting"},
     "README": {"3.10": "the minimum Python version"},
     "real_data": {"4.0": "the licence's version (CC BY-NC 4.0)"},
     "setup": {"2.5": "the last PyTorch version on the pytorch channel"},

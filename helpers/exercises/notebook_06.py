@@ -1,4 +1,4 @@
-"""The checks of notebook 05's exercises (can we trust the heatmap?)."""
+"""The checks of notebook 06's exercises (can we trust the heatmap?)."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from ..course.answers import (
 )
 from .guards import as_array, finite_answer, one_answer, passed_twice
 
-# --- notebook 05 ---
+# --- notebook 06 ---
 # No single right number: each check tests that the numbers are what the exercise asks for and
 # reads them out. "Found" is energy well above the artefact's area (a map that ignores it puts
 # about its area's share on it); exercise 3's floors are recomputed from the maps; exercise 4's
@@ -54,8 +54,8 @@ def _mean_shares(maps: Any, masks: Any) -> dict[str, float]:
             for name, m in maps.items()}
 
 
-@exercise_check("05, exercise 1")
-def check_05_ruler(drop: Any, energy: Any, area: Any, maps: Any = None, masks: Any = None
+@exercise_check("06, exercise 1")
+def check_06_ruler(drop: Any, energy: Any, area: Any, maps: Any = None, masks: Any = None
                    ) -> Feedback:
     """Exercise 1: ``drop``, the balanced accuracy as trained minus with the ruler moved;
     ``energy``, the maps' mean energy share on the ruler (one number per method, in the order
@@ -76,7 +76,7 @@ def check_05_ruler(drop: Any, energy: Any, area: Any, maps: Any = None, masks: A
         return problem
     if not isinstance(maps, Mapping) or not maps or masks is None:
         return wrong("the check needs the maps and the ruler masks to recompute the shares.",
-                     "call check_05_ruler(drop, energy, area, ruler_maps, ruler_masks).")
+                     "call check_06_ruler(drop, energy, area, ruler_maps, ruler_masks).")
     want_area = float((as_array(masks) > 0).mean())
     want = _mean_shares(maps, masks)
     if abs(size - want_area) > 1e-4:
@@ -105,8 +105,8 @@ def _verdict_word(value: Any) -> bool | None:
         False if label in ("fails", "fail", "failed") else None
 
 
-@exercise_check("05, exercise 2")
-def check_05_score_cam(passes: Any, steps: Any = None, random_a: Any = None,
+@exercise_check("06, exercise 2")
+def check_06_score_cam(passes: Any, steps: Any = None, random_a: Any = None,
                        random_b: Any = None) -> Feedback:
     """Exercise 2: does Score-CAM pass the randomisation test at the random ``fc``?
     ``passes``: ``"passes"``/``True`` or ``"fails"``/``False``. ``steps``: the cascade's maps
@@ -123,7 +123,7 @@ def check_05_score_cam(passes: Any, steps: Any = None, random_a: Any = None,
         return unreadable(passes, '"passes" or "fails" (or True / False)')
     if not isinstance(steps, Mapping) or "trained" not in steps or "fc" not in steps:
         return wrong("the check needs the cascade's maps to compute the verdict itself.",
-                     "call check_05_score_cam(answer, steps, ra4, rb4).")
+                     "call check_06_score_cam(answer, steps, ra4, rb4).")
     twice = passed_twice(random_a, random_b, "random model's maps", "random models' maps")
     if twice is not None:
         return twice
@@ -149,8 +149,8 @@ def check_05_score_cam(passes: Any, steps: Any = None, random_a: Any = None,
                  "at or below it passes, above it fails.")
 
 
-@exercise_check("05, exercise 3")
-def check_05_ssim_floors(floors: Any, trained: Any, random_a: Any, random_b: Any) -> Feedback:
+@exercise_check("06, exercise 3")
+def check_06_ssim_floors(floors: Any, trained: Any, random_a: Any, random_b: Any) -> Feedback:
     """Exercise 3: the SSIM floor of each method (the higher of the two), as a dict or Series
     keyed by method, or a list in the order of ``trained``; ``trained``, ``random_a`` and
     ``random_b``: the maps of part 1 (``{method: (N, H, W) maps}``), from which the check
@@ -204,8 +204,8 @@ def _row(table: Any, word: str) -> Any:
     return table.loc[rows[0]]
 
 
-@exercise_check("05, exercise 4")
-def check_05_fair_ink(with_ink: Any, without_ink: Any, table: Any = None) -> Feedback:
+@exercise_check("06, exercise 4")
+def check_06_fair_ink(with_ink: Any, without_ink: Any, table: Any = None) -> Feedback:
     """Exercise 4: for the model trained with ink on every class, the share of nevi called
     melanoma with the ink moved onto them (``with_ink``) and on the same lesions without it
     (``without_ink``): the ink's pull is the difference. ``table``: the fair model's scores on
@@ -217,7 +217,7 @@ def check_05_fair_ink(with_ink: Any, without_ink: Any, table: Any = None) -> Fee
         return problem
     if not hasattr(table, "loc") or "nv called mel" not in getattr(table, "columns", []):
         return wrong("the check needs the fair model's table of scores.",
-                     "call check_05_fair_ink(with_ink, without_ink, table).")
+                     "call check_06_fair_ink(with_ink, without_ink, table).")
     moved = float(_row(table, "moved")["nv called mel"])
     other = [n for n in table.index if "moved" not in str(n).lower()]
     kept = float(table.loc[other[0], "nv called mel"])
@@ -238,7 +238,7 @@ def check_05_fair_ink(with_ink: Any, without_ink: Any, table: Any = None) -> Fee
                    "away from melanoma here.")
 
 
-CUES = ("ink", "lesion")  #: the cues of 05's exercise 5
+CUES = ("ink", "lesion")  #: the cues of 06's exercise 5
 
 
 def _cues(answer: Any) -> set[str] | None:
@@ -251,8 +251,8 @@ def _cues(answer: Any) -> set[str] | None:
     return labels if labels <= set(CUES) else None
 
 
-@exercise_check("05, exercise 5")
-def check_05_choice(cues: Any, scores: Any = None) -> Feedback:
+@exercise_check("06, exercise 5")
+def check_06_choice(cues: Any, scores: Any = None) -> Feedback:
     """Exercise 5: which cue the choice model uses: ``"ink"``, ``"lesion"``, ``"both"`` or
     ``"neither"`` (or a list of them). ``scores``: its table on the test split as trained and
     with the ink moved (rows named with "trained" and "moved"; columns "mel recall" and "nv
@@ -266,7 +266,7 @@ def check_05_choice(cues: Any, scores: Any = None) -> Feedback:
     if not hasattr(scores, "loc") or not {"mel recall", "nv called mel"} <= set(
             getattr(scores, "columns", [])):
         return wrong("the check needs the model's table of scores.",
-                     "call check_05_choice(answer, choice_scores).")
+                     "call check_06_choice(answer, choice_scores).")
     trained, moved = _row(scores, "trained"), _row(scores, "moved")
     numbers = [float(trained["nv called mel"]), float(moved["nv called mel"]),
                float(moved["mel recall"])]

@@ -1,4 +1,4 @@
-"""The checks of notebook 06's exercises (beyond CAM)."""
+"""The checks of notebook 07's exercises (beyond CAM)."""
 
 from __future__ import annotations
 
@@ -13,11 +13,11 @@ from ..course.answers import (
     wrong,
 )
 
-# --- notebook 06 (beyond CAM): each check recomputes its answer from what it is given ---
+# --- notebook 07 (beyond CAM): each check recomputes its answer from what it is given ---
 
 
-@exercise_check("06, exercise 1")
-def check_06_ig_steps(steps: Any, deltas: Any) -> Feedback:
+@exercise_check("07, exercise 1")
+def check_07_ig_steps(steps: Any, deltas: Any) -> Feedback:
     """Exercise 1: the fewest steps of ``deltas`` (steps -> |delta| / |F(x) - F(x')|) <= 0.05."""
     table, got = {int(k): float(v) for k, v in dict(deltas).items()}, as_number(steps)
     if got is None or int(got) not in table:
@@ -31,8 +31,8 @@ def check_06_ig_steps(steps: Any, deltas: Any) -> Feedback:
                  "compare |delta| / |F(x) - F(x')| with 0.05 for every count.")
 
 
-@exercise_check("06, exercise 2")
-def check_06_randomisation(names: Any, table: Any) -> Feedback:
+@exercise_check("07, exercise 2")
+def check_07_randomisation(names: Any, table: Any) -> Feedback:
     """Exercise 2: the methods passing on ``table`` (``cards.randomisation_table``)."""
     passing = set(table.loc[table["below"], "method"])
     given = {str(n) for n in ([names] if isinstance(names, str) else list(names))}
@@ -47,8 +47,8 @@ def check_06_randomisation(names: Any, table: Any) -> Feedback:
                  "a method passes at its first step with `below` True.")
 
 
-@exercise_check("06, exercise 3")
-def check_06_occlusion_passes(passes: Any, size: int = 112, window: int = 8,
+@exercise_check("07, exercise 3")
+def check_07_occlusion_passes(passes: Any, size: int = 112, window: int = 8,
                               stride: int = 4) -> Feedback:
     """Exercise 3: ``((size - window) // stride + 1) ** 2`` occluded images plus the image."""
     got, side = as_number(passes), (size - window) // stride + 1

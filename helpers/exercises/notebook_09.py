@@ -1,4 +1,4 @@
-"""The checks of notebook 07's exercises (explore and explain)."""
+"""The checks of notebook 09's exercises (explore and explain)."""
 
 from __future__ import annotations
 
@@ -17,8 +17,8 @@ from ..course.answers import (
 from .guards import ROUNDING, one_answer, two_maps
 
 
-@exercise_check("07, exercise 1")
-def check_07_contrast_overlap(overlap: Any, a: Any = None, b: Any = None) -> Feedback:
+@exercise_check("09, exercise 1")
+def check_09_contrast_overlap(overlap: Any, a: Any = None, b: Any = None) -> Feedback:
     """Exercise 1: ``sum(min(a, b)) / sum(a)`` for the maps "p rather than t" (``a``) and
     "t rather than p" (``b``), in [0, 1]; the check recomputes it from the two maps."""
     value, problem = one_answer(overlap, "one number in [0, 1]")
@@ -29,7 +29,7 @@ def check_07_contrast_overlap(overlap: Any, a: Any = None, b: Any = None) -> Fee
                      "divide `torch.minimum(a, b).sum()` by `a.sum()`.")
     if a is None or b is None:
         return wrong("the check needs the two maps to recompute the overlap.",
-                     "call check_07_contrast_overlap(overlap, a, b).")
+                     "call check_09_contrast_overlap(overlap, a, b).")
     maps, problem = two_maps(a, b, "map")
     if problem is not None:
         return problem
@@ -48,8 +48,8 @@ def check_07_contrast_overlap(overlap: Any, a: Any = None, b: Any = None) -> Fee
                  "pass `contrast_idx=t` for the first map and `contrast_idx=p` for the second.")
 
 
-@exercise_check("07, exercise 2", timed=True)
-def check_07_exact_score_cam(exact_ms: Any, top_k_ms: Any, channels: int = 512,
+@exercise_check("09, exercise 2", timed=True)
+def check_09_exact_score_cam(exact_ms: Any, top_k_ms: Any, channels: int = 512,
                              top_k: int = 64) -> Feedback:
     """Exercise 2: the cold time of one interaction (ms) with the exact Score-CAM and with
     ``top_k`` channels, on the same images. Exact scores ``channels / top_k`` times as many
@@ -70,8 +70,8 @@ def check_07_exact_score_cam(exact_ms: Any, top_k_ms: Any, channels: int = 512,
     return correct(f"{ratio:.1f} times slower (it scores {channels // top_k} times as many "
                    "masked inputs): seconds per click, so cache it and show progress.")
 
-@exercise_check("07, exercise 3")
-def check_07_contrastive_is_cam(as_cam: Any, contrastive: Any) -> Feedback:
+@exercise_check("09, exercise 3")
+def check_09_contrastive_is_cam(as_cam: Any, contrastive: Any) -> Feedback:
     """Exercise 3: CAM with the row ``w^c - w^d`` and the contrastive map (two arrays)."""
     maps, problem = two_maps(as_cam, contrastive, "map")
     if problem is not None:
