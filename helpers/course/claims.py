@@ -118,6 +118,8 @@ EXPECTED: list[tuple[str, str, str, Callable[[dict], object], str, object]] = [
      lambda e: _value("value")(e) - _value("layer3")(e), ">", 0.0),
     ("03", "flattened head", "Spearman Grad-CAM++ vs LayerCAM, GAP head minus flattened head",
      _value("value"), ">", 0.0),
+    ("04", "CAM = Grad-CAM at layer4", "max |method - CAM| at layer4 (three methods)",
+     _value("value"), "<", 1e-3),
     ("06", "shuffled labels memorised", "the shuffled-label model fits its labels",
      _value("value"), ">", 0.6),
     ("06", "model randomisation", "Grad-CAM's Spearman after layer4 is random",

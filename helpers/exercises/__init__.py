@@ -44,12 +44,8 @@ from .notebook_03 import (
     check_03_other_implementation,
     check_03_second_derivative,
 )
-from .notebook_04 import (
-    check_04_average_drop_all_ones,
-    check_04_layer3_ranking,
-    check_04_layercam_is_positive_cam,
-    check_04_score_cam_top_k,
-)
+from .notebook_04 import check_04_layercam_is_positive_cam, check_04_score_cam_top_k
+from .notebook_05 import check_05_average_drop_all_ones, check_05_layer3_ranking
 from .notebook_06 import (
     check_06_choice,
     check_06_fair_ink,
@@ -58,12 +54,12 @@ from .notebook_06 import (
     check_06_ssim_floors,
 )
 from .notebook_07 import check_07_ig_steps, check_07_occlusion_passes, check_07_randomisation
+from .notebook_08 import check_08_alpha_positions, check_08_smaller_copy
 from .notebook_09 import (
     check_09_contrast_overlap,
     check_09_contrastive_is_cam,
     check_09_exact_score_cam,
 )
-from .notebook_08 import check_08_alpha_positions, check_08_smaller_copy
 
 __all__ = [
     "Feedback",
@@ -86,8 +82,8 @@ __all__ = [
     "blog_and_paper_correlations",
     "check_04_layercam_is_positive_cam",
     "check_04_score_cam_top_k",
-    "check_04_average_drop_all_ones",
-    "check_04_layer3_ranking",
+    "check_05_average_drop_all_ones",
+    "check_05_layer3_ranking",
     "check_06_ruler",
     "check_06_score_cam",
     "check_06_ssim_floors",

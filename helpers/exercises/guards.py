@@ -66,15 +66,15 @@ def as_array(value: Any) -> np.ndarray:
 
 
 # --- notebooks 04-09 ---
-# Where the expected values of 04-06 come from (derivations in the notebooks, not one run):
+# Where the expected values of 04, 05 and 09 come from (derivations in the notebooks, not one run):
 # * 04, exercise 1: at ``layer4`` behind GAP + linear, LayerCAM's weight at every position is
 #   :math:`\\mathrm{ReLU}(w^c_k)/Z`, so LayerCAM is CAM with the negative weights set to zero:
 #   the largest absolute difference of the normalised maps is float rounding (< 1e-4).
 # * 04, exercise 2: ``top_k`` scores ``k`` of the ``K`` channels, so it can be at most about
 #   ``K / k`` times faster; a useful approximation keeps a clearly positive rank correlation.
-# * 04, exercise 3: a map of all ones leaves the image unchanged, :math:`O = Y`, so
+# * 05, exercise 1: a map of all ones leaves the image unchanged, :math:`O = Y`, so
 #   Average Drop :math:`= 100 \\cdot \\frac1N\\sum \\max(0, Y - O)/Y = 0`.
-# * 04, exercise 4: whether the gap Grad-CAM++ minus Grad-CAM changes between two layers is a
+# * 05, exercise 2: whether the gap Grad-CAM++ minus Grad-CAM changes between two layers is a
 #   test of the change itself: per image, the layer3 gap minus the layer4 gap, with its interval
 #   by lesion (:func:`helpers.stats.difference_of_differences`). That one layer's interval
 #   excludes 0 and the other's does not is no such test (Gelman & Stern 2006). Which scores
