@@ -14,7 +14,7 @@ None"), where the class must come from the same forward pass to keep the floor; 
 is the median over rounds of map / floor measured in the same round, so load from other
 processes hits both alike. Target: at most 1.3. The model has random weights (the timing does
 not depend on them) and the demo's architecture (dilated ``layer4``: 7x7 at 112 px). The
-settings are the ones notebook 06 uses on the demo profile.
+settings are the ones notebook 07 uses on the demo profile.
 
 Prints a markdown table; the numbers are this machine's, measured in this process.
 """

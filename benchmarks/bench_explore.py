@@ -1,4 +1,4 @@
-"""How long does one interaction with notebook 07's explorer take, cold and cached?
+"""How long does one interaction with notebook 09's explorer take, cold and cached?
 
     .venv/bin/python benchmarks/bench_explore.py                  # the demo model, layer2-4
     .venv/bin/python benchmarks/bench_explore.py --images 3 --layers layer4

@@ -2,7 +2,7 @@
 
 Another CPU's floating-point kernels train another model from the same seed. This benchmark
 disturbs the arithmetic the same way on one machine: it executes the notebooks that train
-models or measure them (02: the demo model; 03: its Grad-CAM++ weights; 05: the sanity checks,
+models or measure them (02: the demo model; 03: its Grad-CAM++ weights; 06: the sanity checks,
 and the biased and clean models of the shortcut test) under
 ``TUTORIAL_SEED`` = 0, 1, 2 and 1 or 2 threads (``OMP_NUM_THREADS``), each run in a folder of
 its own (its own checkpoints), reads the findings the notebooks recorded (``helpers.findings``,
@@ -11,12 +11,12 @@ and prints each expectation's minimum, median and maximum beside its bound, with
 margin (a verdict: whether it held in every run).
 It also prints the demo model's test balanced accuracy and confusion matrix per run.
 
-    python benchmarks/bench_robustness.py                          # 6 runs of notebooks 02-05
-    python benchmarks/bench_robustness.py --seeds 0 --threads 2 --notebooks 05
-    (a run's folder keeps its checkpoints: running only 05 again reuses 02's model there)
+    python benchmarks/bench_robustness.py                          # 6 runs of notebooks 02, 03, 06
+    python benchmarks/bench_robustness.py --seeds 0 --threads 2 --notebooks 06
+    (a run's folder keeps its checkpoints: running only 06 again reuses 02's model there)
     python benchmarks/bench_robustness.py --report outputs/robustness   # only print the tables
 
-About 20 minutes a run (notebooks 02, 03, 05) on a 2-core CPU with 2 threads; ``--jobs 2`` runs
+About 20 minutes a run (notebooks 02, 03, 06) on a 2-core CPU with 2 threads; ``--jobs 2`` runs
 two at once.
 """
 
@@ -120,7 +120,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     parser.add_argument("--threads", nargs="+", type=int, default=[1, 2])
-    parser.add_argument("--notebooks", nargs="+", default=["02", "03", "05"])
+    parser.add_argument("--notebooks", nargs="+", default=["02", "03", "06"])
     parser.add_argument("--out", type=Path, default=ROOT / "outputs" / "robustness")
     parser.add_argument("--jobs", type=int, default=1)
     parser.add_argument("--report", type=Path, help="only print the tables of a finished --out")

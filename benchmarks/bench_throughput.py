@@ -4,7 +4,7 @@ One process, the same random batch, side by side: a training step (forward, back
 a forward pass alone (eval mode, ``torch.inference_mode``), in PyTorch's default layout and in
 channels-last, at each size. Each figure is the median of ``--reps`` rounds after a warm-up
 round; every round calls each contender once, in shuffled order (``bench_cam.timings``). The
-training step sets what a demo epoch costs (notebooks 02 and 05); the forward pass sets what
+training step sets what a demo epoch costs (notebooks 02 and 06); the forward pass sets what
 explaining costs (Score-CAM: one forward pass per channel; Average Drop, deletion and
 insertion).
 

@@ -491,7 +491,7 @@ class ContrastiveGradCAM(GradCAM):
     2103.01378). Prabhushankar et al. 2020 (ICIP, arXiv 2008.00178) build contrastive Grad-CAM
     maps ("why P, rather than Q?") from a loss between the two classes.
 
-    Introduced in notebook 07 ("Why this class rather than that one? Contrastive maps").
+    Introduced in notebook 09 ("Why this class rather than that one? Contrastive maps").
 
     Args:
         contrast_idx: the class :math:`d`: an int for all images, one per image, or ``None``

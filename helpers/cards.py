@@ -7,7 +7,7 @@ stated rule, so that the card reads right for any model, seed or data set:
 * :func:`against_reference`: a paired difference by lesion (:func:`helpers.stats.paired_scores`)
   of a method and a model-free reference map; "better" or "worse" only where the 95 % interval
   excludes 0, otherwise "level with".
-* :func:`randomisation_verdict`: notebook 05's rule. A method's floor is the higher of two
+* :func:`randomisation_verdict`: notebook 06's rule. A method's floor is the higher of two
   similarities that carry nothing of the trained model (maps of different images; maps of two
   fully random models on the same images). Walking the cascade from the top, the method
   **passes at** the first step whose Spearman to the trained maps lies below the floor, the
@@ -63,7 +63,7 @@ def randomisation_table(steps: Mapping[str, Mapping[str, Tensor]],
     the method's floor, and whether the whole interval lies below it.
 
     ``steps``: what :func:`helpers.sanity.cascade_maps` returns (first entry: the trained
-    model). ``floors``: each method's floor (notebook 05: the higher of the two).
+    model). ``floors``: each method's floor (notebook 06: the higher of the two).
     """
     names = list(steps)
     reference = steps[names[0]]
@@ -78,7 +78,7 @@ def randomisation_table(steps: Mapping[str, Mapping[str, Tensor]],
 
 
 def randomisation_verdict(table: pd.DataFrame, method: str) -> str:
-    """Notebook 05's rule on :func:`randomisation_table`: "passes at <step>" (the first step
+    """Notebook 06's rule on :func:`randomisation_table`: "passes at <step>" (the first step
     whose interval lies wholly below the floor) or "fails (above its floor at ...)"."""
     rows = table[table["method"] == method]
     if rows.empty:

@@ -1,4 +1,4 @@
-r"""What notebook 07's explorer shows for one choice (image, method, layer, class), cached.
+r"""What notebook 09's explorer shows for one choice (image, method, layer, class), cached.
 
 One choice is an image, a method (``"Grad-CAM++"``, ...), a layer (``"layer2"`` to ``"layer4"``)
 and a target class (``"prediction"``, ``"runner-up"``, a class code or an index).

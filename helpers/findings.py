@@ -171,7 +171,7 @@ def _finite(*values: float) -> bool:
 
 
 # ----------------------------------------------------------------------------------------------
-# Model randomisation (Adebayo et al. 2018): 05 and 08
+# Model randomisation (Adebayo et al. 2018): 06 and 08
 # ----------------------------------------------------------------------------------------------
 
 
@@ -184,7 +184,7 @@ def randomisation(table: pd.DataFrame, unit: str = "image", name: str = "model r
     model's, and its 95 % bootstrap interval over ``n`` groups: lesions or source photographs)
     and ``floor`` (:func:`helpers.sanity.similarity_intervals` makes it). **Rule**: a method
     passes at the first step with ``high < floor`` (the whole interval under the floor, Adebayo
-    et al. 2018, sec. 4, with the floors of notebook 05); it fails when no step's interval does.
+    et al. 2018, sec. 4, with the floors of notebook 06); it fails when no step's interval does.
     A method is *undecided* when, before any step passes, a step has no finite interval (no
     image, or NaN similarities) or rests on fewer than two groups (one lesion or photograph
     gives no interval). Passing does not rank methods: maps that carry little about the model
@@ -220,7 +220,7 @@ def randomisation(table: pd.DataFrame, unit: str = "image", name: str = "model r
 
 
 # ----------------------------------------------------------------------------------------------
-# Paired comparisons: multi-object gain (03, 04, 07), method against method (04)
+# Paired comparisons: multi-object gain (03, 05, 08), method against method (05)
 # ----------------------------------------------------------------------------------------------
 
 
@@ -367,7 +367,7 @@ def disagreement(faithful: Finding, plausible: Finding, a: str = "Grad-CAM++",
 
 
 # ----------------------------------------------------------------------------------------------
-# The shortcut (05): what the maps show against a clean model, and what the intervention shows
+# The shortcut (06): what the maps show against a clean model, and what the intervention shows
 # ----------------------------------------------------------------------------------------------
 
 
@@ -458,7 +458,7 @@ def intervention(row: Mapping[str, float], mark: str = "ink", unit: str = "image
 
 
 # ----------------------------------------------------------------------------------------------
-# Class sensitivity (06, 07): do the maps of different classes differ?
+# Class sensitivity (08, 09): do the maps of different classes differ?
 # ----------------------------------------------------------------------------------------------
 
 

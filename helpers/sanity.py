@@ -151,7 +151,7 @@ def cascade_similarity(steps: Mapping[str, Mapping[str, Tensor]]) -> pd.DataFram
 
 
 # ----------------------------------------------------------------------------------------------
-# Floors and intervals: what a similarity means, and how sure it is (notebooks 05 and 08)
+# Floors and intervals: what a similarity means, and how sure it is (notebooks 06 and 08)
 # ----------------------------------------------------------------------------------------------
 
 

@@ -1,4 +1,4 @@
-r"""A user's own image, read safely and explained (notebooks 07 and 08).
+r"""A user's own image, read safely and explained (notebooks 08 and 09).
 
 :func:`read_user_image` reads a student's own picture with PIL, refusing what it cannot use with
 an :class:`ImageInputError` whose message says why and what to do, and bounding memory for

@@ -1,10 +1,10 @@
-"""Notebook 07 in a real browser: JupyterLab on loopback, headless Chromium driven by Selenium.
+"""Notebook 09 in a real browser: JupyterLab on loopback, headless Chromium driven by Selenium.
 
 The test opens the notebook, runs every cell (``notebook:run-all-cells``), checks that no cell
 failed and that the explorer's picture is drawn, clicks the ``layer3`` button of the explorer
 and checks that the picture changed (its bytes, read in the browser, and its pixels on screen),
 then clicks ``layer4`` again and checks that the picture is the first one, from the cache. It
-saves a screenshot to ``outputs/browser/06_explorer.png``.
+saves a screenshot to ``outputs/browser/09_explorer.png``.
 
 The server's kernels run with ``TUTORIAL_PROFILE=smoke``: a model trained in seconds (the unit
 tests run before notebook 02 has saved the demo model). Nothing leaves 127.0.0.1. Without
@@ -27,8 +27,8 @@ from labserver import running_lab  # noqa: E402  (tests/labserver.py)
 from selenium.webdriver.common.by import By  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
-NOTEBOOK = "07_explore_and_explain.ipynb"
-SCREENSHOT = ROOT / "outputs" / "browser" / "06_explorer.png"
+NOTEBOOK = "09_appendix_explore_and_explain.ipynb"
+SCREENSHOT = ROOT / "outputs" / "browser" / "09_explorer.png"
 RUN_TIMEOUT = 600  # seconds for the whole notebook (smoke profile; a busy 2-core machine)
 CHANGE_TIMEOUT = 120  # seconds for the explorer to redraw after a click
 # JupyterLab settings for the test: every cell stays in the page (JupyterLab 4 detaches cells
@@ -42,7 +42,7 @@ LAB_SETTINGS = {
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory):
-    """JupyterLab serving a copy of notebook 07 (the browser never writes to the repository's
+    """JupyterLab serving a copy of notebook 09 (the browser never writes to the repository's
     file); its kernels use the smoke profile, so the copy trains a model in seconds."""
     tmp = tmp_path_factory.mktemp("lab-browser")
     for name, values in LAB_SETTINGS.items():
@@ -101,7 +101,7 @@ def _wait(what: str, timeout: float, probe, driver, lab):
             return value
         if time.monotonic() > deadline:
             SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
-            driver.save_screenshot(str(SCREENSHOT.with_name("06_failure.png")))
+            driver.save_screenshot(str(SCREENSHOT.with_name("09_failure.png")))
             pytest.fail(f"timed out after {timeout} s waiting for {what}{lab.log_tail()}")
         time.sleep(1)
 
@@ -113,7 +113,7 @@ def _button(driver, text: str):
     return buttons[0]
 
 
-def test_notebook_06_runs_in_chromium_and_the_explorer_reacts(lab, browser):
+def test_notebook_09_runs_in_chromium_and_the_explorer_reacts(lab, browser):
     browser.get(f"{lab.url}/lab/tree/{NOTEBOOK}?token={lab.token}")
 
     def ready():

@@ -59,5 +59,5 @@ def test_strict_checks_raise_on_a_wrong_solution_but_never_on_times(monkeypatch)
     with pytest.raises(AssertionError, match="expected three counts"):
         ex.check_01_leakage("three")
     assert ex.check_01_leakage([385, 711, 955])  # HAM10000's metadata, seed 0
-    assert not ex.check_07_exact_score_cam(10, 100)  # timed: wrong, but never raised
+    assert not ex.check_09_exact_score_cam(10, 100)  # timed: wrong, but never raised
     assert not ex.check_04_score_cam_top_k(0.5, 0.1)

@@ -242,7 +242,7 @@ matplotlib.use("Agg")
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory: pytest.TempPathFactory) -> dict:
-    """The smoke demo set's test split and an untrained smoke model, as notebook 07 sets up."""
+    """The smoke demo set's test split and an untrained smoke model, as notebook 09 sets up."""
     cfg = load_config(profile="smoke", cache_dir=str(tmp_path_factory.mktemp("cache")),
                       dataset="demo")
     split = lesion_split(prepare_metadata(cfg), seed=cfg.seed)["test"]
@@ -258,7 +258,7 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> dict:
 
 
 def test_to_tensors_gives_the_tensors_the_notebook_stacked_by_hand(run) -> None:
-    """What notebook 07 built itself before (a LesionDataset stacked, explore.masks_for)."""
+    """What notebook 09 built itself before (a LesionDataset stacked, explore.masks_for)."""
     cfg, test_df, test = run["cfg"], run["test_df"], run["test"]
     by_hand = LesionDataset(test_df, eval_transform(cfg.image_size))
     assert torch.equal(test.x, torch.stack([by_hand[i][0] for i in range(len(by_hand))]))

@@ -184,7 +184,7 @@ def test_shortcut_maps_without_any_interval_are_undecided() -> None:
 
 
 def test_shortcut_maps_of_the_clean_model_in_the_biased_models_place_expose_nothing() -> None:
-    """05's shortcut finding, run on the clean model's numbers for both models."""
+    """06's shortcut finding, run on the clean model's numbers for both models."""
     torch.manual_seed(0)
     n, size = 12, 28
     clean_maps = torch.rand(n, size, size)
@@ -192,7 +192,7 @@ def test_shortcut_maps_of_the_clean_model_in_the_biased_models_place_expose_noth
     ink[:, 2:5, 20:26] = 1
     lesion = torch.zeros(n, size, size)
     lesion[:, 8:20, 8:20] = 1
-    measures = {  # per image, as notebook 05 measures them
+    measures = {  # per image, as notebook 06 measures them
         "energy on ink": lambda m: metrics.energy_share(m, ink),
         "energy on lesion": lambda m: metrics.energy_share(m, lesion),
         "peak on ink": lambda m: metrics.pointing_hits(m, ink, tolerance=2).double(),

@@ -1,4 +1,4 @@
-"""helpers.sanity (notebook 05, part 1): maps by method, the cascading randomisation and
+"""helpers.sanity (notebook 06, part 1): maps by method, the cascading randomisation and
 its similarity table; block names that would randomise the whole model, or none, are
 refused with a message that names the model's blocks."""
 

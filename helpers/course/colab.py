@@ -126,7 +126,7 @@ SETTINGS_COMMENT = (
     '# zip_path=...)), or "dermamnist" (see notebook 01 on its split).\n'
 )
 #: the comment over ``DATA_SOURCE = ...`` in the data-settings cell, and only there (a lesson's
-#: own ``# SETTINGS:`` comment, such as notebook 07's ``MY_IMAGE``, is the lesson's)
+#: own ``# SETTINGS:`` comment, such as notebook 09's ``MY_IMAGE``, is the lesson's)
 SETTINGS_PATTERN = re.compile(r"^# SETTINGS:.*\n(?:#.*\n)*(?=DATA_SOURCE\s*=)", re.M)
 
 

@@ -22,7 +22,7 @@ To write a new check: decorate a function in its notebook's module with
 lives in :mod:`helpers.course.answers`; its names are re-exported here). Anything that raises
 inside the function becomes a "could not read" feedback.
 
-The checks follow the notebooks' order, 01 to 08. NaN and inf are never a right answer,
+The checks follow the notebooks' order, 01 to 09. NaN and inf are never a right answer,
 and one map or table passed for the two a comparison needs is never a comparison.
 """
 
@@ -44,26 +44,22 @@ from .notebook_03 import (
     check_03_other_implementation,
     check_03_second_derivative,
 )
-from .notebook_04 import (
-    check_04_average_drop_all_ones,
-    check_04_layer3_ranking,
-    check_04_layercam_is_positive_cam,
-    check_04_score_cam_top_k,
+from .notebook_04 import check_04_layercam_is_positive_cam, check_04_score_cam_top_k
+from .notebook_05 import check_05_average_drop_all_ones, check_05_layer3_ranking
+from .notebook_06 import (
+    check_06_choice,
+    check_06_fair_ink,
+    check_06_ruler,
+    check_06_score_cam,
+    check_06_ssim_floors,
 )
-from .notebook_05 import (
-    check_05_choice,
-    check_05_fair_ink,
-    check_05_ruler,
-    check_05_score_cam,
-    check_05_ssim_floors,
-)
-from .notebook_06 import check_06_ig_steps, check_06_occlusion_passes, check_06_randomisation
-from .notebook_07 import (
-    check_07_contrast_overlap,
-    check_07_contrastive_is_cam,
-    check_07_exact_score_cam,
-)
+from .notebook_07 import check_07_ig_steps, check_07_occlusion_passes, check_07_randomisation
 from .notebook_08 import check_08_alpha_positions, check_08_smaller_copy
+from .notebook_09 import (
+    check_09_contrast_overlap,
+    check_09_contrastive_is_cam,
+    check_09_exact_score_cam,
+)
 
 __all__ = [
     "Feedback",
@@ -86,19 +82,19 @@ __all__ = [
     "blog_and_paper_correlations",
     "check_04_layercam_is_positive_cam",
     "check_04_score_cam_top_k",
-    "check_04_average_drop_all_ones",
-    "check_04_layer3_ranking",
-    "check_05_ruler",
-    "check_05_score_cam",
-    "check_05_ssim_floors",
-    "check_05_fair_ink",
-    "check_05_choice",
-    "check_07_contrast_overlap",
-    "check_07_contrastive_is_cam",
-    "check_07_exact_score_cam",
+    "check_05_average_drop_all_ones",
+    "check_05_layer3_ranking",
+    "check_06_ruler",
+    "check_06_score_cam",
+    "check_06_ssim_floors",
+    "check_06_fair_ink",
+    "check_06_choice",
+    "check_09_contrast_overlap",
+    "check_09_contrastive_is_cam",
+    "check_09_exact_score_cam",
     "check_08_smaller_copy",
     "check_08_alpha_positions",
-    "check_06_ig_steps",
-    "check_06_randomisation",
-    "check_06_occlusion_passes",
+    "check_07_ig_steps",
+    "check_07_randomisation",
+    "check_07_occlusion_passes",
 ]

@@ -65,24 +65,24 @@ def as_array(value: Any) -> np.ndarray:
 
 
 
-# --- notebooks 04-07 ---
-# Where the expected values of 04-06 come from (derivations in the notebooks, not one run):
+# --- notebooks 04-09 ---
+# Where the expected values of 04, 05 and 09 come from (derivations in the notebooks, not one run):
 # * 04, exercise 1: at ``layer4`` behind GAP + linear, LayerCAM's weight at every position is
 #   :math:`\\mathrm{ReLU}(w^c_k)/Z`, so LayerCAM is CAM with the negative weights set to zero:
 #   the largest absolute difference of the normalised maps is float rounding (< 1e-4).
 # * 04, exercise 2: ``top_k`` scores ``k`` of the ``K`` channels, so it can be at most about
 #   ``K / k`` times faster; a useful approximation keeps a clearly positive rank correlation.
-# * 04, exercise 3: a map of all ones leaves the image unchanged, :math:`O = Y`, so
+# * 05, exercise 1: a map of all ones leaves the image unchanged, :math:`O = Y`, so
 #   Average Drop :math:`= 100 \\cdot \\frac1N\\sum \\max(0, Y - O)/Y = 0`.
-# * 04, exercise 4: whether the gap Grad-CAM++ minus Grad-CAM changes between two layers is a
+# * 05, exercise 2: whether the gap Grad-CAM++ minus Grad-CAM changes between two layers is a
 #   test of the change itself: per image, the layer3 gap minus the layer4 gap, with its interval
 #   by lesion (:func:`helpers.stats.difference_of_differences`). That one layer's interval
 #   excludes 0 and the other's does not is no such test (Gelman & Stern 2006). Which scores
 #   change is measured (it depends on the model), so the check recomputes it from the scores.
-# * 07, exercise 1: the raw maps for ``c`` rather than ``d`` and ``d`` rather than ``c`` are
+# * 09, exercise 1: the raw maps for ``c`` rather than ``d`` and ``d`` rather than ``c`` are
 #   negatives of each other (:math:`y^c - y^d = -(y^d - y^c)`), so after the ReLU each grid cell
 #   is positive in at most one; upsampling spreads them over cell borders only.
-# * 07, exercise 3: at ``layer4`` the contrastive weights are :math:`(w^c_k - w^d_k)/Z`, i.e. CAM
+# * 09, exercise 3: at ``layer4`` the contrastive weights are :math:`(w^c_k - w^d_k)/Z`, i.e. CAM
 #   with the row :math:`w^c - w^d`: the two maps agree to float rounding.
 ROUNDING = 1e-4  #: largest difference that counts as "equal up to float rounding"
 

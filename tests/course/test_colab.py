@@ -86,7 +86,7 @@ def test_make_badges_changes_nothing_but_badges_install_lines_and_the_data_comme
         path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A fork's settings and a stale data-settings comment: after the sync every cell but the
     set-up cell equals the committed one once the badge's address is put back, so a lesson's
-    own ``# SETTINGS:`` comment (notebook 07's ``MY_IMAGE``) and every output stay as they are."""
+    own ``# SETTINGS:`` comment (notebook 09's ``MY_IMAGE``) and every output stay as they are."""
     committed = json.loads(path.read_text(encoding="utf-8"))
     stale = json.loads(path.read_text(encoding="utf-8"))
     data_cells = [cell for cell in stale["cells"]

@@ -1,6 +1,6 @@
 """helpers.demo.sets: the demo set (layout, masks, real lesions' rows, bytes per seed),
 its difficulty (look-alike lesions, off-centre views), its artefact option (notebook
-05's shortcut), the evidence masks and the multi-lesion set; bad arguments are refused
+06's shortcut), the evidence masks and the multi-lesion set; bad arguments are refused
 before any image is drawn."""
 
 from __future__ import annotations
