@@ -13,7 +13,6 @@ import os
 import shutil
 import tempfile
 import uuid
-import warnings
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from importlib import resources
@@ -51,9 +50,7 @@ IMAGENET_STD: tuple[float, float, float] = (0.229, 0.224, 0.225)
 METADATA_COLUMNS = ("lesion_id", "image_id", "dx", "dx_type", "age", "sex", "localization")
 METADATA_FILE = "HAM10000_metadata.csv"
 IMAGE_FOLDERS = ("HAM10000_images_part_1", "HAM10000_images_part_2")
-#: lesion masks: a folder whose name starts with this (the Dataverse archive
-#: HAM10000_segmentations_lesion_tschandl.zip unpacks to ``<this>_tschandl/``), at the root or
-#: one level below it, holding ``<image_id>_segmentation.png`` at any depth
+#: lesion masks: a folder named so (Dataverse's zip unpacks to ``<this>_tschandl/``)
 MASK_FOLDER = "HAM10000_segmentations_lesion"
 MASK_ARCHIVE = "HAM10000_segmentations_lesion_tschandl.zip"
 ARTEFACT_FOLDER = "HAM10000_segmentations_artefact"  # demo sets with an artefact only
@@ -315,8 +312,6 @@ def write_folder_atomically(root: Path, write: Callable[[Path], None],
     return root
 
 
-
-
 def find_metadata_csv(root: Path) -> Path:
     for name in (METADATA_FILE, Path(METADATA_FILE).stem):  # Dataverse: no extension
         if (root / name).is_file():
@@ -383,21 +378,6 @@ def mask_index(root: Path, folder_name: str = MASK_FOLDER,
     return index
 
 
-def _warn_missing_masks(image_ids: pd.Series, masks: dict[str, Path], folders: list[Path],
-                        csv: Path) -> None:
-    """A warning when a lesion-mask folder is there but some images have no mask in it."""
-    missing = [i for i in image_ids if i not in masks]
-    if not folders or not missing:
-        return
-    warnings.warn(
-        f"Lesion masks: {len(missing)} of {len(image_ids)} images listed in {csv.name} have "
-        f"no mask (looked for <image_id>_segmentation.png in {', '.join(map(str, folders))}): "
-        f"{list_some(missing)}. Those images get an all-zero mask (no lesion): mask-based "
-        f"measurements (energy share, pointing game) mean nothing for them. Unpack Dataverse's "
-        f"{MASK_ARCHIVE} (https://doi.org/10.7910/DVN/DBW86T) into the data folder again, or "
-        "drop the rows without a mask_path before measuring.", UserWarning, stacklevel=3)
-
-
 # Per-image masks that only generated sets have (helpers.demo): column -> (folder, suffix). A
 # column is added when its folder holds at least one such file.
 _OPTIONAL_MASKS = {
@@ -416,9 +396,8 @@ def load_metadata(root: str | Path) -> pd.DataFrame:
     ``evidence_path`` (:mod:`helpers.demo`'s evidence masks) and, for the multi-lesion set,
     ``lesion1_mask_path`` and ``lesion2_mask_path``. Raises FileNotFoundError naming what is
     missing (folder, CSV or image files), NotADirectoryError for a file given as ``root``, and
-    ValueError for a wrong schema or an ``image_id`` listed twice. Lesion masks are optional
-    (:data:`MASK_FOLDER`); where their folder is there but lacks some images' masks, a
-    UserWarning says how many and where it looked.
+    ValueError for a wrong schema or an ``image_id`` listed twice; warns when a lesion-mask
+    folder (:data:`MASK_FOLDER`) lacks some images' masks.
     """
     root = checks.folder(root, "Data folder", hint=(
         "Give the folder that holds HAM10000_metadata.csv (unzip an archive first). "
@@ -440,10 +419,15 @@ def load_metadata(root: str | Path) -> pd.DataFrame:
         where = ", ".join(str(p) for p in searched)
         raise FileNotFoundError(
             f"{len(missing)} of {len(meta)} images listed in {csv.name} were not found "
-            f"(searched {where}): {list_some(missing)}. {HOW_TO_GET}"
-        )
-    masks = mask_index(root)
-    _warn_missing_masks(meta["image_id"], masks, mask_folders(root), csv)
+            f"(searched {where}): {list_some(missing)}. {HOW_TO_GET}")
+    masks, folders = mask_index(root), mask_folders(root)
+    lacking = [i for i in meta["image_id"] if i not in masks]
+    if folders and lacking:  # a lesion-mask folder that lacks some images' masks
+        checks.warn(f"Lesion masks: {len(lacking)} of {len(meta)} images in {csv.name} have no "
+                    f"<image_id>_segmentation.png in {', '.join(map(str, folders))}: "
+                    f"{list_some(lacking)}. They get an all-zero mask, so mask-based measures "
+                    f"mean nothing for them: unpack {MASK_ARCHIVE} (doi:10.7910/DVN/DBW86T) "
+                    "into the data folder again, or drop the rows without a mask_path.", depth=2)
     meta["path"] = [str(images[i].resolve()) for i in meta["image_id"]]
     meta["label"] = meta["dx"].map(CLASSES.index).astype(int)
     meta["mask_path"] = [str(masks[i].resolve()) if i in masks else None for i in meta["image_id"]]
@@ -453,8 +437,6 @@ def load_metadata(root: str | Path) -> pd.DataFrame:
             meta[column] = [str(found[i].resolve()) if i in found else None
                             for i in meta["image_id"]]
     return meta
-
-
 
 
 # --------------------------------------------------------------------------- transforms
