@@ -7,12 +7,10 @@ stated rule, so that the card reads right for any model, seed or data set:
 * :func:`against_reference`: a paired difference by lesion (:func:`helpers.stats.paired_scores`)
   of a method and a model-free reference map; "better" or "worse" only where the 95 % interval
   excludes 0, otherwise "level with".
-* :func:`randomisation_verdict`: notebook 06's rule. A method's floor is the higher of two
-  similarities that carry nothing of the trained model (maps of different images; maps of two
-  fully random models on the same images). Walking the cascade from the top, the method
-  **passes at** the first step whose Spearman to the trained maps lies below the floor, the
-  whole 95 % interval (resampling lesions) under it; if no step does, it **fails** on the steps
-  run. Passing is necessary, not sufficient (Binder et al., CVPR 2023).
+* the randomisation column is not computed here: it is the verdict of
+  :func:`helpers.findings.randomisation` on :func:`helpers.sanity.similarity_intervals`, the
+  trust notebook's rule (a method passes at the first cascade step whose 95 % interval, by
+  lesion, lies wholly below its floor).
 * :func:`method_card`: the table.
 """
 
@@ -22,17 +20,10 @@ import math
 from collections.abc import Mapping, Sequence
 
 import pandas as pd
-from torch import Tensor
 
-from .agreement import rank_correlation
-from .stats import grouped_bootstrap_ci, paired_scores
+from .stats import paired_scores
 
-__all__ = ["against_reference", "randomisation_verdict", "randomisation_table", "needs",
-           "cost_cell", "method_card"]
-
-
-def _interval(mean: float, low: float, high: float) -> str:
-    return f"{mean:.2f} [{low:.2f}, {high:.2f}]"
+__all__ = ["against_reference", "needs", "cost_cell", "method_card"]
 
 
 def against_reference(scores: pd.DataFrame, method: str, reference: str, column: str,
@@ -54,45 +45,6 @@ def against_reference(scores: pd.DataFrame, method: str, reference: str, column:
         side = "level with"
     return (f"{own:.2f}, {side} the {reference} "
             f"({row['mean']:+.2f} [{row['low']:+.2f}, {row['high']:+.2f}])")
-
-
-def randomisation_table(steps: Mapping[str, Mapping[str, Tensor]],
-                        floors: Mapping[str, float], groups: Sequence[object],
-                        seed: int = 0) -> pd.DataFrame:
-    """Per method and cascade step: mean Spearman to the trained maps, its interval by lesion,
-    the method's floor, and whether the whole interval lies below it.
-
-    ``steps``: what :func:`helpers.sanity.cascade_maps` returns (first entry: the trained
-    model). ``floors``: each method's floor (notebook 06: the higher of the two).
-    """
-    names = list(steps)
-    reference = steps[names[0]]
-    rows = []
-    for step in names[1:]:
-        for method, maps in steps[step].items():
-            rho = rank_correlation(reference[method], maps)
-            mean, low, high = grouped_bootstrap_ci(rho, list(groups), seed=seed)
-            rows.append(dict(method=method, step=step, spearman=mean, low=low, high=high,
-                             floor=floors[method], below=high < floors[method]))
-    return pd.DataFrame(rows)
-
-
-def randomisation_verdict(table: pd.DataFrame, method: str) -> str:
-    """Notebook 06's rule on :func:`randomisation_table`: "passes at <step>" (the first step
-    whose interval lies wholly below the floor) or "fails (above its floor at ...)"."""
-    rows = table[table["method"] == method]
-    if rows.empty:
-        raise ValueError(f"no cascade rows for {method!r}; the table has "
-                         f"{sorted(table['method'].unique())}")
-    below = rows[rows["below"]]
-    floor = rows["floor"].iloc[0]
-    if not below.empty:
-        first = below.iloc[0]
-        shown = _interval(first["spearman"], first["low"], first["high"])
-        return f"passes at {first['step']} (Spearman {shown} < floor {floor:.2f})"
-    last = rows.iloc[-1]
-    shown = _interval(last["spearman"], last["low"], last["high"])
-    return f"fails: not below its floor {floor:.2f} by {last['step']} (Spearman {shown})"
 
 
 def needs(method: object) -> str:

@@ -198,8 +198,9 @@ def similarity_intervals(steps: Mapping[str, Mapping[str, Tensor]], floors: Mapp
     floor (:func:`similarity_floors`' last column). ``groups``: one group per image (its
     ``lesion_id``, or its source photograph), resampled as a whole by
     :func:`helpers.stats.grouped_bootstrap_ci`; default one group per image. Columns ``step``,
-    ``method``, ``mean``, ``low``, ``high``, ``floor``, ``n`` (the number of groups); the
-    reference step is left out. :func:`helpers.findings.randomisation` reads it.
+    ``method``, ``mean``, ``low``, ``high``, ``floor``, ``n`` (the number of groups) and
+    ``below`` (``high < floor``: the whole interval under the floor); the reference step is
+    left out. :func:`helpers.findings.randomisation` reads it and applies the rule.
     """
     names = list(steps)
     reference = steps[names[0]]
@@ -215,6 +216,7 @@ def similarity_intervals(steps: Mapping[str, Mapping[str, Tensor]], floors: Mapp
                 mean = low = high = float(rho[~rho.isnan()].mean())
             else:
                 mean = low = high = float("nan")
+            floor = float(floors[method])
             rows.append(dict(step=step, method=method, mean=mean, low=low, high=high,
-                             floor=float(floors[method]), n=len(set(kept))))
+                             floor=floor, n=len(set(kept)), below=bool(high < floor)))
     return pd.DataFrame(rows)

@@ -476,6 +476,24 @@ def test_weights_are_the_difference_of_grad_cam_weights_on_a_resnet():
                                "last_contrast_idx"}
 
 
+def test_contrast_at_a_resnets_last_layer_is_the_difference_of_two_fc_rows():
+    """Behind GAP and one linear layer dy/dA_ij = w / Z, so the contrastive weights are
+    (w_c - w_d) / Z; with nothing said, c is the prediction and d its runner-up (the explore
+    notebook's contrastive cell prints this gap)."""
+    torch.manual_seed(1)
+    model = torchvision.models.resnet18(weights=None, num_classes=7).eval()
+    x = torch.randn(2, 3, 64, 64)
+    ccam = ContrastiveGradCAM(model, "layer4")
+    ccam(x)
+    with torch.no_grad():
+        order = model(x).argsort(dim=1, descending=True)
+    c, d = ccam.last_class_idx, ccam.last_contrast_idx
+    assert c.tolist() == order[:, 0].tolist() and d.tolist() == order[:, 1].tolist()
+    z = ccam.last_activations.shape[-2] * ccam.last_activations.shape[-1]
+    expected = (model.fc.weight[c] - model.fc.weight[d]).detach() / z
+    torch.testing.assert_close(ccam.last_weights, expected, atol=1e-6, rtol=1e-5)
+
+
 def test_runner_up_and_errors():
     logits = torch.tensor([[0.1, 3.0, 2.0], [5.0, -1.0, 4.0]])
     assert runner_up(logits, torch.tensor([1, 0])).tolist() == [2, 2]

@@ -33,31 +33,6 @@ def test_against_reference_every_branch(gap: float, better: str, word: str) -> N
         cards.against_reference(scores(gap), "A", "ref", "s", "more", lesions)
 
 
-def maps_pair(similar: bool, n: int = 6) -> tuple[torch.Tensor, torch.Tensor]:
-    g = torch.Generator().manual_seed(1)
-    a = torch.rand(n, 8, 8, generator=g)
-    b = a + 0.01 * torch.rand(n, 8, 8, generator=g) if similar else torch.rand(n, 8, 8,
-                                                                                 generator=g)
-    return a, b
-
-
-def test_randomisation_verdict_passes_at_the_first_step_below_the_floor() -> None:
-    trained, kept = maps_pair(True)
-    _, scrambled = maps_pair(False)
-    steps = {"trained": {"M": trained, "K": trained}, "fc": {"M": kept, "K": kept},
-             "layer4": {"M": scrambled, "K": kept}}
-    table = cards.randomisation_table(steps, {"M": 0.5, "K": 0.5}, list(range(6)))
-    assert list(table.columns[:3]) == ["method", "step", "spearman"]
-    assert cards.randomisation_verdict(table, "M").startswith("passes at layer4")
-    assert cards.randomisation_verdict(table, "K").startswith("fails")
-    # a floor above 1 makes every step pass at once; the interval must lie wholly below it
-    table = cards.randomisation_table(steps, {"M": 1.1, "K": -1.0}, list(range(6)))
-    assert cards.randomisation_verdict(table, "M").startswith("passes at fc")
-    assert cards.randomisation_verdict(table, "K").startswith("fails")
-    with pytest.raises(ValueError, match="no cascade rows"):
-        cards.randomisation_verdict(table, "Z")
-
-
 def test_needs_names_what_each_method_asks_for() -> None:
     model = nn.Sequential(nn.Conv2d(3, 4, 3), nn.AdaptiveAvgPool2d(1), nn.Flatten(),
                           nn.Linear(4, 2))

@@ -99,6 +99,29 @@ def test_similarity_intervals_groups_and_single_group() -> None:
     assert findings.randomisation(one).values["verdicts"]["m"] == "undecided"
 
 
+def test_cascade_verdicts_for_the_method_card() -> None:
+    """The method card's randomisation column (the beyond-CAM notebook): intervals by lesion
+    from sanity, the verdict from findings, the same rule as the trust notebook's."""
+    g = torch.Generator().manual_seed(1)
+    trained = torch.rand(6, 8, 8, generator=g)
+    kept = trained + 0.01 * torch.rand(6, 8, 8, generator=g)  # a map the cascade leaves alone
+    scrambled = torch.rand(6, 8, 8, generator=g)
+    steps = {"trained": {"M": trained, "K": trained}, "fc": {"M": kept, "K": kept},
+             "layer4": {"M": scrambled, "K": kept}}
+    lesions = [f"L{i // 2}" for i in range(6)]  # two images a lesion: three groups
+    table = sanity.similarity_intervals(steps, {"M": 0.5, "K": 0.5}, groups=lesions, n_boot=500)
+    assert list(table.columns) == ["step", "method", "mean", "low", "high", "floor", "n", "below"]
+    assert (table["below"] == (table["high"] < table["floor"])).all() and (table["n"] == 3).all()
+    verdicts = findings.randomisation(table, unit="lesion").values["verdicts"]
+    assert verdicts == {"M": "passes at layer4", "K": "fails"}  # every method named, no other
+    assert set(table.loc[table["below"], "method"]) == {"M"}  # what the exercise check reads
+    # a floor above 1 makes the first step pass; the interval must lie wholly below the floor
+    table = sanity.similarity_intervals(steps, {"M": 1.1, "K": -1.0}, groups=lesions,
+                                        n_boot=500)
+    verdicts = findings.randomisation(table, unit="lesion").values["verdicts"]
+    assert verdicts == {"M": "passes at fc", "K": "fails"}
+
+
 # ---- paired comparisons (multi-object gain, method against method) -----------------------
 
 

@@ -66,6 +66,18 @@ def test_top5_of_bundled_photographs(lite, name, expected):
     assert top[0][1] in expected, top  # the most probable class is right, too
 
 
+def test_the_seeds_squashing_preprocessing_still_sees_a_cat(lite):
+    """The real-network notebook's mini-tutorial squashes the photograph to 224 x 224 (the
+    seed's ``Resize((224, 224))``) instead of the network's resize-and-crop: the cat photograph
+    is still called a cat."""
+    from torchvision import transforms
+
+    squash = transforms.Compose([transforms.Resize((224, 224)), transforms.ToTensor(),
+                                 lite.preprocess.transforms[-1]])
+    top = imagenet.top_classes(lite.model, squash(_photo("chelsea"))[None], lite.categories)
+    assert top[0][1] in {"Egyptian cat", "tabby", "tiger cat"}, top
+
+
 class _Rescaled(torch.nn.Module):
     """The same network with A' = A / s at the last feature map and fc weights s * w: the same
     logits, gradients s * g. Grad-CAM and Grad-CAM++ (eq. 19) give the same maps on it (alpha is

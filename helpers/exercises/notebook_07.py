@@ -33,7 +33,7 @@ def check_07_ig_steps(steps: Any, deltas: Any) -> Feedback:
 
 @exercise_check("07, exercise 2")
 def check_07_randomisation(names: Any, table: Any) -> Feedback:
-    """Exercise 2: the methods passing on ``table`` (``cards.randomisation_table``)."""
+    """Exercise 2: the methods passing on ``table`` (``sanity.similarity_intervals``)."""
     passing = set(table.loc[table["below"], "method"])
     given = {str(n) for n in ([names] if isinstance(names, str) else list(names))}
     if given - set(table["method"]):
