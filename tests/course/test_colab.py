@@ -65,8 +65,13 @@ def test_sync_notebook_names_a_missing_notebook(tmp_path) -> None:
         colab.sync_notebook(tmp_path / "02_x.ipynb")
 
 
-NOTEBOOKS = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+NOTEBOOKS = sorted((Path(__file__).resolve().parents[2] / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 DATA_SETTING = re.compile(r"^DATA_SOURCE\s*=", re.M)
+
+
+def test_the_notebooks_are_found() -> None:
+    """The two tests below run once per notebook: an empty list would skip them silently."""
+    assert len(NOTEBOOKS) >= 8, NOTEBOOKS
 
 
 def _source(cell: dict) -> str:
