@@ -87,6 +87,14 @@ def test_every_profile_builds(profile: str) -> None:
     assert isinstance(load_config(profile=profile), RunConfig)
 
 
+@pytest.mark.parametrize("profile", ["demo", "full"])
+def test_the_lesson_profiles_explain_the_seeds_7x7_layer4_grid(profile: str) -> None:
+    """Notebook 02 says both profiles explain a 7 x 7 ``layer4``, as the seed's ResNet-50 at 224
+    px does (the demo: 112 px with a dilated ``layer4``)."""
+    cfg = load_config(profile=profile)
+    assert cfg.image_size // cfg.layer4_stride == 7
+
+
 def test_seed_env_var_and_override(monkeypatch) -> None:
     assert load_config().seed == 0
     monkeypatch.setenv("TUTORIAL_SEED", "2")
