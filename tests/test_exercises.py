@@ -11,7 +11,7 @@ import torch
 
 from helpers import exercises as ex
 
-JUNK = [None, "banana", [], {}, object(), float("nan"), torch.zeros(0), [[1, "a"]]]
+JUNK = [None, "banana", [], {}, object(), float("nan"), torch.zeros(0), [[1, "a"]], [1, 2, 3]]
 
 
 @pytest.mark.parametrize("value, expected", [
@@ -42,9 +42,11 @@ ALL_CHECKS = [getattr(ex, name) for name in ex.__all__ if name.startswith("check
 @pytest.mark.parametrize("check", ALL_CHECKS, ids=lambda c: c.__name__)
 @pytest.mark.parametrize("junk", JUNK, ids=repr)
 def test_no_check_raises_on_junk(check, junk):
-    args = (junk, junk) if check is ex.check_02_unweighted else (junk,)
-    fb = check(*args)
-    assert isinstance(fb, ex.Feedback) and not fb.ok and fb.message
+    """Junk in the first argument (in both, for the checks that need two) is feedback that names
+    its exercise, never an exception."""
+    two = (ex.check_02_unweighted, ex.check_04_score_cam_top_k, ex.check_09_contrastive_is_cam)
+    fb = check(*((junk, junk) if check in two else (junk,)))
+    assert isinstance(fb, ex.Feedback) and not fb.ok and fb.message and fb.exercise
 
 
 def test_strict_checks_raise_on_a_wrong_solution_but_never_on_times(monkeypatch) -> None:

@@ -14,16 +14,6 @@ from helpers import exercises as ex
 from helpers.cam import CAM, LayerCAM, ScoreCAM
 
 
-@pytest.mark.parametrize("check", [getattr(ex, n) for n in ex.__all__
-                                   if n.startswith("check_04")])
-@pytest.mark.parametrize("junk", [None, "no number", [1, 2, 3], object()])
-def test_unreadable_answers_give_feedback_not_errors(check, junk):
-    args = (junk, junk) if check in (ex.check_04_score_cam_top_k,
-                                     ex.check_09_contrastive_is_cam) else (junk,)
-    feedback = check(*args)
-    assert not feedback and feedback.exercise and feedback.message
-
-
 @pytest.fixture(scope="module")
 def net():
     torch.manual_seed(0)
