@@ -227,15 +227,16 @@ class Attribution:
         with self._eval():
             try:
                 out, target = self._explain(x.detach(), class_idx)
+                out = out.detach()
             except (IndexError, RuntimeError) as err:
                 if class_idx is None or "index" not in str(err).lower():
                     raise
                 raise ValueError(f"class_idx={class_idx!r} is out of range for this model's "
                                  "output: give class indices from 0 to its number of classes "
                                  "- 1") from err
-        checks.finite(out.detach(), "the attributions")
+        checks.finite(out, "the attributions")
         self.last_class_idx = target
-        return out.detach()
+        return out
 
     def _explain(self, x: Tensor, class_idx: Any) -> tuple[Tensor, Tensor]:
         """Attributions and the classes they explain; None costs one extra forward pass here
@@ -244,9 +245,8 @@ class Attribution:
             with torch.no_grad():
                 logits = torch.cat([self.model(part) for part in x.split(self.batch_size)])
             target = resolve_class_idx(None, logits)
-        else:  # the classes' count is the model's: checked when its output is indexed
-            unbounded = torch.zeros((), device=x.device).expand(x.shape[0], 2**31 - 1)
-            target = resolve_class_idx(class_idx, unbounded)
+        else:
+            target = _given_classes(class_idx, x)
         return self._attribute(x, target), target
 
     def __call__(self, x: Tensor, class_idx: Any = None) -> Tensor:
@@ -256,6 +256,13 @@ class Attribution:
     def __repr__(self) -> str:
         shown = ", ".join(f"{k}={v!r}" for k, v in self.settings().items())
         return f"{type(self).__name__}({shown})"
+
+
+def _given_classes(class_idx: Any, x: Tensor) -> Tensor:
+    """``class_idx`` (an int or one per image) as one class per image of ``x``, its type and
+    length checked; its range is the model's, checked when the model's output is indexed."""
+    unbounded = torch.zeros((), device=x.device).expand(x.shape[0], 2**31 - 1)
+    return resolve_class_idx(class_idx, unbounded)
 
 
 def _per_chunk(method: Any, x: Tensor, target: Tensor, size: int, **kwargs: Any) -> Tensor:
@@ -281,10 +288,7 @@ class _InputGradient(Attribution):
         return grad
 
     def _explain(self, x: Tensor, class_idx: Any) -> tuple[Tensor, Tensor]:
-        given = None
-        if class_idx is not None:  # type and length checked here, the range against the logits
-            unbounded = torch.zeros((), device=x.device).expand(x.shape[0], 2**31 - 1)
-            given = resolve_class_idx(class_idx, unbounded).split(self.batch_size)
+        given = None if class_idx is None else _given_classes(class_idx, x).split(self.batch_size)
         grads, targets = [], []
         for k, part in enumerate(x.split(self.batch_size)):
             leaf = part.clone().requires_grad_(True)
