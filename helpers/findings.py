@@ -521,12 +521,12 @@ def threshold(value: float, bound: float, what: str, then: str, otherwise: str,
     if at not in ("least", "most"):
         raise ValueError(f"at must be 'least' or 'most', got {at!r}")
     name = name or what
-    rule = f"{then} when {what} is at {at} {bound:g}; otherwise {otherwise}"
+    rule = f"{then} when {what} is at {at} {bound:.3g}; otherwise {otherwise}"
     value = float(value)
     met = math.isfinite(value) and (value >= bound if at == "least" else value <= bound)
     verdict = then if met else otherwise
     shown = f"{value:.3g}" if math.isfinite(value) else "not a number"
     other = "below" if at == "least" else "above"
     text = (f"{what[0].upper() + what[1:]}: {shown}, "
-            f"{f'at {at}' if met else other} {bound:g}: **{verdict}**.")
+            f"{f'at {at}' if met else other} {bound:.3g}: **{verdict}**.")
     return _emit(name, rule, verdict, {**(values or {}), "value": value, "bound": bound}, [text])
