@@ -185,15 +185,16 @@ def disagreeing_images(
 
 
 class Turn(NamedTuple):
-    """A transform of the last two (spatial) axes and its inverse."""
+    """A transform of the last two (spatial) axes, its inverse, and its name as a participle."""
 
     forward: Callable[[Tensor], Tensor]
     back: Callable[[Tensor], Tensor]
+    done: str
 
 
 TURNS: dict[str, Turn] = {
-    "turn": Turn(lambda t: t.rot90(1, (-2, -1)), lambda t: t.rot90(-1, (-2, -1))),
-    "flip": Turn(lambda t: t.flip(-1), lambda t: t.flip(-1)),
+    "turn": Turn(lambda t: t.rot90(1, (-2, -1)), lambda t: t.rot90(-1, (-2, -1)), "turned"),
+    "flip": Turn(lambda t: t.flip(-1), lambda t: t.flip(-1), "flipped"),
 }
 """The transforms :func:`follows_turn` knows: a quarter turn anticlockwise and a left-right
 flip, each with its inverse. Both keep every pixel (a square image stays on its grid)."""
