@@ -214,7 +214,7 @@ class TurnAgreement:
 
 
 def follows_turn(explain: Callable[[Tensor], Tensor], images: Tensor,
-                 transform: str = "turn") -> TurnAgreement:
+                 transform: str = "turn", original: Tensor | None = None) -> TurnAgreement:
     r"""Does the map follow the image when the image is turned (or flipped)?
 
     With :math:`T` the transform (:data:`TURNS`) and :math:`M` the explanation method, per image
@@ -228,7 +228,9 @@ def follows_turn(explain: Callable[[Tensor], Tensor], images: Tensor,
     model is invariant to (Kindermans et al., "The (Un)reliability of Saliency Methods", 2019),
     so check the model's prediction first. ``explain`` takes ``(B, 3, H, W)`` and returns maps
     ``(B, H, W)``; it must explain the same class for the turned image (pass the classes, not
-    ``None``). ``images`` must be square for a quarter turn.
+    ``None``). ``images`` must be square for a quarter turn. ``original``: the maps
+    :math:`M(x)` when they are already computed (then ``explain`` runs on the turned images
+    only, one call instead of two).
     """
     if transform not in TURNS:
         raise ValueError(f"transform must be one of {sorted(TURNS)}, got {transform!r}")
@@ -236,7 +238,7 @@ def follows_turn(explain: Callable[[Tensor], Tensor], images: Tensor,
         raise ValueError(f"a quarter turn needs square images, got {tuple(images.shape[-2:])}: "
                          "centre-crop them first, or use transform='flip'")
     turn = TURNS[transform]
-    original = explain(images)
+    original = explain(images) if original is None else original
     turned = explain(turn.forward(images))
     turned_back = turn.back(turned)
     return TurnAgreement(transform, original, turned_back, rank_correlation(original, turned_back),

@@ -154,6 +154,20 @@ def test_follows_turn_a_method_that_ignores_the_turn_scores_lower():
     assert lazy.rho_in_place.tolist() == pytest.approx([1.0] * 4)
 
 
+def test_follows_turn_reuses_given_original_maps():
+    torch.manual_seed(7)
+    images, calls = torch.rand(2, 3, 6, 6), []
+
+    def explain(x):
+        calls.append(x)
+        return x[:, 1]
+
+    given = agreement.follows_turn(explain, images, "turn", original=images[:, 1])
+    assert len(calls) == 1 and not torch.equal(calls[0], images)  # the turned images only
+    fresh = agreement.follows_turn(explain, images, "turn")
+    assert torch.equal(given.rho, fresh.rho) and len(calls) == 3
+
+
 def test_follows_turn_refuses_unknown_transforms_and_non_square_turns():
     with pytest.raises(ValueError, match="transform must be one of"):
         agreement.follows_turn(lambda x: x[:, 0], torch.rand(1, 3, 4, 4), "rotate45")
