@@ -2,8 +2,9 @@ r"""Agreement between heatmaps: do two methods (or two models) point at the same
 
 :func:`rank_correlation` (Spearman's rho over pixels, per image), :func:`top_region_iou` (IoU of
 the top ``fraction`` of pixels), :func:`ssim` (Wang et al. 2004, structural similarity), and
-over many methods :func:`agreement_matrix`, :func:`consensus_scores`, :func:`disagreeing_images`.
-Maps are ``(B, H, W)`` float tensors, checked as in :mod:`helpers.metrics`.
+over many methods :func:`agreement_matrix`, :func:`consensus_scores`, :func:`disagreeing_images`;
+and whether one method's map follows its image when the image is turned or flipped,
+:func:`follows_turn`. Maps are ``(B, H, W)`` float tensors, checked as in :mod:`helpers.metrics`.
 """
 
 from __future__ import annotations
@@ -11,7 +12,8 @@ from __future__ import annotations
 import itertools
 import math
 from collections.abc import Callable, Mapping
-from typing import Literal
+from dataclasses import dataclass
+from typing import Literal, NamedTuple
 
 import pandas as pd
 import torch
@@ -175,3 +177,69 @@ def disagreeing_images(
     if k is None:
         raise ValueError("give k or threshold")
     return order[:k]
+
+
+# ----------------------------------------------------------------------------------------------
+# Does a map move with its image? (Kindermans et al. 2019, input invariance)
+# ----------------------------------------------------------------------------------------------
+
+
+class Turn(NamedTuple):
+    """A transform of the last two (spatial) axes, its inverse, and its name as a participle."""
+
+    forward: Callable[[Tensor], Tensor]
+    back: Callable[[Tensor], Tensor]
+    done: str
+
+
+TURNS: dict[str, Turn] = {
+    "turn": Turn(lambda t: t.rot90(1, (-2, -1)), lambda t: t.rot90(-1, (-2, -1)), "turned"),
+    "flip": Turn(lambda t: t.flip(-1), lambda t: t.flip(-1), "flipped"),
+}
+"""The transforms :func:`follows_turn` knows: a quarter turn anticlockwise and a left-right
+flip, each with its inverse. Both keep every pixel (a square image stays on its grid)."""
+
+
+@dataclass(frozen=True)
+class TurnAgreement:
+    """:func:`follows_turn`'s result, per image: ``original`` and ``turned_back`` maps
+    ``(B, H, W)``, ``rho`` (the maps' Spearman correlation) and ``rho_in_place`` (the original
+    map against the turned image's map *not* turned back), both ``(B,)``."""
+
+    transform: str
+    original: Tensor
+    turned_back: Tensor
+    rho: Tensor
+    rho_in_place: Tensor
+
+
+def follows_turn(explain: Callable[[Tensor], Tensor], images: Tensor,
+                 transform: str = "turn", original: Tensor | None = None) -> TurnAgreement:
+    r"""Does the map follow the image when the image is turned (or flipped)?
+
+    With :math:`T` the transform (:data:`TURNS`) and :math:`M` the explanation method, per image
+
+    .. math:: \rho_i = \rho_S\big(M(x_i),\ T^{-1} M(T x_i)\big), \qquad
+              \rho^\text{in place}_i = \rho_S\big(M(x_i),\ M(T x_i)\big),
+
+    :math:`\rho_S` the Spearman correlation (:func:`rank_correlation`). A map that follows the
+    image has :math:`\rho_i = 1`; a map fixed to the pixel grid, whatever the image shows, has
+    :math:`\rho^\text{in place}_i = 1` instead. An explanation should respect a transform the
+    model is invariant to (Kindermans et al., "The (Un)reliability of Saliency Methods", 2019),
+    so check the model's prediction first. ``explain`` takes ``(B, 3, H, W)`` and returns maps
+    ``(B, H, W)``; it must explain the same class for the turned image (pass the classes, not
+    ``None``). ``images`` must be square for a quarter turn. ``original``: the maps
+    :math:`M(x)` when they are already computed (then ``explain`` runs on the turned images
+    only, one call instead of two).
+    """
+    if transform not in TURNS:
+        raise ValueError(f"transform must be one of {sorted(TURNS)}, got {transform!r}")
+    if transform == "turn" and images.shape[-1] != images.shape[-2]:
+        raise ValueError(f"a quarter turn needs square images, got {tuple(images.shape[-2:])}: "
+                         "centre-crop them first, or use transform='flip'")
+    turn = TURNS[transform]
+    original = explain(images) if original is None else original
+    turned = explain(turn.forward(images))
+    turned_back = turn.back(turned)
+    return TurnAgreement(transform, original, turned_back, rank_correlation(original, turned_back),
+                         rank_correlation(original, turned))

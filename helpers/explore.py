@@ -41,6 +41,7 @@ from torch import Tensor, nn
 from . import _checks as checks
 from . import cam as cams
 from . import metrics, viz
+from .agreement import TURNS, TurnAgreement
 from .data import CLASSES, denormalize, mask_transform, open_mask
 from .train import model_device, predict_probs
 
@@ -61,6 +62,7 @@ __all__ = [
     "model_key",
     "resolve_target",
     "time_interactions",
+    "turn_figure",
 ]
 
 LAYERS = ("layer2", "layer3", "layer4")
@@ -510,6 +512,24 @@ def explanation_png(e: Explanation, tag: str = "", score_cam_top_k: int | None =
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png")
     return buffer.getvalue()
+
+
+def turn_figure(image: Tensor, turns: Sequence[TurnAgreement], i: int = 0, method: str = "",
+                tag: str = "") -> plt.Figure:
+    """One image under turns (:func:`helpers.agreement.follows_turn`): its map, then for each
+    transform the turned image's map turned back, titled with its Spearman correlation with the
+    first. ``image``: image ``i`` for display, ``(3, H, W)`` in [0, 1]; ``turns``: results on
+    the same images (the first one's ``original`` map is drawn)."""
+    if not turns:
+        raise ValueError("turns is empty: pass the results of agreement.follows_turn")
+    fig, axes = plt.subplots(1, 1 + len(turns), figsize=(3.2 * (1 + len(turns)), 3.4))
+    map_panel(axes[0], image, turns[0].original[i], f"{method} map{tag}")
+    for ax, turn in zip(axes[1:], turns, strict=True):
+        done = TURNS[turn.transform].done
+        map_panel(ax, image, turn.turned_back[i], f"{done} image's map, {done} back\n"
+                  f"Spearman {turn.rho[i]:.2f} (left in place {turn.rho_in_place[i]:.2f})")
+    fig.tight_layout()
+    return fig
 
 
 # --- the widget ---------------------------------------------------------------------------------

@@ -47,6 +47,7 @@ __all__ = [
     "shortcut_maps",
     "intervention",
     "class_sensitivity",
+    "follows_turn",
     "threshold",
 ]
 
@@ -499,6 +500,59 @@ def class_sensitivity(mean: float, low: float, high: float, floor: float, n: int
                 f"different-images floor {floor:.2f} to 1: no verdict at this sample size.")
     return _emit(name, rule, verdict, {"mean": mean, "low": low, "high": high, "floor": floor,
                                        "n": n, "cut": cut}, [text])
+
+
+# ----------------------------------------------------------------------------------------------
+# Turned images (09): does the map move with the image?
+# ----------------------------------------------------------------------------------------------
+
+
+def follows_turn(table: pd.DataFrame, unit: str = "image",
+                 name: str = "maps of turned images") -> Finding:
+    r"""Does each method's map follow the image when the image is turned or flipped?
+
+    ``table``: one row per (``method``, ``transform``) with ``mean``, ``low``, ``high`` (the
+    mean Spearman correlation of a map with the turned image's map turned back, and its 95 %
+    bootstrap interval over ``n`` groups: lesions), ``n`` and ``in_place`` (the mean
+    correlation of the map with the turned image's map *not* turned back: what a map fixed to
+    the pixel grid would score; :func:`helpers.agreement.follows_turn` gives both per image).
+    **Rule**: the map follows the image when the interval lies wholly above ``in_place``; it
+    stays with the grid when the interval lies wholly below it; otherwise the turn hardly
+    changes the map (a map as symmetric as the transform) and the test cannot tell. Undecided
+    without a finite interval over two or more groups.
+    """
+    rule = ("a map follows the image when the 95 % interval of its Spearman correlation with "
+            "the turned image's map, turned back, lies wholly above the correlation with that "
+            "map left in place; it stays with the pixel grid when the interval lies wholly below")
+    verdicts: dict[str, str] = {}
+    lines = []
+    if table.empty:
+        lines.append(f"No {unit} was scored: there is nothing to decide.")
+    for row in table.itertuples():
+        key = f"{row.method}, {row.transform}"
+        n = int(row.n)
+        shown = f"{_interval(row.mean, row.low, row.high)} over {n} {unit}s"
+        if n < 2 or not _finite(row.mean, row.low, row.high, row.in_place):
+            verdict = "undecided"
+            detail = f"no interval ({n} {unit}s, or NaN)"
+        elif row.low > row.in_place:
+            verdict = "follows the image"
+            detail = f"{shown}, above {row.in_place:.2f} left in place"
+        elif row.high < row.in_place:
+            verdict = "stays with the grid"
+            detail = f"{shown}, below {row.in_place:.2f} left in place"
+        else:
+            verdict = "cannot tell"
+            detail = (f"{shown} includes {row.in_place:.2f} left in place: the {row.transform} "
+                      "hardly changes the map")
+        verdicts[key] = verdict
+        lines.append(f"- **{key}** {verdict}: Spearman {detail}.")
+    overall = "; ".join(f"{k}: {v}" for k, v in verdicts.items()) or "nothing to decide"
+    values = {"verdicts": verdicts,
+              "rows": table.to_dict(orient="records") if not table.empty else []}
+    return _emit(name, rule, overall, values,
+                 [f"**{name[0].upper() + name[1:]}**, turned back against left in place:",
+                  *lines])
 
 
 # ----------------------------------------------------------------------------------------------

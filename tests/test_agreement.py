@@ -104,3 +104,74 @@ def test_consensus_and_disagreeing_images():
     assert agreement.disagreeing_images(maps, threshold=0.99).tolist() == [3]
     with pytest.raises(ValueError):
         agreement.agreement_matrix(maps, metric="pearson")
+
+
+# ---------------------------------------------------------------------------------------------
+# Does a map follow its image when the image is turned?
+# ---------------------------------------------------------------------------------------------
+
+
+def _ramp(size: int = 6) -> torch.Tensor:
+    """A map that rises from the left column to the right one, (1, size, size)."""
+    return torch.arange(size, dtype=torch.float64).repeat(size, 1)[None]
+
+
+def test_follows_turn_a_map_drawn_from_the_image_follows_it_exactly():
+    torch.manual_seed(5)
+    images = torch.rand(3, 3, 8, 8)
+    for transform in agreement.TURNS:
+        out = agreement.follows_turn(lambda x: x.mean(dim=1), images, transform)
+        assert out.rho.tolist() == pytest.approx([1.0, 1.0, 1.0])
+        assert (out.rho_in_place < 0.9).all()  # random images: turning moves the pixels
+        assert torch.equal(out.turned_back, out.original)
+
+
+def test_follows_turn_a_map_fixed_to_the_grid_scores_its_own_symmetry():
+    images = torch.zeros(1, 3, 6, 6)
+    centre = torch.tensor([0, 1, 2, 2, 1, 0], dtype=torch.float64)
+    blob = (centre[:, None] + centre[None, :])[None]  # symmetric under turns and flips
+
+    def fixed(m):
+        return lambda x: m.expand(len(x), -1, -1)
+
+    for transform in agreement.TURNS:  # a symmetric fixed map cannot be told from a following one
+        assert agreement.follows_turn(fixed(blob), images, transform).rho.item() == pytest.approx(1)
+    ramp = agreement.follows_turn(fixed(_ramp()), images, "flip")
+    assert ramp.rho.item() == pytest.approx(-1.0)  # flipped back, the ramp runs the other way
+    assert ramp.rho_in_place.item() == pytest.approx(1.0)  # it never moved
+    turned = agreement.follows_turn(fixed(_ramp()), images, "turn")
+    assert turned.rho.item() == pytest.approx(0.0)  # a column ramp against a row ramp
+
+
+def test_follows_turn_a_method_that_ignores_the_turn_scores_lower():
+    torch.manual_seed(6)
+    images = torch.rand(4, 3, 10, 10)
+    follows = agreement.follows_turn(lambda x: x[:, 0], images, "turn")
+    lazy = agreement.follows_turn(lambda x: x[:, 0].rot90(-1, (-2, -1)) if x is not images
+                                  else x[:, 0], images, "turn")  # undoes the turn itself
+    assert follows.rho.tolist() == pytest.approx([1.0] * 4)
+    assert (lazy.rho < follows.rho - 0.5).all()
+    assert lazy.rho_in_place.tolist() == pytest.approx([1.0] * 4)
+
+
+def test_follows_turn_reuses_given_original_maps():
+    torch.manual_seed(7)
+    images, calls = torch.rand(2, 3, 6, 6), []
+
+    def explain(x):
+        calls.append(x)
+        return x[:, 1]
+
+    given = agreement.follows_turn(explain, images, "turn", original=images[:, 1])
+    assert len(calls) == 1 and not torch.equal(calls[0], images)  # the turned images only
+    fresh = agreement.follows_turn(explain, images, "turn")
+    assert torch.equal(given.rho, fresh.rho) and len(calls) == 3
+
+
+def test_follows_turn_refuses_unknown_transforms_and_non_square_turns():
+    with pytest.raises(ValueError, match="transform must be one of"):
+        agreement.follows_turn(lambda x: x[:, 0], torch.rand(1, 3, 4, 4), "rotate45")
+    with pytest.raises(ValueError, match="square"):
+        agreement.follows_turn(lambda x: x[:, 0], torch.rand(1, 3, 4, 6), "turn")
+    out = agreement.follows_turn(lambda x: x[:, 0], torch.rand(1, 3, 4, 6), "flip")
+    assert out.rho.item() == pytest.approx(1.0) and out.transform == "flip"

@@ -154,6 +154,25 @@ def test_figures_draw(explorer):
     plt.close(fig)
 
 
+def test_turn_figure_draws_the_map_and_each_turned_map_with_its_correlation(model, images):
+    import matplotlib.pyplot as plt
+
+    from helpers import agreement, cam
+
+    gradcam = cam.GradCAM(model, "layer4")
+    turns = [agreement.follows_turn(lambda x: gradcam(x, [0] * len(x)), images[:2], t)
+             for t in agreement.TURNS]
+    fig = explore.turn_figure(images[1].sigmoid(), turns, 1, "Grad-CAM", " (demo)")
+    titles = [ax.get_title() for ax in fig.axes]
+    assert titles[0] == "Grad-CAM map (demo)" and len(titles) == 3
+    assert titles[1].startswith("turned image's map, turned back")
+    assert titles[2].startswith("flipped image's map, flipped back")
+    assert f"Spearman {turns[1].rho[1]:.2f}" in titles[2]
+    plt.close(fig)
+    with pytest.raises(ValueError, match="turns is empty"):
+        explore.turn_figure(images[0], [], 0)
+
+
 def test_widget_redraws_on_a_control_and_going_back_is_cached(explorer):
     pytest.importorskip("ipywidgets")
     box = explore.explorer_widget(explorer, methods=["CAM", "Grad-CAM", "Grad-CAM++"])

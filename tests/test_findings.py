@@ -456,3 +456,41 @@ def test_expectations_are_checked_against_a_record(tmp_path: Path) -> None:
     assert gain["value"] == 0.5 and not gain["holds"]
     missing = rows["08 Grad-CAM's Spearman after a random fc"]
     assert missing["value"] is None and not missing["holds"]
+
+
+# ---- maps of turned images (09) ------------------------------------------------------------
+
+
+def turns(rows: list[tuple]) -> pd.DataFrame:
+    return pd.DataFrame(rows, columns=["method", "transform", "mean", "low", "high", "n",
+                                       "in_place"])
+
+
+@pytest.mark.parametrize(("row", "verdict"), [
+    (("Grad-CAM", "turn", 0.8, 0.7, 0.9, 20, 0.5), "follows the image"),
+    (("Grad-CAM", "turn", 0.3, 0.2, 0.4, 20, 0.5), "stays with the grid"),
+    (("Grad-CAM", "turn", 0.5, 0.4, 0.6, 20, 0.5), "cannot tell"),
+    (("Grad-CAM", "turn", 0.6, 0.5, 0.7, 20, 0.5), "cannot tell"),  # tie: touches the bound
+    (("Grad-CAM", "turn", 0.4, 0.3, 0.5, 20, 0.5), "cannot tell"),  # tie from below
+    (("Grad-CAM", "turn", NAN, NAN, NAN, 0, 0.5), "undecided"),
+    (("Grad-CAM", "turn", 0.9, 0.9, 0.9, 1, 0.5), "undecided"),  # one lesion
+    (("Grad-CAM", "turn", 0.8, 0.7, 0.9, 20, NAN), "undecided"),
+])
+def test_follows_turn_branches(row: tuple, verdict: str) -> None:
+    out = findings.follows_turn(turns([row]), unit="lesion")
+    assert out.values["verdicts"] == {"Grad-CAM, turn": verdict}
+    assert out.verdict == f"Grad-CAM, turn: {verdict}"
+    assert "left in place" in out.rule
+
+
+def test_follows_turn_one_verdict_per_method_and_transform() -> None:
+    out = findings.follows_turn(turns([("A", "turn", 0.8, 0.7, 0.9, 9, 0.5),
+                                       ("A", "flip", 0.3, 0.2, 0.4, 9, 0.5)]))
+    assert out.verdict == "A, turn: follows the image; A, flip: stays with the grid"
+    assert "0.8 [0.7, 0.9] over 9 images, above 0.50 left in place" in out.text
+    assert "below 0.50 left in place" in out.text
+
+
+def test_follows_turn_empty_table_decides_nothing() -> None:
+    out = findings.follows_turn(turns([]))
+    assert out.verdict == "nothing to decide" and "nothing to decide" in out.text
