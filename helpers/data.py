@@ -131,8 +131,7 @@ def _refuse_duplicate_images(meta: pd.DataFrame, source: object) -> None:
     if len(repeated):
         raise ValueError(
             f"{source}: image_id(s) listed more than once: {list_some(repeated)}. Each image "
-            "must have one row; drop the repeats, e.g. df.drop_duplicates('image_id')."
-        )
+            "must have one row; drop the repeats, e.g. df.drop_duplicates('image_id').")
 
 
 def _check_splits(splits: dict[str, pd.DataFrame]) -> None:
@@ -170,24 +169,22 @@ def _check_split_request(df: pd.DataFrame, val: float, test: float,
     if val + test >= 1:
         raise ValueError(
             f"val={val} + test={test} leaves no images to train on; keep val + test below 1 "
-            "(the usual: val=0.15, test=0.15)."
-        )
+            "(the usual: val=0.15, test=0.15).")
 
 
-def lesion_split(
-    df: pd.DataFrame, val: float = 0.15, test: float = 0.15, seed: int = 0
-) -> dict[str, pd.DataFrame]:
+def lesion_split(df: pd.DataFrame, val: float = 0.15, test: float = 0.15, seed: int = 0, *,
+                 merge_duplicates: bool = True) -> dict[str, pd.DataFrame]:
     """Split by lesion: no ``lesion_id`` in two splits, stratified by ``dx``, every class in each.
 
     Within each class the lesions are shuffled (seeded) and dealt to test, then val, until each
     holds its share of the class's images; the rest go to train. The two lesions of a known
-    duplicate pair (one lesion under two ids, :func:`lesion_groups`) count as one. Needs >= 3
-    lesions per class, shares ``val`` and ``test`` in (0, 1) that leave a training share, and
-    one row per image.
+    duplicate pair (one lesion under two ids, :func:`lesion_groups`) count as one, unless
+    ``merge_duplicates=False`` (the ids alone: :func:`pairs_apart`). Needs >= 3 lesions per
+    class, shares ``val`` and ``test`` in (0, 1) that leave a training share, one row per image.
     """
     _check_split_request(df, val, test, ("lesion_id", "dx"))
     rng = np.random.default_rng(checks.integer(seed, "seed", minimum=0))
-    group = lesion_groups(df) if "image_id" in df else df["lesion_id"].rename("lesion_group")
+    group = lesion_groups(df) if merge_duplicates and "image_id" in df else df["lesion_id"]
     lesion_dx = df.groupby(group)["dx"].first()
     sizes = df.groupby(group).size()
     chosen: dict[str, list[str]] = {"train": [], "val": [], "test": []}
@@ -206,9 +203,8 @@ def lesion_split(
         n_images = int(sizes[lesions].sum())
         for name, share in (("test", test), ("val", val)):
             target, count = round(share * n_images), 0
-            while lesions and (count == 0 or count < target) and len(lesions) > 1 + (
-                name == "test"
-            ):
+            while lesions and (count == 0 or count < target) and \
+                    len(lesions) > 1 + (name == "test"):
                 lesion = lesions.pop(0)
                 chosen[name].append(lesion)
                 count += int(sizes[lesion])
@@ -220,9 +216,8 @@ def lesion_split(
     return splits
 
 
-def random_image_split(
-    df: pd.DataFrame, val: float = 0.15, test: float = 0.15, seed: int = 0
-) -> dict[str, pd.DataFrame]:
+def random_image_split(df: pd.DataFrame, val: float = 0.15, test: float = 0.15,
+                       seed: int = 0) -> dict[str, pd.DataFrame]:
     """The naive split: images (not lesions) shuffled and dealt out, stratified by ``dx``.
 
     Images of one lesion can land in train and test: see :func:`shared_lesion_count`.
@@ -246,6 +241,17 @@ def shared_lesion_count(train: pd.DataFrame, test: pd.DataFrame) -> int:
             raise ValueError(f"{name}: expected a split table with a lesion_id column (a value "
                              "of lesion_split's or random_image_split's result).")
     return int(test["lesion_id"].isin(set(train["lesion_id"])).sum())
+
+
+def pairs_apart(split: dict[str, pd.DataFrame], pairs: pd.DataFrame | None = None) -> int:
+    """How many ``pairs`` (default :func:`duplicate_pairs`) lie in two parts of ``split``; a part
+    without ``image_id`` holds the images of its ``lesion_id`` s in the packaged metadata."""
+    pairs = duplicate_pairs() if pairs is None else pairs
+    lesion_of = packaged_metadata().set_index("image_id")["lesion_id"]
+    part_of = {image: name for name, part in split.items() for image in part.get(
+        "image_id", lesion_of.index[lesion_of.isin(set(part["lesion_id"]))])}
+    a, b = pairs["image_a"].map(part_of), pairs["image_b"].map(part_of)
+    return int((a.notna() & b.notna() & (a != b)).sum())
 
 
 # --------------------------------------------------------------------------- generated folders
@@ -322,12 +328,9 @@ def find_metadata_csv(root: Path) -> Path:
 def _check_schema(meta: pd.DataFrame, source: Path) -> None:
     missing = [c for c in METADATA_COLUMNS if c not in meta.columns]
     if missing:
-        raise ValueError(
-            f"{source} lacks column(s) {missing}; expected {list(METADATA_COLUMNS)}. {HOW_TO_GET}"
-        )
-    unknown = sorted(set(meta["dx"].dropna()) - set(CLASSES)) + (
-        ["<empty>"] if meta["dx"].isna().any() else []
-    )
+        raise ValueError(f"{source} lacks column(s) {missing}; expected "
+                         f"{list(METADATA_COLUMNS)}. {HOW_TO_GET}")
+    unknown = sorted(set(meta["dx"].fillna("<empty>")) - set(CLASSES))
     if unknown:
         raise ValueError(f"{source}: unknown dx value(s) {unknown}; expected one of {CLASSES}.")
     _refuse_duplicate_images(meta, source)
@@ -626,15 +629,13 @@ def make_loaders(splits: dict[str, pd.DataFrame], cfg: RunConfig,
         train = name == "train"
         dataset = LesionDataset(
             df, train_transform(cfg.image_size) if train else eval_transform(cfg.image_size),
-            mask_size=cfg.image_size if masks and not train else None,
-        )
+            mask_size=cfg.image_size if masks and not train else None)
         loaders[name] = DataLoader(
             dataset, batch_size=cfg.batch_size, shuffle=train,
             generator=torch.Generator().manual_seed(cfg.seed) if train else None,
             drop_last=train and _drop_lonely_batch(len(dataset), cfg.batch_size),
             num_workers=cfg.num_workers, persistent_workers=cfg.num_workers > 0,
-            pin_memory=str(cfg.device).startswith("cuda"),
-        )
+            pin_memory=str(cfg.device).startswith("cuda"))
     return loaders
 
 
@@ -689,8 +690,7 @@ def to_tensors(df: pd.DataFrame, size: int, *, max_images: int | None = None, se
 # --------------------------------------------------------------------------- DermaMNIST
 
 DERMAMNIST_ZENODO = "https://zenodo.org/records/10519652"
-DERMAMNIST_KEYS = tuple(f"{split}_{kind}" for split in ("train", "val", "test")
-                        for kind in ("images", "labels"))
+DERMAMNIST_KEYS = tuple(f"{s}_{k}" for s in ("train", "val", "test") for k in ("images", "labels"))
 
 
 def require_dermamnist_file(npz: Path) -> None:

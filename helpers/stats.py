@@ -9,7 +9,9 @@ scores are the per-image frames of :func:`helpers.metrics.per_image_scores` (col
 * **Grouped (cluster) bootstrap** by lesion: :func:`grouped_bootstrap` resamples lesions
   (``lesion_id``), not images, since the images of one lesion are not independent, and applies
   any statistic to each resample; :func:`grouped_bootstrap_ci` is its mean, and
-  :func:`balanced_accuracy_interval` its balanced accuracy.
+  :func:`balanced_accuracy_interval` its balanced accuracy, and
+  :func:`balanced_accuracy_difference` the paired difference of two predictions' balanced
+  accuracies on the same images.
 * **Proportions**: :func:`wilson_interval` (Wilson 1927), which never collapses to a
   zero-width interval at 0 or 1 as the bootstrap of a small subset does.
 * **Paired comparisons** of two methods scored on the same images: :func:`paired_difference`
@@ -50,6 +52,7 @@ __all__ = [
     "grouped_bootstrap",
     "grouped_bootstrap_ci",
     "balanced_accuracy_interval",
+    "balanced_accuracy_difference",
     "wilson_interval",
     "format_p",
     "paired_difference",
@@ -249,6 +252,51 @@ def balanced_accuracy_interval(labels: Any, pred: Any, groups: Any = None, level
         return per_class.nanmean(dim=1)
 
     return grouped_bootstrap(bacc, groups.tolist(), n_boot, seed, level, chunk=200)
+
+
+def balanced_accuracy_difference(labels: Any, pred_a: Any, pred_b: Any, groups: Any = None,
+                                 level: float = 0.95, n_boot: int = 2000,
+                                 seed: int = 0) -> dict[str, float]:
+    r"""Two predictions of the same images compared by balanced accuracy: ``a`` minus ``b``.
+
+    The difference :math:`\Delta = \tfrac1K \sum_c (h^a_c - h^b_c) / n_c` (:math:`h_c`: hits
+    among the :math:`n_c` images of class :math:`c`, over the :math:`K` classes present) and
+    its paired percentile interval by :func:`grouped_bootstrap`: each resample of ``groups``
+    (lesion ids; ``None``: images) recomputes both balanced accuracies on the same drawn
+    lesions. ``p``: the paired exchange test of "no difference", which swaps the two
+    predictions of all the images of a lesion at random ``n_boot`` times,
+    :math:`p = (1 + \#\{|\Delta^*| \ge |\Delta|\}) / (1 + n_\text{boot})`. Returns
+    ``mean`` (:math:`\Delta`), ``low``, ``high``, ``p``, ``n`` (images) and ``groups``, the
+    row :func:`helpers.findings.comparison` reads.
+    """
+    labels, pred_a, pred_b = (np.asarray(v) for v in (labels, pred_a, pred_b))
+    if labels.ndim != 1 or not len(labels) or pred_a.shape != labels.shape \
+            or pred_b.shape != labels.shape:
+        raise ValueError(f"balanced_accuracy_difference: labels {labels.shape}, pred_a "
+                         f"{pred_a.shape}, pred_b {pred_b.shape}; expected three 1-D arrays of "
+                         "the same length > 0, one entry per image.")
+    groups = np.arange(len(labels)) if groups is None else np.asarray(groups)
+    codes = group_codes(groups.tolist(), len(labels))
+    n_groups = int(codes.max()) + 1
+    member = torch.from_numpy((labels[:, None] == np.unique(labels)[None, :]).astype(np.float64))
+    members = torch.zeros(n_groups, member.shape[1], dtype=torch.float64).index_add_(0, codes,
+                                                                                      member)
+    hits = [torch.zeros_like(members).index_add_(
+        0, codes, member * torch.from_numpy((p == labels).astype(np.float64))[:, None])
+        for p in (pred_a, pred_b)]
+
+    def gap(drawn: Tensor) -> Tensor:
+        """Balanced accuracy of a minus that of b on each resample of lesions."""
+        size = members[drawn].sum(dim=1)  # a class not drawn: NaN in both, skipped
+        return (hits[0][drawn].sum(dim=1) / size - hits[1][drawn].sum(dim=1) / size).nanmean(1)
+
+    mean, low, high = grouped_bootstrap(gap, groups.tolist(), n_boot, seed, level, chunk=200)
+    per_group = ((hits[0] - hits[1]) / members.sum(dim=0)).sum(dim=1) / members.shape[1]
+    generator = torch.Generator().manual_seed(seed + 1)
+    signs = torch.randint(0, 2, (n_boot, n_groups), generator=generator) * 2.0 - 1
+    extreme = ((signs.double() @ per_group).abs() >= abs(mean) - 1e-12).sum().item()
+    return {"mean": mean, "low": low, "high": high, "p": (1 + extreme) / (1 + n_boot),
+            "n": len(labels), "groups": n_groups}
 
 
 def wilson_interval(successes: int, n: int, level: float = 0.95) -> tuple[float, float, float]:

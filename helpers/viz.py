@@ -384,6 +384,39 @@ def plot_class_samples(
     return fig
 
 
+def plot_transforms(image: Image.Image, image_size: int, n: int = 6, seed: int = 0,
+                    cols: int = 4) -> plt.Figure:
+    """What the network receives: ``image`` as loaded, after :func:`helpers.data.eval_transform`,
+    and after ``n`` draws of :func:`helpers.data.train_transform`, each tensor shown through
+    :func:`helpers.data.denormalize`. The draws are seeded by ``seed`` and leave torch's global
+    random state as it was."""
+    import torch
+
+    from .data import denormalize, eval_transform, train_transform
+
+    if not isinstance(image, Image.Image):
+        raise TypeError(f"image: expected a PIL image (helpers.data.open_image(path)), got "
+                        f"{type(image).__name__}.")
+    n = checks.integer(n, "n", minimum=0, hint="How many training draws to show, e.g. 6.")
+    cols = checks.integer(cols, "cols", hint="Panels per row, e.g. 4.")
+    augment = train_transform(image_size)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(checks.integer(seed, "seed", minimum=0))
+        draws = [denormalize(augment(image)) for _ in range(n)]
+    panels = [(image, f"as loaded, {image.width} x {image.height} px"),
+              (denormalize(eval_transform(image_size)(image)), f"evaluation, {image_size} px"),
+              *((draw, f"training draw {k + 1}") for k, draw in enumerate(draws))]
+    rows = -(-len(panels) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(2.4 * cols, 2.5 * rows), squeeze=False)
+    for ax in axes.flat:
+        ax.axis("off")
+    for ax, (picture, title) in zip(axes.flat, panels, strict=False):
+        ax.imshow(to_display_image(picture))
+        ax.set_title(title, fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
 # --- the seed's display and GIF (owned by the method-comparison work) --------------------------
 
 MALIGNANT_CMAP = "Reds"

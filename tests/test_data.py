@@ -649,3 +649,35 @@ def test_a_split_that_would_separate_a_pair_is_refused() -> None:
               "test": _table([("L2", b, "nv")]).assign(lesion_group="G")}
     with pytest.raises(ValueError, match="Lesion groups in both"):
         D._check_splits(splits)
+
+
+def test_pairs_apart_counts_the_pairs_on_two_sides_of_a_hand_made_split() -> None:
+    pairs = pd.DataFrame({"image_a": ["a1", "b1", "c1", "d1"], "image_b": ["a2", "b2", "c2", "z"]})
+    split = {"train": _table([("L1", "a1", "nv"), ("L2", "b1", "nv"), ("L3", "b2", "nv")]),
+             "val": _table([("L4", "a2", "nv"), ("L5", "c1", "nv"), ("L6", "d1", "nv")]),
+             "test": _table([("L7", "c2", "nv")])}
+    # a: train/val, b: both in train, c: val/test, d: z is in no part (not counted)
+    assert D.pairs_apart(split, pairs) == 2
+    assert D.pairs_apart({"train": pd.concat(split.values())}, pairs) == 0
+
+
+def test_pairs_apart_finds_the_images_of_a_part_without_image_id_by_lesion() -> None:
+    meta = D.packaged_metadata().set_index("image_id")
+    a, b = PAIRS.iloc[0][["image_a", "image_b"]]
+    ids = {"train": [meta.at[a, "lesion_id"]], "test": [meta.at[b, "lesion_id"]]}
+    split = {name: pd.DataFrame({"lesion_id": lesions}) for name, lesions in ids.items()}
+    assert D.pairs_apart(split) == 1
+    together = {"train": pd.DataFrame({"lesion_id": ids["train"] + ids["test"]})}
+    assert D.pairs_apart(together) == 0
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_merge_duplicates_false_splits_on_the_ids_alone(seed: int) -> None:
+    meta = D.packaged_metadata()
+    merged = D.lesion_split(meta, seed=seed)
+    ids_only = D.lesion_split(meta, seed=seed, merge_duplicates=False)
+    assert D.pairs_apart(merged) == 0 < D.pairs_apart(ids_only)  # the ids alone miss pairs
+    no_image_ids = D.lesion_split(meta.drop(columns="image_id"), seed=seed)
+    for name, part in ids_only.items():  # the same split as a table without image ids
+        assert set(part["lesion_id"]) == set(no_image_ids[name]["lesion_id"])
+    assert D.pairs_apart(ids_only) == D.pairs_apart(no_image_ids)

@@ -125,3 +125,33 @@ def test_age_medians_as_a_series_and_needing_train_and_test(meta):
     medians = pd.Series({name: float(part["age"].median()) for name, part in split.items()})
     assert ex.check_01_age_medians(medians, split)
     assert not ex.check_01_age_medians({"train": medians["train"]}, split)
+
+
+@pytest.fixture(scope="module")
+def split01(meta):
+    return lesion_split(meta, seed=0)
+
+
+def _per_feature(split, score):
+    from helpers.metadata_baseline import fit_metadata_baseline
+
+    fits = [fit_metadata_baseline(split["train"], split["test"], (f,))
+            for f in ("age", "sex", "localization")]
+    return [float(score(f.labels, f.pred)) for f in fits]
+
+
+def test_metadata_features_right_in_two_forms_and_wrong_answers_named(split01):
+    from sklearn.metrics import accuracy_score, balanced_accuracy_score
+
+    want = _per_feature(split01, balanced_accuracy_score)  # recomputed here, by scikit-learn
+    assert ex.check_01_metadata_features(want, split01)
+    assert ex.check_01_metadata_features(dict(zip(("age", "sex", "localization"), want,
+                                                  strict=True)), split01)
+    swapped = ex.check_01_metadata_features(want[::-1], split01)
+    assert not swapped and "order" in swapped.message
+    plain = ex.check_01_metadata_features(_per_feature(split01, accuracy_score), split01)
+    assert not plain and "balanced" in plain.hint
+    for bad in ([w + 0.05 for w in want], [math.nan, *want[1:]], want[:2]):
+        assert not ex.check_01_metadata_features(bad, split01), bad
+    assert not ex.check_01_metadata_features(want)  # no split: it cannot check
+    assert not ex.check_01_metadata_features({"weight": 0.3}, split01)

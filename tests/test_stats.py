@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 import torch
 from scipy import stats as scipy_stats
-from sklearn.metrics import roc_curve
+from sklearn.metrics import balanced_accuracy_score, roc_curve
 
 from helpers import stats
 
@@ -280,6 +280,42 @@ def test_balanced_accuracy_interval_uses_the_shared_resampler() -> None:
     expected = stats.grouped_bootstrap(bacc, lesions.tolist(), n_boot=400, seed=2)
     got = stats.balanced_accuracy_interval(labels, pred, lesions, n_boot=400, seed=2)
     assert got == pytest.approx(expected, abs=1e-12)
+
+
+def test_balanced_accuracy_difference_resamples_both_on_the_same_lesions() -> None:
+    rng = np.random.default_rng(1)
+    labels = rng.integers(0, 3, 60)
+    pred_a = np.where(rng.random(60) < 0.9, labels, rng.integers(0, 3, 60))
+    pred_b = rng.integers(0, 3, 60)  # guesses
+    lesions = np.repeat(np.arange(20), 3)
+    members = [np.flatnonzero(lesions == g) for g in range(20)]
+
+    def slow(drawn: torch.Tensor) -> torch.Tensor:  # both, resample by resample
+        out = []
+        for row in drawn.tolist():
+            idx = np.concatenate([members[g] for g in row])
+            y = labels[idx]
+            out.append(balanced_accuracy_score(y, pred_a[idx])
+                       - balanced_accuracy_score(y, pred_b[idx]))
+        return torch.tensor(out, dtype=torch.float64)
+
+    expected = stats.grouped_bootstrap(slow, lesions.tolist(), n_boot=300, seed=4)
+    row = stats.balanced_accuracy_difference(labels, pred_a, pred_b, lesions, n_boot=300, seed=4)
+    assert (row["mean"], row["low"], row["high"]) == pytest.approx(expected, abs=1e-12)
+    assert row["mean"] == pytest.approx(balanced_accuracy_score(labels, pred_a)
+                                        - balanced_accuracy_score(labels, pred_b))
+    assert row["low"] > 0 and row["p"] < 0.05 and (row["n"], row["groups"]) == (60, 20)
+    swapped = stats.balanced_accuracy_difference(labels, pred_b, pred_a, lesions, n_boot=300,
+                                                 seed=4)
+    assert swapped["mean"] == pytest.approx(-row["mean"]) and swapped["p"] == row["p"]
+
+
+def test_balanced_accuracy_difference_of_equal_predictions_is_zero_with_p_one() -> None:
+    labels = np.array([0, 1, 2, 0, 1, 2])
+    row = stats.balanced_accuracy_difference(labels, labels, labels, n_boot=100)
+    assert (row["mean"], row["low"], row["high"], row["p"]) == (0.0, 0.0, 0.0, 1.0)
+    with pytest.raises(ValueError, match="same length"):
+        stats.balanced_accuracy_difference(labels, labels, labels[:3])
 
 
 # --- paired comparisons by lesion ----------------------------------------------------------------

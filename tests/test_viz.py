@@ -332,3 +332,32 @@ def test_save_figure_under_a_file_names_the_file(tmp_path) -> None:
     with pytest.raises(ValueError, match="dpi=0"):
         viz.save_figure(plt.figure(), "a", tmp_path, dpi=0)
     plt.close("all")
+
+
+def _skin(width: int = 60, height: int = 45) -> Image.Image:
+    rng = np.random.default_rng(0)
+    return Image.fromarray(rng.integers(0, 256, (height, width, 3), dtype=np.uint8))
+
+
+def test_plot_transforms_shows_the_photo_the_evaluation_view_and_seeded_draws() -> None:
+    before = torch.random.get_rng_state()
+    fig = viz.plot_transforms(_skin(), 32, n=5, seed=3, cols=4)
+    shown = [ax for ax in fig.axes if ax.images]
+    assert len(fig.axes) == 8 and len(shown) == 7  # one empty slot in the second row
+    assert shown[0].images[0].get_array().shape == (45, 60, 3)  # as loaded
+    assert all(ax.images[0].get_array().shape == (32, 32, 3) for ax in shown[1:])
+    assert "60 x 45" in shown[0].get_title()
+    assert torch.equal(torch.random.get_rng_state(), before)  # the global state is untouched
+    again = viz.plot_transforms(_skin(), 32, n=5, seed=3, cols=4)
+    other = viz.plot_transforms(_skin(), 32, n=5, seed=4, cols=4)
+    pixels = [[np.asarray(ax.images[0].get_array()) for ax in f.axes if ax.images]
+              for f in (fig, again, other)]
+    assert all(np.array_equal(a, b) for a, b in zip(pixels[0], pixels[1], strict=True))
+    assert not np.array_equal(pixels[0][2], pixels[2][2])  # another seed, other draws
+    assert not np.array_equal(pixels[0][2], pixels[0][3])  # two draws differ
+    plt.close("all")
+
+
+def test_plot_transforms_refuses_a_path() -> None:
+    with pytest.raises(TypeError, match="PIL image"):
+        viz.plot_transforms("lesion.jpg", 32)  # type: ignore[arg-type]

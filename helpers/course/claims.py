@@ -100,6 +100,10 @@ def _value(key: str) -> Callable[[dict], float]:
 # verdict is checked with op "is" (bound: the verdicts allowed); each numeric bound holds for
 # seeds 0-2 and 1 or 2 threads with a margin (benchmarks/bench_robustness.py prints them).
 EXPECTED: list[tuple[str, str, str, Callable[[dict], object], str, object]] = [
+    ("01", "metadata baseline", "metadata baseline: lower end of its balanced accuracy interval",
+     _value("value"), ">", 1 / 7),
+    ("01", "dx_type leak", "metadata baseline, with dx_type minus without: paired interval's low",
+     _value("low"), ">", 0.0),
     ("02", "above the majority baseline", "balanced accuracy above the majority baseline's",
      _value("value"), ">", 0.4),
     ("02", "above the majority baseline", "demo model: test balanced accuracy",

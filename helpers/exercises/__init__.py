@@ -35,7 +35,12 @@ from ..course.answers import (
     exercise_check,
     wrong,
 )
-from .notebook_01 import check_01_age_medians, check_01_leakage, check_01_site
+from .notebook_01 import (
+    check_01_age_medians,
+    check_01_leakage,
+    check_01_metadata_features,
+    check_01_site,
+)
 from .notebook_02 import check_02_image_split, check_02_threshold, check_02_unweighted
 from .notebook_03 import (
     blog_and_paper_correlations,
@@ -72,6 +77,7 @@ __all__ = [
     "check_01_site",
     "check_01_leakage",
     "check_01_age_medians",
+    "check_01_metadata_features",
     "check_02_unweighted",
     "check_02_image_split",
     "check_02_threshold",

@@ -137,3 +137,48 @@ def check_01_age_medians(medians: Any, split: Any = None) -> Feedback:
     return wrong(f"the median of {', '.join(off)} differs from that part's ages.",
                  "compute each median on its own part of `lesion_split`, in the order "
                  "train, val, test (or as a dict keyed by part).")
+
+
+METADATA_FEATURES = ("age", "sex", "localization")  #: the order of 01's exercise 4
+
+
+@exercise_check("01, exercise 4")
+def check_01_metadata_features(values: Any, split: Any = None) -> Feedback:
+    """Exercise 4: the test balanced accuracy of the metadata baseline fitted on each feature
+    alone, in the order age, sex, localization (a list, or a dict keyed by feature).
+
+    ``split``: the ``lesion_split`` of notebook 01; the check refits
+    :func:`helpers.metadata_baseline.fit_metadata_baseline` on its train part with each feature
+    alone and scores its test part (scikit-learn's ``balanced_accuracy_score``).
+    """
+    from sklearn.metrics import accuracy_score, balanced_accuracy_score
+
+    from helpers.metadata_baseline import fit_metadata_baseline
+
+    if not isinstance(split, Mapping) or not {"train", "test"} <= set(split):
+        return wrong("the check needs the split the baselines were fitted on.",
+                     "call check_01_metadata_features(values, lesion_split).")
+    if isinstance(values, Mapping):
+        unknown = [k for k in values if k not in METADATA_FEATURES]
+        if unknown:
+            return wrong(f"{unknown} are not features of the exercise.",
+                         f"key the values by {list(METADATA_FEATURES)}.")
+        values = [values.get(f, float("nan")) for f in METADATA_FEATURES]
+    got, problem = finite_answer(values, "three balanced accuracies: age, sex, localization", 3)
+    if problem is not None:
+        return problem
+    fits = [fit_metadata_baseline(split["train"], split["test"], (f,)) for f in METADATA_FEATURES]
+    want = np.array([balanced_accuracy_score(f.labels, f.pred) for f in fits])
+    if np.allclose(got, want, atol=0.005):
+        best = METADATA_FEATURES[int(want.argmax())]
+        return correct(f"{best} alone carries the most; compare each with the three together.")
+    if np.allclose(sorted(got), sorted(want), atol=0.005):
+        return wrong("these are the right numbers in another order.",
+                     "give them in the order age, sex, localization.")
+    plain = np.array([accuracy_score(f.labels, f.pred) for f in fits])
+    if np.allclose(got, plain, atol=0.005):
+        return wrong("these are plain accuracies, which the many nevi dominate.",
+                     "score with balanced_accuracy_score (the mean of per-class recalls).")
+    return wrong("the numbers differ from those of the baseline refitted on each feature.",
+                 "fit on lesion_split['train'] with features=('age',) (and so on) and score "
+                 "the predictions on lesion_split['test'] by balanced accuracy.")
