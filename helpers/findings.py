@@ -176,6 +176,13 @@ def _finite(*values: float) -> bool:
 # ----------------------------------------------------------------------------------------------
 
 
+def below_floor(high: float, floor: float) -> bool:
+    """The randomisation rule's test of one step: the whole interval under the floor,
+    ``high < floor`` (a tie, or NaN, is not below). :func:`helpers.sanity.similarity_intervals`
+    records it per row as ``below``; :func:`randomisation` applies it."""
+    return bool(high < floor)
+
+
 def randomisation(table: pd.DataFrame, unit: str = "image", name: str = "model randomisation",
                   test: str = "model-randomisation") -> Finding:
     r"""Model-randomisation verdict per method: the first step whose interval lies below the floor.
@@ -204,7 +211,7 @@ def randomisation(table: pd.DataFrame, unit: str = "image", name: str = "model r
                 detail = (f"at `{row.step}` only {n} {unit}: no interval" if n < 2 else
                           f"at `{row.step}` the similarity is not a number (no {unit} or NaN)")
                 break
-            if row.high < row.floor:
+            if below_floor(row.high, row.floor):
                 one_step = table["step"].nunique() == 1  # e.g. the shuffled-label model
                 verdict = "passes" if one_step else f"passes at {row.step}"
                 detail = (f"at `{row.step}` Spearman {_interval(row.mean, row.low, row.high)} "

@@ -21,6 +21,7 @@ from torch import Tensor, nn
 
 from .agreement import rank_correlation, ssim
 from .cam import resolve_class_idx
+from .findings import below_floor
 from .metrics import ClassIndex
 from .stats import grouped_bootstrap_ci
 from .train import predict_probs
@@ -218,5 +219,5 @@ def similarity_intervals(steps: Mapping[str, Mapping[str, Tensor]], floors: Mapp
                 mean = low = high = float("nan")
             floor = float(floors[method])
             rows.append(dict(step=step, method=method, mean=mean, low=low, high=high,
-                             floor=floor, n=len(set(kept)), below=bool(high < floor)))
+                             floor=floor, n=len(set(kept)), below=below_floor(high, floor)))
     return pd.DataFrame(rows)

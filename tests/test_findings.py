@@ -494,3 +494,14 @@ def test_follows_turn_one_verdict_per_method_and_transform() -> None:
 def test_follows_turn_empty_table_decides_nothing() -> None:
     out = findings.follows_turn(turns([]))
     assert out.verdict == "nothing to decide" and "nothing to decide" in out.text
+
+
+@pytest.mark.parametrize(("high", "floor", "below"), [
+    (0.2, 0.3, True), (0.3, 0.3, False), (0.4, 0.3, False), (float("nan"), 0.3, False),
+    (0.2, float("nan"), False)])
+def test_below_floor_is_the_step_test_of_the_rule(high: float, floor: float, below: bool) -> None:
+    assert findings.below_floor(high, floor) is below
+    table = pd.DataFrame([dict(step="fc", method="M", mean=high, low=high - 0.1, high=high,
+                               floor=floor, n=8)])
+    passed = findings.randomisation(table).values["verdicts"]["M"].startswith("passes")
+    assert passed is below
