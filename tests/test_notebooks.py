@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import re
 import shutil
@@ -17,6 +18,7 @@ NOTEBOOK_DIR = Path(__file__).resolve().parents[1] / "notebooks"
 NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("[0-9][0-9]_*.ipynb"))
 MACHINE_PATHS = re.compile(r"(/work/|/root/|/home/\w+/|/tmp/|/Users/|[A-Z]:\\\\)")
 MAX_CELL_LINES = 40
+MAX_CELL_WORDS = 250
 
 
 def _cells(path: Path, kind: str) -> list[str]:
@@ -160,6 +162,29 @@ def test_solutions_and_their_outputs_are_folded_and_run(path: Path) -> None:
             if "Solution" in cell.source and "<summary>" in cell.source:
                 assert cell.source.startswith("<details><summary>")
                 assert cell.source.rstrip().endswith("</details>")
+
+
+def _slot_words():
+    """benchmarks/notebook_slots.py's word count (badges, tags and display maths left out)."""
+    spec = importlib.util.spec_from_file_location(
+        "notebook_slots", NOTEBOOK_DIR.parent / "benchmarks" / "notebook_slots.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module._words
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_goals_and_markdown_cells_a_reader_can_hold(path: Path) -> None:
+    """The opening cell's "What you will learn" lists one to five goals; no markdown cell holds
+    more than MAX_CELL_WORDS words (DEVELOPERS.md: "at most about 250")."""
+    markdown = _cells(path, "markdown")
+    goals = re.search(r"What you will learn.*?\n\n((?:- .*\n(?:  .*\n)*)+)", markdown[0] + "\n",
+                      re.S)
+    assert goals, "the first cell opens with 'What you will learn' and its bulleted goals"
+    assert 1 <= len(re.findall(r"^- ", goals.group(1), re.M)) <= 5
+    words = _slot_words()
+    too_long = {i: words(src) for i, src in enumerate(markdown) if words(src) > MAX_CELL_WORDS}
+    assert not too_long, f"markdown cells over {MAX_CELL_WORDS} words (cell: words): {too_long}"
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
