@@ -227,6 +227,32 @@ def grouped_bootstrap_ci(values: Sequence[float] | Tensor, groups: Sequence[obje
     return data.mean().item(), low, high
 
 
+def _class_hits(labels: np.ndarray, preds: Sequence[np.ndarray],
+                groups: Any) -> tuple[list[object], Tensor, list[Tensor]]:
+    """Per group (lesion) and class present: the images (``members``, ``(G, C)``) and, for each
+    prediction in ``preds``, its hits among them; with the groups as a list (``None``: images)."""
+    groups = (np.arange(len(labels)) if groups is None else np.asarray(groups)).tolist()
+    codes = group_codes(groups, len(labels))
+    member = torch.from_numpy((labels[:, None] == np.unique(labels)[None, :]).astype(np.float64))
+    tally = torch.zeros(int(codes.max()) + 1, member.shape[1], dtype=torch.float64)
+    members = tally.clone().index_add_(0, codes, member)
+    hits = [tally.clone().index_add_(
+        0, codes, member * torch.from_numpy((pred == labels).astype(np.float64))[:, None])
+        for pred in preds]
+    return groups, members, hits
+
+
+def _sign_flip_p(per_group: Tensor, observed: float, n_boot: int, seed: int) -> float:
+    r"""Two-sided sign-flip permutation test of "no difference": ``per_group`` holds each
+    group's share of the statistic (they sum to it); each resample keeps or flips every share's
+    sign at random, :math:`p = (1 + \#\{|\Delta^*| \ge |\Delta|\}) / (1 + n_\text{boot})`, with
+    ``observed`` the statistic :math:`\Delta` (generator seeded ``seed + 1``)."""
+    generator = torch.Generator().manual_seed(seed + 1)
+    signs = torch.randint(0, 2, (n_boot, per_group.numel()), generator=generator) * 2.0 - 1
+    extreme = ((signs.double() @ per_group.double()).abs() >= abs(observed) - 1e-12).sum().item()
+    return (1 + extreme) / (1 + n_boot)
+
+
 def balanced_accuracy_interval(labels: Any, pred: Any, groups: Any = None, level: float = 0.95,
                                n_boot: int = 2000, seed: int = 0) -> tuple[float, float, float]:
     """Balanced accuracy (mean per-class recall) and a percentile bootstrap interval,
@@ -237,21 +263,14 @@ def balanced_accuracy_interval(labels: Any, pred: Any, groups: Any = None, level
     if labels.shape != pred.shape or labels.ndim != 1 or not len(labels):
         raise ValueError(f"balanced_accuracy_interval: labels {labels.shape} and pred "
                          f"{pred.shape}; expected two 1-D arrays of the same length > 0.")
-    groups = np.arange(len(labels)) if groups is None else np.asarray(groups)
-    codes = group_codes(groups.tolist(), len(labels))
-    classes = np.unique(labels)
-    member = torch.from_numpy((labels[:, None] == classes[None, :]).astype(np.float64))  # (n, C)
-    hit = member * torch.from_numpy((pred == labels).astype(np.float64))[:, None]
-    n_groups = int(codes.max()) + 1
-    members = torch.zeros(n_groups, len(classes), dtype=torch.float64).index_add_(0, codes, member)
-    hits = torch.zeros(n_groups, len(classes), dtype=torch.float64).index_add_(0, codes, hit)
+    groups, members, (hits,) = _class_hits(labels, [pred], groups)
 
     def bacc(drawn: Tensor) -> Tensor:
         """Balanced accuracy of each resample of lesions (``drawn``: (b, G) group indices)."""
         per_class = hits[drawn].sum(dim=1) / members[drawn].sum(dim=1)  # NaN: class not drawn
         return per_class.nanmean(dim=1)
 
-    return grouped_bootstrap(bacc, groups.tolist(), n_boot, seed, level, chunk=200)
+    return grouped_bootstrap(bacc, groups, n_boot, seed, level, chunk=200)
 
 
 def balanced_accuracy_difference(labels: Any, pred_a: Any, pred_b: Any, groups: Any = None,
@@ -264,10 +283,10 @@ def balanced_accuracy_difference(labels: Any, pred_a: Any, pred_b: Any, groups: 
     its paired percentile interval by :func:`grouped_bootstrap`: each resample of ``groups``
     (lesion ids; ``None``: images) recomputes both balanced accuracies on the same drawn
     lesions. ``p``: the paired exchange test of "no difference", which swaps the two
-    predictions of all the images of a lesion at random ``n_boot`` times,
-    :math:`p = (1 + \#\{|\Delta^*| \ge |\Delta|\}) / (1 + n_\text{boot})`. Returns
-    ``mean`` (:math:`\Delta`), ``low``, ``high``, ``p``, ``n`` (images) and ``groups``, the
-    row :func:`helpers.findings.comparison` reads.
+    predictions of all the images of a lesion at random ``n_boot`` times (:func:`_sign_flip_p`
+    on each lesion's share of :math:`\Delta`). Returns ``mean`` (:math:`\Delta`), ``low``,
+    ``high``, ``p``, ``n`` (images) and ``groups``, the row :func:`helpers.findings.comparison`
+    reads.
     """
     labels, pred_a, pred_b = (np.asarray(v) for v in (labels, pred_a, pred_b))
     if labels.ndim != 1 or not len(labels) or pred_a.shape != labels.shape \
@@ -275,28 +294,18 @@ def balanced_accuracy_difference(labels: Any, pred_a: Any, pred_b: Any, groups: 
         raise ValueError(f"balanced_accuracy_difference: labels {labels.shape}, pred_a "
                          f"{pred_a.shape}, pred_b {pred_b.shape}; expected three 1-D arrays of "
                          "the same length > 0, one entry per image.")
-    groups = np.arange(len(labels)) if groups is None else np.asarray(groups)
-    codes = group_codes(groups.tolist(), len(labels))
-    n_groups = int(codes.max()) + 1
-    member = torch.from_numpy((labels[:, None] == np.unique(labels)[None, :]).astype(np.float64))
-    members = torch.zeros(n_groups, member.shape[1], dtype=torch.float64).index_add_(0, codes,
-                                                                                      member)
-    hits = [torch.zeros_like(members).index_add_(
-        0, codes, member * torch.from_numpy((p == labels).astype(np.float64))[:, None])
-        for p in (pred_a, pred_b)]
+    groups, members, (hits_a, hits_b) = _class_hits(labels, [pred_a, pred_b], groups)
 
     def gap(drawn: Tensor) -> Tensor:
         """Balanced accuracy of a minus that of b on each resample of lesions."""
         size = members[drawn].sum(dim=1)  # a class not drawn: NaN in both, skipped
-        return (hits[0][drawn].sum(dim=1) / size - hits[1][drawn].sum(dim=1) / size).nanmean(1)
+        return (hits_a[drawn].sum(dim=1) / size - hits_b[drawn].sum(dim=1) / size).nanmean(1)
 
-    mean, low, high = grouped_bootstrap(gap, groups.tolist(), n_boot, seed, level, chunk=200)
-    per_group = ((hits[0] - hits[1]) / members.sum(dim=0)).sum(dim=1) / members.shape[1]
-    generator = torch.Generator().manual_seed(seed + 1)
-    signs = torch.randint(0, 2, (n_boot, n_groups), generator=generator) * 2.0 - 1
-    extreme = ((signs.double() @ per_group).abs() >= abs(mean) - 1e-12).sum().item()
-    return {"mean": mean, "low": low, "high": high, "p": (1 + extreme) / (1 + n_boot),
-            "n": len(labels), "groups": n_groups}
+    mean, low, high = grouped_bootstrap(gap, groups, n_boot, seed, level, chunk=200)
+    per_group = ((hits_a - hits_b) / members.sum(dim=0)).sum(dim=1) / members.shape[1]
+    return {"mean": mean, "low": low, "high": high,
+            "p": _sign_flip_p(per_group, mean, n_boot, seed), "n": len(labels),
+            "groups": members.shape[0]}
 
 
 def wilson_interval(successes: int, n: int, level: float = 0.95) -> tuple[float, float, float]:
@@ -378,13 +387,10 @@ def paired_difference(a: Sequence[float] | Tensor, b: Sequence[float] | Tensor,
         kept = [label for label, k in zip(labels, keep.tolist(), strict=True) if k]
         mean, low, high = grouped_bootstrap_ci(diff, kept, level, n_boot, seed)
         codes = torch.unique(codes_all[keep], return_inverse=True)[1]
-    n_groups = int(codes.max()) + 1
-    generator = torch.Generator().manual_seed(seed + 1)
-    signs = torch.randint(0, 2, (n_boot, n_groups), generator=generator) * 2.0 - 1
-    flipped = (signs[:, codes] * diff).mean(dim=1).abs()
-    extreme = (flipped >= abs(mean) - 1e-12).sum().item()
+    per_group = torch.zeros(int(codes.max()) + 1, dtype=torch.float64).index_add_(
+        0, codes, diff) / diff.numel()  # each group's share of the mean difference
     return {"mean": mean, "low": low, "high": high,
-            "p": (1 + extreme) / (1 + n_boot), "n": diff.numel()}
+            "p": _sign_flip_p(per_group, mean, n_boot, seed), "n": diff.numel()}
 
 
 def verdict(row: Mapping[str, float], better: Literal["higher", "lower"],
