@@ -247,9 +247,11 @@ def pairs_apart(split: dict[str, pd.DataFrame], pairs: pd.DataFrame | None = Non
     """How many ``pairs`` (default :func:`duplicate_pairs`) lie in two parts of ``split``; a part
     without ``image_id`` holds the images of its ``lesion_id`` s in the packaged metadata."""
     pairs = duplicate_pairs() if pairs is None else pairs
-    lesion_of = packaged_metadata().set_index("image_id")["lesion_id"]
-    part_of = {image: name for name, part in split.items() for image in part.get(
-        "image_id", lesion_of.index[lesion_of.isin(set(part["lesion_id"]))])}
+    lesion_of = None if all("image_id" in part for part in split.values()) else (
+        packaged_metadata().set_index("image_id")["lesion_id"])  # read only when needed
+    part_of = {image: name for name, part in split.items() for image in (
+        part["image_id"] if "image_id" in part
+        else lesion_of.index[lesion_of.isin(set(part["lesion_id"]))])}
     a, b = pairs["image_a"].map(part_of), pairs["image_b"].map(part_of)
     return int((a.notna() & b.notna() & (a != b)).sum())
 
@@ -714,7 +716,5 @@ def load_dermamnist(npz_path: str | Path) -> dict[str, tuple[np.ndarray, np.ndar
         missing = [k for k in DERMAMNIST_KEYS if k not in npz.files]
         if missing:
             raise ValueError(f"{path} lacks key(s) {missing}; found {sorted(npz.files)}.")
-        return {
-            split: (npz[f"{split}_images"], npz[f"{split}_labels"].reshape(-1).astype(np.int64))
-            for split in ("train", "val", "test")
-        }
+        return {split: (npz[f"{split}_images"], npz[f"{split}_labels"].reshape(-1).astype(np.int64))
+                for split in ("train", "val", "test")}
