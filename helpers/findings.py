@@ -482,7 +482,6 @@ def class_sensitivity(mean: float, low: float, high: float, floor: float, n: int
     depend on it when the interval lies above that midpoint. Otherwise undecided at this sample
     size; undecided too without a finite interval over two or more images (NaN, an empty set,
     one image).
-    interval over two or more images.
     """
     rule = ("the maps depend on the class when the 95 % interval of the Spearman correlation "
             "between two classes' maps of one image lies below the midpoint between the "
